@@ -1,0 +1,218 @@
+//! hopscope's native observation format: one JSON envelope per observation, as NDJSON, a
+//! JSON array, or a single object. Documented by `sdk/schema/observation.schema.json`.
+//!
+//! An envelope names its app, conference, participant and source; carries a full W3C
+//! `getStats()` report for one peer connection (`pc` + `stats`) and/or events. A file may
+//! hold a whole conference: envelopes are grouped by participant.
+
+use std::collections::BTreeMap;
+
+use hopscope_model::events::EventKind;
+use hopscope_model::{RemoteKind, Timestamp};
+use serde::Deserialize;
+use serde::de::DeserializeSeed;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::builder::ParticipantBuilder;
+use crate::error::{IngestError, Location, json_problem};
+use crate::json::ReportSeed;
+
+/// The current envelope version.
+pub const VERSION: u64 = 1;
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    v: Option<u64>,
+    app: Option<String>,
+    conference: Option<String>,
+    participant: Option<String>,
+    user: Option<String>,
+    source: Option<String>,
+    timestamp: Option<f64>,
+    client: Option<Client>,
+    pc: Option<String>,
+    remote: Option<String>,
+    #[serde(borrow)]
+    stats: Option<&'a RawValue>,
+    #[serde(default)]
+    events: Vec<NativeEvent>,
+}
+
+#[derive(Deserialize)]
+struct Client {
+    #[serde(rename = "userAgent")]
+    user_agent: Option<String>,
+    sdk: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NativeEvent {
+    timestamp: Option<f64>,
+    pc: Option<String>,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    value: Value,
+}
+
+/// Participants read from a native file, by participant id, plus the conference id.
+pub(crate) struct NativeRead {
+    pub participants: Vec<ParticipantBuilder>,
+    pub conference: Option<String>,
+}
+
+/// Reads native envelopes (NDJSON, array, or one object).
+pub(crate) fn read(source_name: &str, text: &str, fallback_name: &str) -> Result<NativeRead, IngestError> {
+    let mut builders: BTreeMap<String, ParticipantBuilder> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut conference = None;
+    let mut ok = 0usize;
+    let mut first_error = None;
+    let mut apply = |env: Envelope, location: Location| -> Result<(), String> {
+        if let Some(v) = env.v
+            && v > VERSION
+        {
+            return Err(format!("envelope version {v} is newer than this hopscope understands ({VERSION})"));
+        }
+        match env.source.as_deref() {
+            None | Some("endpoint") => {}
+            Some(other @ ("sfu" | "turn")) => {
+                return Err(format!(
+                    "`source: {other}` observations are recognised but not modelled by this version; send endpoint observations"
+                ));
+            }
+            Some(other) => return Err(format!("unknown source `{other}`; expected endpoint, sfu or turn")),
+        }
+        let name = env.participant.clone().unwrap_or_else(|| fallback_name.to_string());
+        if conference.is_none() {
+            conference = env.conference.clone();
+        }
+        let b = builders.entry(name.clone()).or_insert_with(|| {
+            order.push(name.clone());
+            let mut b = ParticipantBuilder::new(source_name, "hopscope native", fallback_name);
+            b.name = Some(name.clone());
+            b
+        });
+        if let Some(c) = &env.conference {
+            b.identifier("conference", c);
+        }
+        if let Some(a) = &env.app {
+            b.identifier("app", a);
+        }
+        if let Some(u) = &env.user {
+            b.identifier("user", u);
+        }
+        if let Some(client) = &env.client {
+            if let Some(ua) = &client.user_agent {
+                b.user_agent(ua);
+            }
+            if let Some(sdk) = &client.sdk {
+                b.identifier("sdk", sdk);
+            }
+        }
+        let at = env.timestamp.and_then(Timestamp::from_epoch_ms);
+        if let (Some(pc), Some(remote)) = (&env.pc, &env.remote) {
+            let kind = match remote.as_str() {
+                "sfu" => RemoteKind::Sfu,
+                "peer" => RemoteKind::Peer,
+                _ => RemoteKind::Unknown,
+            };
+            b.pc(pc).hint_remote(10, kind, "declared by the collector");
+        }
+        if let Some(stats) = env.stats {
+            let Some(pc) = &env.pc else {
+                return Err("`stats` without `pc`: name the peer connection the report belongs to".into());
+            };
+            let mut objects = Vec::new();
+            let mut de = serde_json::Deserializer::from_str(stats.get());
+            let top = ReportSeed { out: &mut objects }
+                .deserialize(&mut de)
+                .map_err(|e| format!("`stats`: {}", json_problem(&e)))?;
+            // The report's time is its newest object's (as rtcstats defines it); the
+            // envelope's own timestamp is when the collector wrapped it, a little later.
+            let newest =
+                objects.iter().filter_map(|(_, r)| r.timestamp).filter(|t| *t > 0.0).reduce(f64::max);
+            let report_time = top.or(newest).and_then(Timestamp::from_epoch_ms).or(at);
+            let Some(report_time) = report_time else {
+                return Err("a stats report needs a `timestamp` (epoch milliseconds)".into());
+            };
+            b.pc(pc).push_report(report_time, objects.iter().map(|(id, r)| (id.as_str(), r)));
+        }
+        for (i, e) in env.events.iter().enumerate() {
+            let Some(t) = e.timestamp.and_then(Timestamp::from_epoch_ms).or(at) else {
+                b.note(Some(format!("{location}, events[{i}]")), "event without a timestamp skipped");
+                continue;
+            };
+            let pc = e.pc.as_deref().or(env.pc.as_deref());
+            if !b.event(pc, t, &e.kind, &e.value) {
+                let kind =
+                    EventKind::Other { name: e.kind.clone(), detail: crate::events::value_text(&e.value) };
+                match pc {
+                    Some(pc) => b.pc(pc).event(t, kind),
+                    None => b.push_client_event(t, kind),
+                }
+            }
+        }
+        Ok(())
+    };
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        let envelopes: Vec<Envelope> = serde_json::from_str(text).map_err(|e| {
+            IngestError::from_json(source_name, &e, "an array of hopscope observation envelopes")
+        })?;
+        for (i, env) in envelopes.into_iter().enumerate() {
+            let loc = Location::Path(format!("[{i}]"));
+            match apply(env, loc.clone()) {
+                Ok(()) => ok += 1,
+                Err(problem) => {
+                    first_error.get_or_insert(IngestError::Malformed {
+                        source_name: source_name.to_string(),
+                        location: loc,
+                        problem,
+                        expected: "a hopscope observation envelope (see sdk/schema/observation.schema.json)"
+                            .into(),
+                    });
+                }
+            }
+        }
+    } else {
+        for (i, line) in text.split('\n').enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let loc = Location::Line(i + 1);
+            let result = serde_json::from_str::<Envelope>(line)
+                .map_err(|e| json_problem(&e))
+                .and_then(|env| apply(env, loc.clone()));
+            match result {
+                Ok(()) => ok += 1,
+                Err(problem) => {
+                    first_error.get_or_insert(IngestError::Malformed {
+                        source_name: source_name.to_string(),
+                        location: loc,
+                        problem,
+                        expected: "a hopscope observation envelope (see sdk/schema/observation.schema.json)"
+                            .into(),
+                    });
+                }
+            }
+        }
+    }
+    if ok == 0 {
+        return Err(
+            first_error.unwrap_or_else(|| IngestError::Empty { source_name: source_name.to_string() })
+        );
+    }
+    let mut participants: Vec<ParticipantBuilder> = Vec::new();
+    for name in order {
+        if let Some(b) = builders.remove(&name) {
+            participants.push(b);
+        }
+    }
+    if let (Some(err), Some(first)) = (first_error, participants.first_mut()) {
+        first.note(None, format!("some observations were skipped; the first: {err}"));
+    }
+    Ok(NativeRead { participants, conference })
+}
