@@ -1,0 +1,367 @@
+//! Plain-text rendering of a [`Diagnosis`] for terminals and tickets.
+
+use std::fmt::Write;
+
+use crate::report::{Diagnosis, PcReport, RouteReport};
+use crate::summary::{FlowSummary, Range, StreamSummary};
+
+/// How much to print.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Detail {
+    /// The essentials: timeline capped, inactive streams counted.
+    #[default]
+    Short,
+    /// Everything.
+    Full,
+}
+
+const SHORT_TIMELINE: usize = 30;
+
+/// Renders a diagnosis as readable text.
+pub fn render(d: &Diagnosis, detail: Detail) -> String {
+    let mut out = String::new();
+    let span = match (&d.started_at, &d.ended_at, d.duration_s) {
+        (Some(a), Some(b), Some(s)) => format!("{a} → {b}, {}", duration(s)),
+        _ => "no timestamps".into(),
+    };
+    let _ = writeln!(out, "Conference {}  ({span})", d.conference);
+    let _ = writeln!(out, "Topology: {}", d.topology);
+    if !d.joined_by.is_empty() {
+        let _ = writeln!(out, "Joined because: {}", d.joined_by.join("; "));
+    }
+    let _ = writeln!(out);
+    if !d.participants.is_empty() {
+        let _ = writeln!(out, "Participants ({})", d.participants.len());
+    }
+    for p in &d.participants {
+        let _ = writeln!(out, "  {}  — {} ({})", p.id, p.source, p.format);
+        let b = &p.browser;
+        let mut browser = match (&b.inferred, &b.inferred_version) {
+            (Some(f), Some(v)) => format!("{f} {v}"),
+            (Some(f), None) => f.clone(),
+            (None, _) => "unknown".into(),
+        };
+        if let Some(ua) = &b.user_agent_claims {
+            browser.push_str(&format!("; User-Agent claims {ua}"));
+            if b.user_agent_disagrees {
+                browser.push_str(" (disagrees with the stats, ignored)");
+            }
+        }
+        if let Some(os) = &p.os {
+            browser.push_str(&format!("; {os}"));
+        }
+        let _ = writeln!(out, "    browser: {browser}");
+        if let Some(dialect) = &b.dialect {
+            let why =
+                if b.evidence.is_empty() { String::new() } else { format!(" — {}", b.evidence.join(", ")) };
+            let _ = writeln!(out, "    stats: {dialect}{why}");
+        }
+        for m in &p.media_requests {
+            let _ = writeln!(out, "    media: {m}");
+        }
+        if p.peer_connections.is_empty() {
+            let _ = writeln!(out, "    no peer connections");
+        }
+        for pc in &p.peer_connections {
+            render_pc(&mut out, pc, detail);
+        }
+    }
+    render_path(&mut out, d);
+    if !d.middleboxes.is_empty() {
+        let _ = writeln!(out, "\nMedia servers and relays");
+        for m in &d.middleboxes {
+            let _ = writeln!(
+                out,
+                "  {} {} ({} client transports)",
+                m.software.as_deref().unwrap_or(m.kind.unwrap_or("middlebox")),
+                m.server,
+                m.clients.len()
+            );
+            for c in &m.clients {
+                let state = match (c.ice_connected, c.ice_failed) {
+                    (_, true) => "ICE failed",
+                    (Some(true), _) => "ICE connected",
+                    (Some(false), _) => "ICE not connected",
+                    (None, _) => "ICE state unknown",
+                };
+                let _ = writeln!(
+                    out,
+                    "    {}: {state}; received {} packets, sent {}{}",
+                    c.id,
+                    count(c.packets_received),
+                    count(c.packets_sent),
+                    c.receive_kbps
+                        .map(|r| format!("; receive {} kbit/s (max {})", f0(r.mean), f0(r.max)))
+                        .unwrap_or_default()
+                );
+            }
+            if !m.not_modelled.is_empty() {
+                let _ = writeln!(out, "    not modelled: {}", m.not_modelled.join("; "));
+            }
+        }
+    }
+    if !d.timeline.is_empty() {
+        let _ = writeln!(out, "\nTimeline");
+        let shown =
+            if detail == Detail::Full { d.timeline.len() } else { d.timeline.len().min(SHORT_TIMELINE) };
+        for e in &d.timeline[..shown] {
+            let whose = match &e.peer_connection {
+                Some(pc) => format!("{}/{pc}", e.participant),
+                None => e.participant.clone(),
+            };
+            let _ = writeln!(out, "  {:>8}  {whose}: {}", format!("+{}", duration(e.offset_s)), e.event);
+        }
+        if shown < d.timeline.len() {
+            let _ = writeln!(out, "  … {} more (use --detail full)", d.timeline.len() - shown);
+        }
+    }
+    if !d.undetermined.is_empty() {
+        let _ = writeln!(out, "\nCould not determine");
+        for u in &d.undetermined {
+            let _ = writeln!(out, "  - {u}");
+        }
+    }
+    if !d.notes.is_empty() {
+        let _ = writeln!(out, "\nInput notes");
+        let shown = if detail == Detail::Full { d.notes.len() } else { d.notes.len().min(10) };
+        for n in &d.notes[..shown] {
+            let _ = writeln!(out, "  - {n}");
+        }
+        if shown < d.notes.len() {
+            let _ = writeln!(out, "  … {} more", d.notes.len() - shown);
+        }
+    }
+    out
+}
+
+fn render_pc(out: &mut String, pc: &PcReport, detail: Detail) {
+    let remote = match pc.remote {
+        "sfu" => "media server",
+        "peer" => "peer",
+        _ => "unknown far end",
+    };
+    let setup = pc.setup_ms.map(|ms| format!(", ICE connected in {} ms", f0(ms))).unwrap_or_default();
+    let _ = writeln!(out, "    {} → {remote}: {}{setup}", pc.id, pc.outcome);
+    if let Some(why) = &pc.remote_evidence {
+        let _ = writeln!(out, "      far end: {remote} because {why}");
+    }
+    if !pc.ice_states.is_empty() {
+        let mut states: Vec<&str> = Vec::new();
+        for s in &pc.ice_states {
+            if states.last() != Some(&s.as_str()) {
+                states.push(s);
+            }
+        }
+        let _ = writeln!(
+            out,
+            "      ICE: {}{}",
+            states.join(" → "),
+            if pc.reconnections > 0 {
+                format!(" ({} reconnections)", pc.reconnections)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if !pc.ice_servers.is_empty() || pc.ice_transport_policy.is_some() {
+        let _ = writeln!(
+            out,
+            "      ICE servers: {}{}",
+            if pc.ice_servers.is_empty() { "none".to_string() } else { pc.ice_servers.join(", ") },
+            pc.ice_transport_policy.as_deref().map(|p| format!("; policy {p}")).unwrap_or_default()
+        );
+    }
+    for e in &pc.candidate_errors {
+        let _ = writeln!(out, "      {e}");
+    }
+    for e in &pc.negotiation_failures {
+        let _ = writeln!(out, "      {e}");
+    }
+    for p in &pc.selected_paths {
+        let mut line = format!("      path: {}", p.description);
+        if let Some(proto) = &p.protocol {
+            line.push_str(&format!(" over {proto}"));
+        }
+        if let Some(url) = &p.relay_url {
+            line.push_str(&format!(" via {url}"));
+        }
+        if let Some(n) = &p.network_type {
+            line.push_str(&format!(", network {n}"));
+        }
+        if let Some(r) = p.rtt_ms {
+            line.push_str(&format!(", ICE RTT {}", ms_range(r)));
+        }
+        if let Some(a) = p.available_outgoing_kbps {
+            line.push_str(&format!(", send estimate {} kbit/s", f0(a.mean)));
+        }
+        line.push_str(&format!(" (from {})", short_time(&p.from)));
+        let _ = writeln!(out, "{line}");
+    }
+    for s in &pc.streams {
+        let _ = writeln!(out, "      {}", stream_line(s));
+    }
+    if pc.inactive_streams > 0 {
+        let _ = writeln!(out, "      ({} streams never carried packets)", pc.inactive_streams);
+    }
+    let _ = detail;
+}
+
+fn stream_line(s: &StreamSummary) -> String {
+    let arrow = match s.direction {
+        "inbound" => "↓ received",
+        "outbound" => "↑ sent",
+        _ => "↺ far end reports",
+    };
+    let mut parts = vec![format!(
+        "{arrow} {}{}{}",
+        s.kind.unwrap_or("media"),
+        s.ssrc.map(|x| format!(" ssrc {x}")).unwrap_or_default(),
+        s.rid.as_deref().map(|r| format!(" rid {r}")).unwrap_or_default()
+    )];
+    if let Some(c) = &s.codec {
+        parts.push(c.rsplit('/').next().unwrap_or(c).to_string());
+    }
+    if s.direction == "outbound"
+        && let Some(n) = s.packets
+    {
+        parts.push(format!("{} packets", count(Some(n))));
+    }
+    if let Some(b) = s.bitrate_kbps {
+        parts.push(format!("{} kbit/s", f0(b.mean)));
+    }
+    if let Some(f) = s.fps {
+        parts.push(format!("{} fps", f0(f.mean)));
+    }
+    if let Some(r) = &s.resolution {
+        parts.push(r.clone());
+    }
+    if let Some(l) = s.loss_percent {
+        let worst = s
+            .worst_loss_percent
+            .filter(|w| *w > l + 0.05)
+            .map(|w| format!(", worst {}", pct(w)))
+            .unwrap_or_default();
+        let detail = match (s.packets_lost, s.packets, s.direction) {
+            (Some(lost), Some(total), "inbound") => {
+                format!(" ({} of {} packets)", count(Some(lost)), count(Some(total + lost)))
+            }
+            (Some(lost), _, "remote-inbound") => format!(" ({} packets)", count(Some(lost))),
+            _ => String::new(),
+        };
+        parts.push(format!("loss {}{detail}{worst}", pct(l)));
+    }
+    if let Some(j) = s.jitter_ms {
+        parts.push(format!("jitter {} (max {})", ms(j.mean), ms(j.max)));
+    }
+    if let Some(r) = s.rtt_ms {
+        parts.push(format!("RTT {}", ms_range(r)));
+    }
+    if let Some(f) = s.freezes.filter(|f| *f > 0.0) {
+        parts.push(format!("{} freezes ({} s)", f0(f), s.freeze_s.map(f1).unwrap_or_default()));
+    }
+    if let Some(c) = s.concealment_percent {
+        parts.push(format!("concealed {}", pct(c)));
+    }
+    if let Some(c) = s.cpu_limited_percent.filter(|c| *c > 0.5) {
+        parts.push(format!("CPU-limited {}", pct(c)));
+    }
+    if let Some(b) = s.bandwidth_limited_percent.filter(|c| *c > 0.5) {
+        parts.push(format!("bandwidth-limited {}", pct(b)));
+    }
+    if s.resets > 0 {
+        parts.push(format!("{} counter resets", s.resets));
+    }
+    parts.join(", ")
+}
+
+fn render_path(out: &mut String, d: &Diagnosis) {
+    let p = &d.path;
+    if p.routes.is_empty() && p.unrouted.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nPath graph ({} hops, {} directed links)", p.hops.len(), p.links.len());
+    for r in &p.routes {
+        render_route(out, r);
+    }
+    if !p.shared_hops.is_empty() {
+        let _ = writeln!(out, "  shared by several participants: {}", p.shared_hops.join(", "));
+    }
+    if !p.unrouted.is_empty() {
+        let _ = writeln!(out, "  never had a path: {}", p.unrouted.join(", "));
+    }
+}
+
+fn render_route(out: &mut String, r: &RouteReport) {
+    let _ = writeln!(out, "  {}/{}: {}", r.participant, r.peer_connection, r.hops.join(" → "));
+    if let Some(line) = flow_line(&r.outgoing) {
+        let _ = writeln!(out, "      sent:     {line}");
+    }
+    if let Some(line) = flow_line(&r.incoming) {
+        let _ = writeln!(out, "      received: {line}");
+    }
+    if let Some(rtt) = r.ice_rtt_ms {
+        let _ = writeln!(out, "      ICE RTT end to end: {}", ms_range(rtt));
+    }
+}
+
+fn flow_line(f: &FlowSummary) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(b) = f.bitrate_kbps {
+        parts.push(format!("{} kbit/s", f0(b.mean)));
+    }
+    if let Some(l) = f.loss_percent {
+        parts.push(format!("loss {} (worst {})", pct(l.mean), pct(l.max)));
+    }
+    if let Some(j) = f.jitter_ms {
+        parts.push(format!("jitter up to {}", ms(j.max)));
+    }
+    if let Some(r) = f.rtt_ms {
+        parts.push(format!("RTT {}", ms_range(r)));
+    }
+    if let Some(a) = f.available_kbps {
+        parts.push(format!("estimate {} kbit/s", f0(a.mean)));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+fn f0(v: f64) -> String {
+    format!("{v:.0}")
+}
+
+fn f1(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+fn pct(v: f64) -> String {
+    if v > 0.0 && v < 0.1 { format!("{v:.2}%") } else { format!("{v:.1}%") }
+}
+
+fn ms(v: f64) -> String {
+    if v >= 1000.0 { format!("{:.2} s", v / 1000.0) } else { format!("{v:.0} ms") }
+}
+
+fn ms_range(r: Range) -> String {
+    if (r.max - r.min).abs() < 0.5 {
+        ms(r.mean)
+    } else {
+        format!("{} (range {}–{})", ms(r.mean), ms(r.min), ms(r.max))
+    }
+}
+
+fn count(v: Option<f64>) -> String {
+    v.map(|n| format!("{n:.0}")).unwrap_or_else(|| "?".into())
+}
+
+fn duration(s: f64) -> String {
+    if s < 60.0 {
+        format!("{s:.1}s")
+    } else if s < 3600.0 {
+        format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
+    } else {
+        format!("{}h{:02}m", (s / 3600.0) as u64, ((s % 3600.0) / 60.0) as u64)
+    }
+}
+
+fn short_time(rfc3339: &str) -> &str {
+    rfc3339.get(11..19).unwrap_or(rfc3339)
+}

@@ -1,0 +1,129 @@
+//! Command-line interface definition.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// hopscope: WebRTC call-quality diagnostics.
+///
+/// Reads WebRTC stats dumps (Chrome webrtc-internals dumps, rtcstats dumps, getStats()
+/// snapshots, hopscope observations), builds the conference and its connection-path graph,
+/// and tells you what went wrong, where.
+///
+/// Examples:
+///   hopscope diagnose alice.webrtc-internals.json bob.webrtc-internals.json
+///   hopscope diagnose --format json dump.gz > diagnosis.json
+///   hopscope quality audio --codec opus --loss 2 --delay 150
+#[derive(Debug, Parser)]
+#[command(name = "hopscope", version, verbatim_doc_comment, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Diagnose one or more dumps: participants, browsers, topology, the path graph with
+    /// per-hop metrics, a timeline, and what could not be determined.
+    ///
+    /// Give one file per participant, or one file holding a whole conference. Files of the
+    /// same call are joined by what they share (conference ids, SSRCs, candidate
+    /// addresses); unrelated files come out as separate conferences. Formats are detected
+    /// from the content; gzip is fine.
+    Diagnose(DiagnoseArgs),
+    /// Compute the quality models from explicit parameters, to check them by hand against
+    /// the ITU standards.
+    Quality(QualityArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// Dump files (webrtc-internals, rtcstats, getStats JSON, hopscope NDJSON; .gz ok).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// How much detail the text report shows.
+    #[arg(long, value_enum, default_value_t = DetailArg::Short)]
+    pub detail: DetailArg,
+    /// Diagnose each file on its own instead of joining files of one call.
+    #[arg(long)]
+    pub each: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable report.
+    Text,
+    /// JSON (one object with a `conferences` array and any `errors`).
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DetailArg {
+    /// The essentials.
+    Short,
+    /// Everything: full timeline and notes.
+    Full,
+}
+
+#[derive(Debug, Args)]
+pub struct QualityArgs {
+    #[command(subcommand)]
+    pub model: QualityModel,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, global = true)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QualityModel {
+    /// ITU-T G.107 E-model (narrowband): R, MOS and the G.109 category.
+    ///
+    /// Example: hopscope quality audio --codec g711-plc --loss 2 --delay 150
+    Audio {
+        /// Codec: g711-plc, g711, g729a, g723, opus, opus-fec.
+        #[arg(long, default_value = "opus")]
+        codec: String,
+        /// Packet loss, percent (0–100; G.107 is validated up to about 20 %).
+        #[arg(long, default_value_t = 0.0)]
+        loss: f64,
+        /// One-way mouth-to-ear delay Ta in milliseconds, as G.107 defines it (no
+        /// adapter constants are added).
+        #[arg(long, default_value_t = 0.0)]
+        delay: f64,
+        /// Burst ratio (1 = random loss).
+        #[arg(long)]
+        burst_r: Option<f64>,
+        /// Advantage factor A (0 for wired; G.107 Table 2).
+        #[arg(long)]
+        advantage: Option<f64>,
+    },
+    /// ITU-T P.1203.1 mode 0 video quality from bitrate, resolution and frame rate.
+    ///
+    /// Example: hopscope quality video --codec h264 --width 1920 --height 1080 --bitrate 2800 --fps 30
+    Video {
+        /// Codec: h264, h265, vp9, vp8, av1.
+        #[arg(long, default_value = "h264")]
+        codec: String,
+        /// Coded width, pixels.
+        #[arg(long)]
+        width: u32,
+        /// Coded height, pixels.
+        #[arg(long)]
+        height: u32,
+        /// Bitrate, kbit/s.
+        #[arg(long)]
+        bitrate: f64,
+        /// Frame rate, frames per second.
+        #[arg(long)]
+        fps: f64,
+        /// Display width, pixels (defaults to the coded width).
+        #[arg(long)]
+        display_width: Option<u32>,
+        /// Display height, pixels (defaults to the coded height).
+        #[arg(long)]
+        display_height: Option<u32>,
+    },
+}

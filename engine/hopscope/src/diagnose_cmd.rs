@@ -1,0 +1,56 @@
+//! `hopscope diagnose`.
+
+use std::process::ExitCode;
+
+use hopscope_diagnose::{Detail, diagnose, render};
+use hopscope_ingest::{Ingested, assemble, ingest_file};
+use serde::Serialize;
+
+use crate::cli::{DetailArg, DiagnoseArgs, OutputFormat};
+
+#[derive(Serialize)]
+struct JsonOutput {
+    conferences: Vec<hopscope_diagnose::Diagnosis>,
+    errors: Vec<String>,
+}
+
+pub fn run(args: &DiagnoseArgs) -> anyhow::Result<ExitCode> {
+    let mut inputs: Vec<Ingested> = Vec::new();
+    let mut errors = Vec::new();
+    for path in &args.files {
+        match ingest_file(path) {
+            Ok(i) => inputs.push(i),
+            Err(e) => errors.push(format!("{} ({})", e, path.display())),
+        }
+    }
+    let groups: Vec<Vec<Ingested>> =
+        if args.each { inputs.into_iter().map(|i| vec![i]).collect() } else { vec![inputs] };
+    let mut diagnoses = Vec::new();
+    for group in groups {
+        for conference in assemble(group) {
+            diagnoses.push(diagnose(&conference));
+        }
+    }
+    let detail = match args.detail {
+        DetailArg::Short => Detail::Short,
+        DetailArg::Full => Detail::Full,
+    };
+    match args.format {
+        OutputFormat::Json => {
+            let out = JsonOutput { conferences: diagnoses, errors: errors.clone() };
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        OutputFormat::Text => {
+            for (i, d) in diagnoses.iter().enumerate() {
+                if i > 0 {
+                    println!("\n{}\n", "─".repeat(72));
+                }
+                print!("{}", render(d, detail));
+            }
+        }
+    }
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    Ok(if errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
