@@ -1,0 +1,7 @@
+//! One integration-test binary, a module per topic.
+
+mod bad_input;
+mod captured;
+mod corpus;
+mod same_call;
+mod schema;
