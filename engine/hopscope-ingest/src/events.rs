@@ -33,29 +33,35 @@ pub(crate) fn classify(name: &str, value: &Value) -> Option<(Scope, EventKind)> 
     };
     let pc = |k: EventKind| Some((Scope::PeerConnection, k));
     let client = |k: EventKind| Some((Scope::Client, k));
-    let text = value_text(value);
+    // Values can be whole SDPs: render text only where a branch needs it.
+    let text = || value_text(value);
     match base {
         "iceconnectionstatechange" => {
-            let state = text.as_deref().and_then(IceConnectionState::parse)?;
+            let state = text().as_deref().and_then(IceConnectionState::parse)?;
             pc(EventKind::IceConnectionState(state))
         }
         "connectionstatechange" => {
-            let state = text.as_deref().and_then(ConnectionState::parse)?;
+            let state = text().as_deref().and_then(ConnectionState::parse)?;
             pc(EventKind::ConnectionState(state))
         }
-        "signalingstatechange" => pc(EventKind::SignalingState(text.unwrap_or_default())),
-        "icegatheringstatechange" => pc(EventKind::IceGatheringState(text.unwrap_or_default())),
-        "dtlsstatechange" => pc(EventKind::DtlsState(text.unwrap_or_default())),
+        "signalingstatechange" => pc(EventKind::SignalingState(text().unwrap_or_default())),
+        "icegatheringstatechange" => pc(EventKind::IceGatheringState(text().unwrap_or_default())),
+        "dtlsstatechange" => pc(EventKind::DtlsState(text().unwrap_or_default())),
         "icecandidate" => pc(EventKind::LocalCandidate(candidate_line(value))),
         "addicecandidate" => pc(EventKind::RemoteCandidate(candidate_line(value))),
         "icecandidateerror" => pc(EventKind::IceCandidateError(candidate_error(value))),
         "negotiationneeded" => pc(EventKind::NegotiationNeeded),
-        "track" | "addstream" if callback => pc(EventKind::TrackAdded(short(text.as_deref()))),
-        "removestream" | "removetrack" if callback => pc(EventKind::TrackRemoved(short(text.as_deref()))),
+        "track" | "addstream" if callback => {
+            pc(EventKind::TrackAdded(short_text(value, 80).unwrap_or_default()))
+        }
+        "removestream" | "removetrack" if callback => {
+            pc(EventKind::TrackRemoved(short_text(value, 80).unwrap_or_default()))
+        }
         "close" => pc(EventKind::Closed),
         "create" => pc(EventKind::Created),
         "--disconnect--" => client(EventKind::CollectorDisconnected),
         "feedback" => {
+            let value = decode_nested(value);
             let rating =
                 value.get("rating").and_then(Value::as_f64).filter(|r| (1.0..=5.0).contains(r))? as u8;
             let comment = value.get("comment").and_then(Value::as_str).map(String::from);
@@ -130,10 +136,11 @@ fn media_request(base: &str, value: &Value) -> Option<EventKind> {
     } else {
         return None;
     };
+    let value = decode_nested(value);
     let (outcome, detail) = match rest {
-        "" => (Outcome::Started, requested_media(value)),
-        "onsuccess" => (Outcome::Succeeded, obtained_media(value)),
-        "onfailure" => (Outcome::Failed(error_text(value)), None),
+        "" => (Outcome::Started, requested_media(&value)),
+        "onsuccess" => (Outcome::Succeeded, obtained_media(&value)),
+        "onfailure" => (Outcome::Failed(error_text(&value)), None),
         _ => return None,
     };
     Some(EventKind::MediaRequest { source, outcome, detail })
@@ -186,6 +193,7 @@ fn obtained_media(value: &Value) -> Option<String> {
 
 /// A failure value: `"NotReadableError"`, `{name, message}`, `"OperationError: ..."`.
 fn error_text(value: &Value) -> String {
+    let value = &decode_nested(value);
     match value {
         Value::Object(o) => {
             let name = o.get("name").and_then(Value::as_str);
@@ -216,6 +224,16 @@ pub(crate) fn value_text(value: &Value) -> Option<String> {
             Some(s.to_string())
         }
         other => Some(compact(other)),
+    }
+}
+
+/// At most `max` characters of a value's text, without copying a long string first.
+pub(crate) fn short_text(value: &Value, max: usize) -> Option<String> {
+    match value {
+        Value::String(s) if s.len() > max * 4 => Some(s.chars().take(max).collect()),
+        _ => {
+            value_text(value).map(|t| if t.chars().count() > max { t.chars().take(max).collect() } else { t })
+        }
     }
 }
 
@@ -293,10 +311,6 @@ fn num_like(v: &Value) -> Option<u64> {
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
-}
-
-fn short(text: Option<&str>) -> String {
-    text.unwrap_or_default().chars().take(80).collect()
 }
 
 fn compact(value: &Value) -> String {

@@ -214,13 +214,12 @@ fn read_pc(builder: &mut ParticipantBuilder, key: &str, pc: &Pc) {
             .and_then(parse_time)
             .or_else(|| entry.time.as_ref().and_then(parse_time));
         let Some(at) = at else { continue };
-        let value = crate::events::decode_nested(&entry.value);
-        if !builder.event(Some(key), at, &entry.kind, &value) {
+        if !builder.event(Some(key), at, &entry.kind, &entry.value) {
             builder.pc(key).event(
                 at,
                 EventKind::Other {
                     name: entry.kind.clone(),
-                    detail: crate::events::value_text(&value).map(|t| t.chars().take(120).collect()),
+                    detail: crate::events::short_text(&entry.value, 120),
                 },
             );
         }
@@ -231,9 +230,27 @@ fn read_pc(builder: &mut ParticipantBuilder, key: &str, pc: &Pc) {
     }
 }
 
-/// A decoded `values` array.
+/// A decoded `values` array: numbers take the fast path, anything else stays JSON.
 enum Column {
+    Numbers(Vec<f64>),
     Values(Vec<Value>),
+}
+
+impl Column {
+    fn decode(s: &Series) -> Option<Column> {
+        let text = s.values.as_deref()?;
+        match serde_json::from_str::<Vec<f64>>(text) {
+            Ok(v) => Some(Column::Numbers(v)),
+            Err(_) => serde_json::from_str::<Vec<Value>>(text).ok().map(Column::Values),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Column::Numbers(v) => v.len(),
+            Column::Values(v) => v.len(),
+        }
+    }
 }
 
 /// Rebuilds per-poll reports from the column store.
@@ -256,13 +273,10 @@ fn rebuild_reports(
         if kind == StatsKind::Ignored {
             continue;
         }
-        let decode = |s: &Series| -> Option<Column> {
-            let text = s.values.as_deref()?;
-            serde_json::from_str::<Vec<Value>>(text).ok().map(Column::Values)
-        };
         // Timestamps: the object's own series, else spread over [startTime, endTime].
         let times: Vec<Timestamp> = match metrics.iter().find(|(m, _)| *m == "timestamp") {
-            Some((_, s)) => match decode(s) {
+            Some((_, s)) => match Column::decode(s) {
+                Some(Column::Numbers(v)) => v.into_iter().filter_map(Timestamp::from_epoch_ms).collect(),
                 Some(Column::Values(v)) => {
                     v.iter().filter_map(|x| x.as_f64().and_then(Timestamp::from_epoch_ms)).collect()
                 }
@@ -272,8 +286,7 @@ fn rebuild_reports(
                 let longest = metrics
                     .iter()
                     .filter(|(m, _)| !m.starts_with('['))
-                    .filter_map(|(_, s)| Some((decode(s)?, s)))
-                    .map(|(Column::Values(v), s)| (v.len(), s))
+                    .filter_map(|(_, s)| Some((Column::decode(s)?.len(), s)))
                     .max_by_key(|(n, _)| *n);
                 match longest {
                     Some((n, s)) => spread(n, s),
@@ -293,10 +306,12 @@ fn rebuild_reports(
             })
             .collect();
         for (metric, series) in metrics {
-            if *metric == "timestamp" || metric.starts_with('[') {
+            // Only decode what we read: most series are fields hopscope does not use.
+            let slot = slot_for(metric);
+            if slot.is_none() && *metric != "qualityLimitationDurations" {
                 continue;
             }
-            let Some(Column::Values(values)) = decode(series) else {
+            let Some(column) = Column::decode(series) else {
                 bad_values += 1;
                 continue;
             };
@@ -307,11 +322,28 @@ fn rebuild_reports(
                 .and_then(parse_time)
                 .map(|end| nearest(&times, end))
                 .unwrap_or(times.len() - 1);
-            let first = (last + 1).saturating_sub(values.len());
-            let skip = values.len().saturating_sub(last + 1);
-            for (offset, value) in values.iter().skip(skip).enumerate() {
-                let Some(obj) = objects.get_mut(first + offset) else { break };
-                set_field(obj, metric, value);
+            let first = (last + 1).saturating_sub(column.len());
+            let skip = column.len().saturating_sub(last + 1);
+            match (&column, slot) {
+                (Column::Numbers(values), Some(Slot::Num(n))) => {
+                    for (offset, v) in values.iter().skip(skip).enumerate() {
+                        let Some(obj) = objects.get_mut(first + offset) else { break };
+                        obj.note_field(Slot::Num(n));
+                        obj.set_num(n, Some(*v));
+                    }
+                }
+                (Column::Numbers(values), _) => {
+                    for (offset, v) in values.iter().skip(skip).enumerate() {
+                        let Some(obj) = objects.get_mut(first + offset) else { break };
+                        set_field(obj, metric, &Value::from(*v));
+                    }
+                }
+                (Column::Values(values), _) => {
+                    for (offset, value) in values.iter().skip(skip).enumerate() {
+                        let Some(obj) = objects.get_mut(first + offset) else { break };
+                        set_field(obj, metric, value);
+                    }
+                }
             }
         }
         let remote = matches!(kind, StatsKind::RemoteInboundRtp | StatsKind::RemoteOutboundRtp);

@@ -270,7 +270,15 @@ fn apply_event(
     value: &Value,
     at: Timestamp,
 ) {
-    let value = crate::events::decode_nested(value);
+    // Metadata lines are sometimes JSON inside a string; events decode what they need.
+    let decoded;
+    let value = match method {
+        "connectionInfo" | "identity" | "constraints" | "createDataChannel" => {
+            decoded = crate::events::decode_nested(value);
+            &decoded
+        }
+        _ => value,
+    };
     match method {
         "connectionInfo" => {
             if let Some(ua) = value.get("userAgent").and_then(Value::as_str) {
@@ -339,12 +347,12 @@ fn apply_event(
         }
         _ => {}
     }
-    if !builder.event(pc, at, method, &value) {
+    if !builder.event(pc, at, method, value) {
         builder.push_client_event(
             at,
             hopscope_model::EventKind::Other {
                 name: method.to_string(),
-                detail: crate::events::value_text(&value).map(|t| t.chars().take(120).collect()),
+                detail: crate::events::short_text(value, 120),
             },
         );
     }

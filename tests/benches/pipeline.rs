@@ -1,0 +1,111 @@
+//! Ingest + model + graph throughput over real dumps, and the whole corpus diagnosed.
+//!
+//! Targets (issue #2): ≥ 150 MB/s of dump input per core for rtcstats and webrtc-internals
+//! dumps alike; the whole `../shared/data/real` corpus diagnosed in under 1 s.
+//! Run: `cargo bench -p hopscope-tests --bench pipeline` (set HOPSCOPE_CORPUS to point at
+//! the corpus if it is not beside the repository).
+
+use std::path::PathBuf;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use hopscope_ingest::{Limits, assemble, detect, ingest};
+use hopscope_model::graph::PathGraph;
+use hopscope_tests::{corpus, fixture};
+
+fn load(paths: impl IntoIterator<Item = PathBuf>) -> Vec<(String, Vec<u8>)> {
+    paths
+        .into_iter()
+        .filter_map(|p| Some((p.file_name()?.to_string_lossy().into_owned(), std::fs::read(&p).ok()?)))
+        .collect()
+}
+
+fn corpus_files() -> Vec<PathBuf> {
+    let Some(dir) = corpus() else { return Vec::new() };
+    let mut out = Vec::new();
+    for folder in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        for e in std::fs::read_dir(folder.path()).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name != "LICENSE" && name != "README.md" {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// ingest → conference → path graph, the work measured per byte.
+fn pipeline(files: &[(String, Vec<u8>)]) -> usize {
+    let limits = Limits::default();
+    let mut hops = 0;
+    for (name, bytes) in files {
+        let Ok(i) = ingest(name, bytes, &limits) else { continue };
+        for c in assemble(vec![i]) {
+            hops += PathGraph::build(&c).hop_count();
+        }
+    }
+    hops
+}
+
+fn throughput(c: &mut Criterion) {
+    let chromium = |ext: &str| {
+        ["p2p-direct", "p2p-turn-tcp", "p2p-lossy", "gum-failure", "ice-failure-turn-401"]
+            .into_iter()
+            .flat_map(move |s| ["alice", "bob"].map(|w| fixture(&format!("chromium/{s}/{w}.{ext}"))))
+            .collect::<Vec<_>>()
+    };
+    let real_rtcstats: Vec<PathBuf> = corpus_files()
+        .into_iter()
+        .filter(|p| {
+            std::fs::read(p).ok().and_then(|b| detect(&b)) == Some(hopscope_ingest::Format::RtcstatsV3)
+        })
+        .collect();
+    let sets: Vec<(&str, Vec<(String, Vec<u8>)>)> = vec![
+        ("rtcstats-v3 (real corpus)", load(real_rtcstats)),
+        ("rtcstats-v3 (chromium captures)", load(chromium("rtcstats"))),
+        ("webrtc-internals (chromium captures)", load(chromium("webrtc-internals.json"))),
+        ("chrome rtcstats export (chromium captures)", load(chromium("chrome-rtcstats.txt"))),
+        ("hopscope native (chromium captures)", load(chromium("hopscope.ndjson"))),
+    ];
+    let mut group = c.benchmark_group("ingest+model+graph");
+    group.sample_size(20);
+    for (label, files) in &sets {
+        if files.is_empty() {
+            continue;
+        }
+        let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
+        group.throughput(Throughput::Bytes(bytes as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(label), files, |b, files| {
+            b.iter(|| pipeline(files))
+        });
+    }
+    group.finish();
+}
+
+fn whole_corpus(c: &mut Criterion) {
+    let files = load(corpus_files());
+    if files.is_empty() {
+        return;
+    }
+    let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
+    let mut group = c.benchmark_group("corpus");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.bench_function("diagnose every file", |b| {
+        b.iter(|| {
+            let limits = Limits::default();
+            let mut n = 0;
+            for (name, bytes) in &files {
+                let Ok(i) = ingest(name, bytes, &limits) else { continue };
+                for conf in assemble(vec![i]) {
+                    n += hopscope_diagnose::diagnose(&conf).participants.len();
+                }
+            }
+            n
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, throughput, whole_corpus);
+criterion_main!(benches);
