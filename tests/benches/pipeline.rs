@@ -12,7 +12,10 @@ use hopscope_ingest::{Limits, assemble, detect, ingest};
 use hopscope_model::graph::PathGraph;
 use hopscope_tests::{corpus, fixture};
 
-fn load(paths: impl IntoIterator<Item = PathBuf>) -> Vec<(String, Vec<u8>)> {
+/// Named inputs held in memory.
+type Files = Vec<(String, Vec<u8>)>;
+
+fn load(paths: impl IntoIterator<Item = PathBuf>) -> Files {
     paths
         .into_iter()
         .filter_map(|p| Some((p.file_name()?.to_string_lossy().into_owned(), std::fs::read(&p).ok()?)))
@@ -60,7 +63,7 @@ fn throughput(c: &mut Criterion) {
             std::fs::read(p).ok().and_then(|b| detect(&b)) == Some(hopscope_ingest::Format::RtcstatsV3)
         })
         .collect();
-    let sets: Vec<(&str, Vec<(String, Vec<u8>)>)> = vec![
+    let sets: Vec<(&str, Files)> = vec![
         ("rtcstats-v3 (real corpus)", load(real_rtcstats)),
         ("rtcstats-v3 (chromium captures)", load(chromium("rtcstats"))),
         ("webrtc-internals (chromium captures)", load(chromium("webrtc-internals.json"))),
