@@ -31,10 +31,22 @@ pub struct Diagnosis {
     pub timeline: Vec<TimelineEntry>,
     /// What media servers and relays reported.
     pub middleboxes: Vec<MiddleboxReport>,
+    /// Perceived quality: per participant (heard/saw, and what others got from them) and
+    /// for the conference.
+    pub quality: QualityReport,
     /// What could not be determined, and why.
     pub undetermined: Vec<String>,
     /// Remarks about the input data.
     pub notes: Vec<String>,
+}
+
+/// Perceived quality across the conference.
+#[derive(Clone, Debug, Serialize)]
+pub struct QualityReport {
+    /// Distribution and worst participant.
+    pub conference: hopscope_score::ConferenceSummary,
+    /// Per participant, in order.
+    pub participants: Vec<hopscope_score::ParticipantQuality>,
 }
 
 /// One participant.
@@ -244,12 +256,19 @@ pub struct MiddleboxClientReport {
     pub receive_kbps: Option<Range>,
 }
 
-/// Builds the diagnosis of a conference.
+/// Builds the diagnosis of a conference with the default quality settings.
 pub fn diagnose(conference: &Conference) -> Diagnosis {
+    diagnose_with(conference, &hopscope_score::QualityConfig::default())
+}
+
+/// Builds the diagnosis of a conference.
+pub fn diagnose_with(conference: &Conference, quality: &hopscope_score::QualityConfig) -> Diagnosis {
     let graph = PathGraph::build(conference);
     let range = conference.time_range();
     let origin = range.map(|(a, _)| a);
-    let participants: Vec<ParticipantReport> = conference.participants.iter().map(participant).collect();
+    let scores = hopscope_score::score_conference(conference, quality);
+    let mut participants: Vec<ParticipantReport> = conference.participants.iter().map(participant).collect();
+    attach_quality(&mut participants, &scores);
     let mut undetermined = Vec::new();
     for p in &conference.participants {
         undetermined.extend(undetermined_for(p));
@@ -289,6 +308,7 @@ pub fn diagnose(conference: &Conference) -> Diagnosis {
         topology,
         participants,
         path: path_report(&graph),
+        quality: QualityReport { conference: scores.conference, participants: scores.participants },
         timeline: timeline(conference, origin),
         middleboxes: conference.middleboxes.iter().map(middlebox).collect(),
         undetermined,
@@ -300,6 +320,18 @@ pub fn diagnose(conference: &Conference) -> Diagnosis {
                 None => format!("{}: {}", n.source, n.message),
             })
             .collect(),
+    }
+}
+
+/// Puts each received stream's quality next to its summary.
+fn attach_quality(participants: &mut [ParticipantReport], scores: &hopscope_score::ConferenceQuality) {
+    for q in &scores.streams {
+        let Some(p) = participants.iter_mut().find(|p| p.id == q.participant) else { continue };
+        let Some(pc) = p.peer_connections.iter_mut().find(|pc| pc.id == q.peer_connection) else { continue };
+        if let Some(s) = pc.streams.iter_mut().find(|s| s.direction == "inbound" && s.stats_id == q.stats_id)
+        {
+            s.quality = Some(summary::QualityBrief::of(q));
+        }
     }
 }
 

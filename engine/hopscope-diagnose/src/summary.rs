@@ -102,6 +102,55 @@ pub struct StreamSummary {
     pub bandwidth_limited_percent: Option<f64>,
     /// Intervals in which counters reset.
     pub resets: usize,
+    /// Perceived quality of a received stream (E-model for audio, P.1203 for video).
+    pub quality: Option<QualityBrief>,
+}
+
+/// The quality of one received stream in a few numbers.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QualityBrief {
+    /// `audio` (R scale) or `video` (Q on 1–5).
+    pub media: &'static str,
+    /// Time-weighted mean R (audio) or Q (video) over scored time.
+    pub mean: Option<f64>,
+    /// MOS of the mean (audio), or the mean Q (video).
+    pub mos: Option<f64>,
+    /// good / fair / poor.
+    pub label: Option<&'static str>,
+    /// Share of scored time labelled poor, percent.
+    pub poor_percent: Option<f64>,
+    /// Seconds scored.
+    pub scored_s: f64,
+    /// Why windows could not be scored (the most common reason), when some could not.
+    pub unknown_reason: Option<String>,
+    /// Why windows were left out (muted, DTX, ...), the most common reason.
+    pub excluded_reason: Option<String>,
+    /// What was assumed for lack of data.
+    pub assumptions: Vec<String>,
+}
+
+impl QualityBrief {
+    /// From a scored stream.
+    pub fn of(q: &hopscope_score::StreamQuality) -> QualityBrief {
+        let s = &q.summary;
+        let top = |reasons: &[hopscope_score::aggregate::ReasonCount]| {
+            reasons.iter().max_by(|a, b| a.duration_s.total_cmp(&b.duration_s)).map(|r| r.reason.clone())
+        };
+        QualityBrief {
+            media: match s.media {
+                hopscope_score::aggregate::Media::Audio => "audio",
+                hopscope_score::aggregate::Media::Video => "video",
+            },
+            mean: s.mean,
+            mos: s.mean_mos,
+            label: s.label.map(|l| l.as_str()),
+            poor_percent: s.poor_share.map(|p| p * 100.0),
+            scored_s: s.scored_s,
+            unknown_reason: top(&s.unknown_reasons),
+            excluded_reason: top(&s.excluded_reasons),
+            assumptions: q.assumptions.clone(),
+        }
+    }
 }
 
 impl StreamSummary {
@@ -132,6 +181,7 @@ impl StreamSummary {
             cpu_limited_percent: None,
             bandwidth_limited_percent: None,
             resets: 0,
+            quality: None,
         }
     }
 

@@ -26,6 +26,24 @@ pub fn render(d: &Diagnosis, detail: Detail) -> String {
     };
     let _ = writeln!(out, "Conference {}  ({span})", d.conference);
     let _ = writeln!(out, "Topology: {}", d.topology);
+    let qc = &d.quality.conference;
+    if qc.labels.good + qc.labels.fair + qc.labels.poor > 0 {
+        let mut line = format!(
+            "Quality: {} good, {} fair, {} poor{}",
+            qc.labels.good,
+            qc.labels.fair,
+            qc.labels.poor,
+            if qc.labels.unscored > 0 {
+                format!(", {} not scored", qc.labels.unscored)
+            } else {
+                String::new()
+            }
+        );
+        if let Some(w) = &qc.worst {
+            line.push_str(&format!("; worst experience: {w}"));
+        }
+        let _ = writeln!(out, "{line}");
+    }
     if !d.joined_by.is_empty() {
         let _ = writeln!(out, "Joined because: {}", d.joined_by.join("; "));
     }
@@ -58,6 +76,24 @@ pub fn render(d: &Diagnosis, detail: Detail) -> String {
         }
         for m in &p.media_requests {
             let _ = writeln!(out, "    media: {m}");
+        }
+        if let Some(q) = d.quality.participants.iter().find(|q| q.received.id == p.id) {
+            let mut parts = Vec::new();
+            if let Some(a) = summary_phrase(&q.received.audio, "heard") {
+                parts.push(a);
+            }
+            if let Some(v) = summary_phrase(&q.received.video, "saw") {
+                parts.push(v);
+            }
+            if let Some(a) = q.sent_audio.as_ref().and_then(|s| summary_phrase(s, "others heard them")) {
+                parts.push(a);
+            }
+            if let Some(v) = q.sent_video.as_ref().and_then(|s| summary_phrase(s, "others saw them")) {
+                parts.push(v);
+            }
+            if !parts.is_empty() {
+                let _ = writeln!(out, "    quality: {}", parts.join("; "));
+            }
         }
         if p.peer_connections.is_empty() {
             let _ = writeln!(out, "    no peer connections");
@@ -132,6 +168,28 @@ pub fn render(d: &Diagnosis, detail: Detail) -> String {
         }
     }
     out
+}
+
+/// `heard MOS 4.2 (R 85), good, poor 3% of the time`.
+fn summary_phrase(s: &hopscope_score::StreamSummary, verb: &str) -> Option<String> {
+    let mean = s.mean?;
+    let value = match s.media {
+        hopscope_score::aggregate::Media::Audio => {
+            format!(
+                "MOS {:.2} (R {:.0})",
+                s.mean_mos.unwrap_or_else(|| hopscope_score::mos_from_r(mean)),
+                mean
+            )
+        }
+        hopscope_score::aggregate::Media::Video => format!("Q {mean:.2}"),
+    };
+    let label = s.label.map(|l| format!(", {}", l.as_str())).unwrap_or_default();
+    let poor = s
+        .poor_share
+        .filter(|p| *p > 0.0)
+        .map(|p| format!(", poor {} of the time", pct(p * 100.0)))
+        .unwrap_or_default();
+    Some(format!("{verb} {value}{label}{poor}"))
 }
 
 fn render_pc(out: &mut String, pc: &PcReport, detail: Detail) {
@@ -270,6 +328,23 @@ fn stream_line(s: &StreamSummary) -> String {
     }
     if s.resets > 0 {
         parts.push(format!("{} counter resets", s.resets));
+    }
+    if let Some(q) = &s.quality {
+        match (q.mean, q.media) {
+            (Some(m), "audio") => parts.push(format!(
+                "MOS {:.2} (R {m:.0}){}",
+                q.mos.unwrap_or_else(|| hopscope_score::mos_from_r(m)),
+                q.label.map(|l| format!(" {l}")).unwrap_or_default()
+            )),
+            (Some(m), _) => {
+                parts.push(format!("Q {m:.2}{}", q.label.map(|l| format!(" {l}")).unwrap_or_default()))
+            }
+            (None, _) => {
+                if let Some(why) = q.unknown_reason.as_ref().or(q.excluded_reason.as_ref()) {
+                    parts.push(format!("quality not scored: {why}"));
+                }
+            }
+        }
     }
     parts.join(", ")
 }

@@ -169,6 +169,8 @@ pub struct InboundInterval {
     pub samples_received: Option<f64>,
     /// Concealed samples in the interval, excluding concealment during silence.
     pub concealed_samples: Option<f64>,
+    /// Concealed samples in the interval that were concealment during silence (DTX/CNG).
+    pub silent_concealed_samples: Option<f64>,
     /// Concealed share of received audio samples (silent concealment excluded), 0..1.
     pub concealment_ratio: Option<f64>,
     /// Concealment events in the interval.
@@ -181,6 +183,8 @@ pub struct InboundInterval {
     pub plis: Option<f64>,
     /// Audio level at the end, 0..1.
     pub audio_level: Option<f64>,
+    /// Mean played-out level over the interval, linear 0..1: √(Δenergy / Δduration).
+    pub mean_audio_level: Option<f64>,
 }
 
 impl InboundInterval {
@@ -252,8 +256,14 @@ fn inbound_interval(p: &InboundRtpSample, c: &InboundRtpSample, dt: f64) -> Inbo
     iv.pause_duration_s = increase(p.total_pauses_duration_s, c.total_pauses_duration_s);
     iv.samples_received = increase(p.total_samples_received, c.total_samples_received);
     let concealed = increase(p.concealed_samples, c.concealed_samples);
-    let silent = increase(p.silent_concealed_samples, c.silent_concealed_samples).unwrap_or(0.0);
+    iv.silent_concealed_samples = increase(p.silent_concealed_samples, c.silent_concealed_samples);
+    let silent = iv.silent_concealed_samples.unwrap_or(0.0);
     iv.concealed_samples = concealed.map(|n| (n - silent).max(0.0));
+    iv.mean_audio_level = ratio(
+        increase(p.total_audio_energy, c.total_audio_energy),
+        increase(p.total_samples_duration_s, c.total_samples_duration_s),
+    )
+    .map(f64::sqrt);
     iv.concealment_ratio = ratio(iv.concealed_samples, iv.samples_received).map(|r| r.min(1.0));
     iv.concealment_events = increase(p.concealment_events, c.concealment_events);
     iv.jitter_buffer_delay_ms = ratio(

@@ -11,6 +11,8 @@
 //! - [`aggregate`]: per-stream, per-participant and per-conference summaries.
 //! - [`params`]: validated explicit-parameter entry points for a command line.
 //! - [`outcome`]: labels, band edges, exclusion reasons and warnings shared by the above.
+//! - [`webrtc`]: scores a whole conference from the model, stream by stream and window by
+//!   window, then per participant and per conference.
 //!
 //! Nothing here does IO, reads a clock or spawns tasks: the same inputs always give the
 //! same outputs.
@@ -25,6 +27,7 @@ pub mod error;
 pub mod outcome;
 pub mod params;
 pub mod video;
+pub mod webrtc;
 
 pub use aggregate::{
     AggregateConfig, ConferenceSummary, ParticipantSummary, StreamSummary, summarize_audio,
@@ -40,3 +43,4 @@ pub use params::{
     AudioModelParams, AudioModelReport, VideoModelParams, VideoModelReport, evaluate_audio, evaluate_video,
 };
 pub use video::{VideoAdapterConfig, VideoCodec, VideoWindowInputs, VideoWindowScore, score_video_window};
+pub use webrtc::{ConferenceQuality, ParticipantQuality, QualityConfig, StreamQuality, score_conference};

@@ -1,0 +1,373 @@
+//! Scores a whole conference from the model: every received stream, window by window, then
+//! per participant (what they heard and saw, and what others received from them) and per
+//! conference.
+//!
+//! A window is one sampling interval of the stream (`hopscope_model::intervals`). Inputs
+//! come from the model the way the doc's §4 asks: RTT is the latest RTCP round trip of the
+//! connection (remote-inbound, then remote-outbound, then the ICE pair); the jitter-buffer
+//! delay is Δdelay/Δemitted; loss prefers concealment. What we assume (an unknown codec
+//! taken as Opus, say) is written down next to the scores.
+
+use hopscope_model::intervals::{
+    InboundInterval, inbound_intervals, pair_intervals, remote_inbound_intervals,
+};
+use hopscope_model::stats::{InboundRtpStream, MediaKind};
+use hopscope_model::{Conference, Participant, PeerConnection, Timestamp};
+use serde::Serialize;
+
+use crate::aggregate::{
+    AggregateConfig, ConferenceSummary, ParticipantSummary, StreamSummary, summarize_audio,
+    summarize_audio_streams, summarize_conference, summarize_participant, summarize_video,
+    summarize_video_streams,
+};
+use crate::audio::{AudioAdapterConfig, AudioWindowInputs, AudioWindowScore, score_audio_window};
+use crate::codecs::{AudioCodec, audio_codec_from_webrtc};
+use crate::video::{VideoAdapterConfig, VideoCodec, VideoWindowInputs, VideoWindowScore, score_video_window};
+
+/// An RTT measurement older than this does not describe the current window.
+const MAX_RTT_AGE_S: f64 = 30.0;
+
+/// How to score.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QualityConfig {
+    /// Audio adapter settings.
+    pub audio: AudioAdapterConfig,
+    /// Video adapter settings.
+    pub video: VideoAdapterConfig,
+    /// Aggregation settings.
+    pub aggregate: AggregateConfig,
+}
+
+/// The windows of one received stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "media", rename_all = "snake_case")]
+pub enum StreamWindows {
+    /// Audio windows.
+    Audio {
+        /// One score per window.
+        windows: Vec<AudioWindowScore>,
+    },
+    /// Video windows.
+    Video {
+        /// One score per window.
+        windows: Vec<VideoWindowScore>,
+    },
+}
+
+/// Quality of one received stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StreamQuality {
+    /// The receiving participant.
+    pub participant: String,
+    /// Their peer connection.
+    pub peer_connection: String,
+    /// Stats id of the inbound stream (evidence).
+    pub stats_id: String,
+    /// SSRC, which names the sender.
+    pub ssrc: Option<u32>,
+    /// Who sent it, when the conference includes the sender's data.
+    pub sender: Option<String>,
+    /// Window scores.
+    pub windows: StreamWindows,
+    /// Over the stream.
+    pub summary: StreamSummary,
+    /// What was assumed for lack of data.
+    pub assumptions: Vec<String>,
+}
+
+/// Quality for one participant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParticipantQuality {
+    /// What they heard and saw.
+    pub received: ParticipantSummary,
+    /// What others received from them (audio), when the receivers' data is in the conference.
+    pub sent_audio: Option<StreamSummary>,
+    /// What others received from them (video).
+    pub sent_video: Option<StreamSummary>,
+}
+
+/// Quality of a whole conference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConferenceQuality {
+    /// Every received stream that carried media.
+    pub streams: Vec<StreamQuality>,
+    /// Per participant, in the conference's order.
+    pub participants: Vec<ParticipantQuality>,
+    /// The conference view.
+    pub conference: ConferenceSummary,
+}
+
+/// Scores every received stream of a conference and aggregates.
+pub fn score_conference(conference: &Conference, config: &QualityConfig) -> ConferenceQuality {
+    let mut streams = Vec::new();
+    for p in &conference.participants {
+        for pc in &p.peer_connections {
+            let rtt = RttTimeline::of(pc);
+            for s in &pc.inbound {
+                if let Some(q) = score_stream(conference, p, pc, s, &rtt, config) {
+                    streams.push(q);
+                }
+            }
+        }
+    }
+    let participants: Vec<ParticipantQuality> = conference
+        .participants
+        .iter()
+        .map(|p| {
+            let mine = |media: MediaKind| -> Vec<&StreamQuality> {
+                streams
+                    .iter()
+                    .filter(|s| s.participant == p.id.as_str())
+                    .filter(|s| {
+                        matches!(
+                            (&s.windows, media),
+                            (StreamWindows::Audio { .. }, MediaKind::Audio)
+                                | (StreamWindows::Video { .. }, MediaKind::Video)
+                        )
+                    })
+                    .collect()
+            };
+            let audio: Vec<&[AudioWindowScore]> = mine(MediaKind::Audio)
+                .into_iter()
+                .filter_map(|s| match &s.windows {
+                    StreamWindows::Audio { windows } => Some(windows.as_slice()),
+                    StreamWindows::Video { .. } => None,
+                })
+                .collect();
+            let video: Vec<&[VideoWindowScore]> = mine(MediaKind::Video)
+                .into_iter()
+                .filter_map(|s| match &s.windows {
+                    StreamWindows::Video { windows } => Some(windows.as_slice()),
+                    StreamWindows::Audio { .. } => None,
+                })
+                .collect();
+            let received = summarize_participant(p.id.as_str(), &audio, &video, &config.aggregate);
+            // What the others received from this participant.
+            let from_me: Vec<&StreamQuality> =
+                streams.iter().filter(|s| s.sender.as_deref() == Some(p.id.as_str())).collect();
+            let sent_audio: Vec<&[AudioWindowScore]> = from_me
+                .iter()
+                .filter_map(|s| match &s.windows {
+                    StreamWindows::Audio { windows } => Some(windows.as_slice()),
+                    StreamWindows::Video { .. } => None,
+                })
+                .collect();
+            let sent_video: Vec<&[VideoWindowScore]> = from_me
+                .iter()
+                .filter_map(|s| match &s.windows {
+                    StreamWindows::Video { windows } => Some(windows.as_slice()),
+                    StreamWindows::Audio { .. } => None,
+                })
+                .collect();
+            ParticipantQuality {
+                received,
+                sent_audio: (!sent_audio.is_empty())
+                    .then(|| summarize_audio_streams(&sent_audio, &config.aggregate)),
+                sent_video: (!sent_video.is_empty())
+                    .then(|| summarize_video_streams(&sent_video, &config.aggregate)),
+            }
+        })
+        .collect();
+    let summaries: Vec<ParticipantSummary> = participants.iter().map(|p| p.received.clone()).collect();
+    ConferenceQuality { streams, conference: summarize_conference(&summaries), participants }
+}
+
+fn score_stream(
+    conference: &Conference,
+    p: &Participant,
+    pc: &PeerConnection,
+    s: &InboundRtpStream,
+    rtt: &RttTimeline,
+    config: &QualityConfig,
+) -> Option<StreamQuality> {
+    let intervals = inbound_intervals(&s.samples);
+    // A stream that never carried a packet is not part of anyone's experience.
+    if !intervals.iter().any(|i| i.active) {
+        return None;
+    }
+    let mut assumptions = Vec::new();
+    let kind = s.info.kind.or_else(|| {
+        let video_like = intervals.iter().any(|i| i.fps.is_some() || i.frame_width.is_some());
+        let audio_like =
+            intervals.iter().any(|i| i.samples_received.is_some() || i.concealed_samples.is_some());
+        match (audio_like, video_like) {
+            (true, false) => Some(MediaKind::Audio),
+            (false, true) => Some(MediaKind::Video),
+            _ => None,
+        }
+    })?;
+    let windows = match kind {
+        MediaKind::Audio => {
+            let codec = match s
+                .info
+                .codec
+                .as_deref()
+                .map(|m| audio_codec_from_webrtc(m, s.info.codec_parameters.as_deref()))
+            {
+                Some(Ok(c)) => c,
+                Some(Err(_)) => {
+                    assumptions.push(format!(
+                        "audio codec {} is not in the codec table; scored as Opus",
+                        s.info.codec.as_deref().unwrap_or_default()
+                    ));
+                    AudioCodec::Opus
+                }
+                None => {
+                    assumptions.push("audio codec not reported; scored as Opus, WebRTC's default".into());
+                    AudioCodec::Opus
+                }
+            };
+            let windows: Vec<AudioWindowScore> = intervals
+                .iter()
+                .filter(|i| !i.reset)
+                .map(|i| score_audio_window(&audio_inputs(i, codec, rtt), &config.audio))
+                .collect();
+            StreamWindows::Audio { windows }
+        }
+        MediaKind::Video => {
+            let codec = match s.info.codec.as_deref().map(VideoCodec::from_mime_type) {
+                Some(Ok(c)) => c,
+                _ => {
+                    assumptions
+                        .push("video codec not reported; scored as H.264 (P.1203's calibration)".into());
+                    VideoCodec::H264
+                }
+            };
+            let windows: Vec<VideoWindowScore> = intervals
+                .iter()
+                .filter(|i| !i.reset)
+                .map(|i| score_video_window(&video_inputs(i, codec, s.info.is_screenshare), &config.video))
+                .collect();
+            StreamWindows::Video { windows }
+        }
+    };
+    let summary = match &windows {
+        StreamWindows::Audio { windows } => summarize_audio(windows, &config.aggregate),
+        StreamWindows::Video { windows } => summarize_video(windows, &config.aggregate),
+    };
+    Some(StreamQuality {
+        participant: p.id.to_string(),
+        peer_connection: pc.id.to_string(),
+        stats_id: s.info.stats_id.clone(),
+        ssrc: s.info.ssrc,
+        sender: s.info.ssrc.and_then(|ssrc| sender_of(conference, p, ssrc)),
+        windows,
+        summary,
+        assumptions,
+    })
+}
+
+/// The participant (other than the receiver) who sends `ssrc`.
+fn sender_of(conference: &Conference, receiver: &Participant, ssrc: u32) -> Option<String> {
+    conference
+        .participants
+        .iter()
+        .filter(|q| q.id != receiver.id)
+        .find(|q| q.peer_connections.iter().any(|pc| pc.outbound.iter().any(|o| o.info.ssrc == Some(ssrc))))
+        .map(|q| q.id.to_string())
+}
+
+fn as_count(v: Option<f64>) -> Option<u64> {
+    v.filter(|x| *x >= 0.0).map(|x| x.round() as u64)
+}
+
+fn audio_inputs(i: &InboundInterval, codec: AudioCodec, rtt: &RttTimeline) -> AudioWindowInputs {
+    let mut w = AudioWindowInputs::new(i.duration_s(), codec);
+    w.rtt_s = rtt.at(i.end);
+    w.jitter_buffer_delay_s = i.jitter_buffer_delay_ms.map(|ms| ms / 1000.0);
+    w.jitter_s = i.jitter_ms.map(|ms| ms / 1000.0);
+    let silent = i.silent_concealed_samples;
+    w.concealed_samples = as_count(i.concealed_samples.map(|c| c + silent.unwrap_or(0.0)));
+    w.silent_concealed_samples = as_count(silent);
+    w.total_samples_received = as_count(i.samples_received);
+    w.concealment_events = as_count(i.concealment_events);
+    w.packets_received = as_count(i.packets_received);
+    w.packets_lost = i.packets_lost.map(|l| l.round() as i64);
+    w.audio_level = i.mean_audio_level.or(i.audio_level);
+    w
+}
+
+fn video_inputs(i: &InboundInterval, codec: VideoCodec, screenshare: bool) -> VideoWindowInputs {
+    let mut w = VideoWindowInputs::new(i.duration_s(), codec);
+    w.bitrate_kbps = i.bitrate_bps.map(|b| b / 1000.0);
+    w.width = i.frame_width.map(|v| v as u32);
+    w.height = i.frame_height.map(|v| v as u32);
+    w.fps = i.fps;
+    w.freeze_count = as_count(i.freezes);
+    w.freeze_duration_s = i.freeze_duration_s;
+    w.frames_dropped = as_count(i.frames_dropped);
+    w.frames_received = as_count(i.frames_received);
+    w.loss_fraction = i.media_loss_fraction;
+    w.is_screenshare = screenshare;
+    if !i.active {
+        w.bitrate_kbps = Some(0.0);
+        w.fps = Some(0.0);
+    }
+    w
+}
+
+/// Round-trip measurements of one peer connection over time, best source first.
+struct RttTimeline {
+    /// (time, rtt seconds), sorted by time, from RTCP where available.
+    rtcp: Vec<(Timestamp, f64)>,
+    /// From the ICE candidate pair.
+    ice: Vec<(Timestamp, f64)>,
+}
+
+impl RttTimeline {
+    fn of(pc: &PeerConnection) -> RttTimeline {
+        let mut rtcp: Vec<(Timestamp, f64)> = pc
+            .remote_inbound
+            .iter()
+            .flat_map(|s| remote_inbound_intervals(&s.samples))
+            .filter_map(|i| Some((i.end, i.rtt_ms? / 1000.0)))
+            .collect();
+        // A single RTCP report still counts.
+        for s in &pc.remote_inbound {
+            if let Some(x) = s.samples.first()
+                && let Some(r) = x.round_trip_time_s
+            {
+                rtcp.push((x.at, r));
+            }
+        }
+        rtcp.extend(
+            pc.remote_outbound
+                .iter()
+                .flat_map(|s| s.samples.iter())
+                .filter_map(|x| Some((x.at, x.round_trip_time_s?))),
+        );
+        rtcp.sort_by_key(|a| a.0);
+        let mut ice: Vec<(Timestamp, f64)> = pc
+            .candidate_pairs
+            .iter()
+            .flat_map(|p| pair_intervals(&p.samples))
+            .filter_map(|i| Some((i.end, i.rtt_ms? / 1000.0)))
+            .collect();
+        for p in &pc.candidate_pairs {
+            if let Some(x) = p.samples.first()
+                && let Some(r) = x.current_round_trip_time_s
+            {
+                ice.push((x.at, r));
+            }
+        }
+        ice.sort_by_key(|a| a.0);
+        RttTimeline { rtcp, ice }
+    }
+
+    /// The latest measurement at or before `t` (or just after it, for the first windows),
+    /// RTCP first, ICE otherwise; `None` when nothing recent exists.
+    fn at(&self, t: Timestamp) -> Option<f64> {
+        let pick = |series: &[(Timestamp, f64)]| -> Option<f64> {
+            let i = series.partition_point(|(at, _)| *at <= t);
+            let before = i.checked_sub(1).map(|j| series[j]);
+            let after = series.get(i).copied();
+            [before, after]
+                .into_iter()
+                .flatten()
+                .filter(|(at, _)| t.seconds_since(*at).abs() <= MAX_RTT_AGE_S)
+                .min_by(|a, b| t.seconds_since(a.0).abs().total_cmp(&t.seconds_since(b.0).abs()))
+                .map(|(_, r)| r)
+        };
+        pick(&self.rtcp).or_else(|| pick(&self.ice))
+    }
+}
