@@ -37,17 +37,21 @@ fn corpus_files() -> Vec<PathBuf> {
     out
 }
 
-/// ingest → conference → path graph, the work measured per byte.
-fn pipeline(files: &[(String, Vec<u8>)]) -> usize {
+/// ingest → conference → path graph (→ quality scores), the work measured per byte.
+fn pipeline(files: &[(String, Vec<u8>)], score: bool) -> usize {
     let limits = Limits::default();
-    let mut hops = 0;
+    let quality = hopscope_score::QualityConfig::default();
+    let mut n = 0;
     for (name, bytes) in files {
         let Ok(i) = ingest(name, bytes, &limits) else { continue };
         for c in assemble(vec![i]) {
-            hops += PathGraph::build(&c).hop_count();
+            n += PathGraph::build(&c).hop_count();
+            if score {
+                n += hopscope_score::score_conference(&c, &quality).streams.len();
+            }
         }
     }
-    hops
+    n
 }
 
 fn throughput(c: &mut Criterion) {
@@ -79,7 +83,18 @@ fn throughput(c: &mut Criterion) {
         let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
         group.throughput(Throughput::Bytes(bytes as u64));
         group.bench_with_input(BenchmarkId::from_parameter(label), files, |b, files| {
-            b.iter(|| pipeline(files))
+            b.iter(|| pipeline(files, false))
+        });
+    }
+    group.finish();
+    // Issue #3: scoring must add under 5 % to the above.
+    let mut group = c.benchmark_group("ingest+model+graph+quality");
+    group.sample_size(20);
+    for (label, files) in sets.iter().take(3) {
+        let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
+        group.throughput(Throughput::Bytes(bytes as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(label), files, |b, files| {
+            b.iter(|| pipeline(files, true))
         });
     }
     group.finish();

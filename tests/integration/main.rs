@@ -3,5 +3,6 @@
 mod bad_input;
 mod captured;
 mod corpus;
+mod quality;
 mod same_call;
 mod schema;

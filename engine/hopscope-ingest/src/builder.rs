@@ -6,7 +6,7 @@
 //! tracks which candidate pair is selected, and at the end resolves codecs, infers what is
 //! at the far end of each connection and which browser produced the data.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use hopscope_model::events::{Event, EventKind};
 use hopscope_model::stats::{
@@ -93,8 +93,8 @@ impl PcBuilder {
     fn new(id: &str) -> PcBuilder {
         PcBuilder {
             pc: PeerConnection { id: PeerConnectionId::new(id), ..PeerConnection::default() },
-            entities: HashMap::new(),
-            codec_ids: HashMap::new(),
+            entities: HashMap::default(),
+            codec_ids: HashMap::default(),
             remote_hints: Vec::new(),
             last_selected: None,
             traits: Traits::default(),
@@ -724,7 +724,7 @@ impl ParticipantBuilder {
             client: ClientInfo::default(),
             events: Vec::new(),
             pcs: Vec::new(),
-            pc_index: HashMap::new(),
+            pc_index: HashMap::default(),
             notes: Vec::new(),
         }
     }

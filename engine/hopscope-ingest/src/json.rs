@@ -2,7 +2,7 @@
 //! fields are skipped without being built, and values are coerced the way real dumps need
 //! (legacy stats send numbers as strings, booleans as `"true"`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 
 use hopscope_model::stats::QualityLimitationDurations;

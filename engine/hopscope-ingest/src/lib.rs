@@ -107,7 +107,11 @@ pub fn ingest(name: &str, bytes: &[u8], limits: &Limits) -> Result<Ingested, Ing
         });
     }
     let bytes = decompress(name, bytes, limits)?;
-    let text = String::from_utf8_lossy(&bytes);
+    // Validate first (fast); only invalid input pays for the lossy conversion.
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(&bytes),
+    };
     let mut notes = Vec::new();
     if matches!(text, std::borrow::Cow::Owned(_)) {
         notes.push(DataNote {
