@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes one target for a wall-clock budget, restarting after a crash so the budget is
-# used in full (the corpus carries over). Usage: fuzz/run.sh TARGET [SECONDS] [-- libFuzzer flags]
+# used in full (the corpus carries over). The target is built once with `cargo fuzz build`
+# and its binary run directly, so engine edits made meanwhile do not rebuild it mid-run. Usage: fuzz/run.sh TARGET [SECONDS] [-- libFuzzer flags]
 # Logs: fuzz/artifacts/logs/TARGET.<n>.log; crash inputs: fuzz/artifacts/TARGET/.
 # Summary line at the end: target, seconds, execs, cov, ft, corpus, crashes.
 set -uo pipefail
@@ -9,7 +10,7 @@ root="$(dirname "$here")"
 target="$1"; budget="${2:-600}"; shift $(( $# >= 2 ? 2 : 1 ))
 [ "${1:-}" = "--" ] && shift
 sanitizer="${FUZZ_SANITIZER:-none}"
-logs="$here/artifacts/logs"; mkdir -p "$logs" "$here/corpus/$target"
+logs="$here/artifacts/logs"; mkdir -p "$logs" "$here/corpus/$target" "$here/artifacts/$target"
 cd "$root"
 RUSTC_BOOTSTRAP=1 cargo fuzz build -s "$sanitizer" "$target" >/dev/null 2>&1 \
     || { echo "build failed: RUSTC_BOOTSTRAP=1 cargo fuzz build -s $sanitizer $target" >&2; exit 2; }
@@ -18,8 +19,8 @@ while :; do
     left=$(( budget - ($(date +%s) - start) ))
     [ "$left" -lt 5 ] && break
     n=$((n + 1)); log="$logs/$target.$n.log"
-    RUSTC_BOOTSTRAP=1 cargo fuzz run -s "$sanitizer" "$target" "$here/corpus/$target" -- \
-        -dict="$here/dict/$target.dict" -max_total_time="$left" -timeout=10 -rss_limit_mb=2048 \
+    "$here/target/x86_64-unknown-linux-gnu/release/$target" "$here/corpus/$target" \
+        -artifact_prefix="$here/artifacts/$target/" -dict="$here/dict/$target.dict" -max_total_time="$left" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 "$@" >"$log" 2>&1
     rc=$?
     e=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$')

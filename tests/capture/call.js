@@ -26,10 +26,46 @@
     }
   }
 
+  // Scenario 'negotiation-failure': break the remote answer so setRemoteDescription rejects.
+  function corrupt(sdp, how) {
+    if (how !== 'fingerprint') throw new Error('unknown corruption ' + how);
+    const out = sdp.replace(/^a=fingerprint:(\S+) .*$/gm, 'a=fingerprint:$1 ZZ:not:a:digest');
+    if (out === sdp) throw new Error('answer has no a=fingerprint line to corrupt');
+    status('corrupted the answer fingerprint');
+    return out;
+  }
+
+  // Scenario 'p2p-bandwidth-cap': Chrome starts every call at ~300 kbit/s, so a 720p camera
+  // is first sent at 480x270 or less and only reaches 1280x720 after ~20 s. A higher start
+  // bitrate (the long-standing x-google-start-bitrate fmtp parameter, read by the SENDER from
+  // the REMOTE description) makes it start at full resolution. Applied to every video codec.
+  function startBitrate(sdp, kbps) {
+    const lines = sdp.split('\r\n');
+    const out = [];
+    let video = false;
+    for (const l of lines) {
+      if (l.startsWith('m=')) video = l.startsWith('m=video');
+      const fmtp = /^a=fmtp:(\d+) /.exec(l);
+      if (video && fmtp && !/apt=/.test(l)) {
+        out.push(`${l};x-google-start-bitrate=${kbps}`);
+        continue;
+      }
+      out.push(l);
+      const rtpmap = /^a=rtpmap:(\d+) ([^/]+)\//.exec(l);
+      if (video && rtpmap && !['rtx', 'red', 'ulpfec', 'flexfec-03'].includes(rtpmap[2].toLowerCase()) &&
+          !lines.some((x) => x.startsWith(`a=fmtp:${rtpmap[1]} `)))
+        out.push(`a=fmtp:${rtpmap[1]} x-google-start-bitrate=${kbps}`);
+    }
+    return out.join('\r\n');
+  }
+
   async function handle(msg) {
     if (!pc) throw new Error('signal before init');
     if (msg.type === 'offer' || msg.type === 'answer') {
-      await pc.setRemoteDescription({ type: msg.type, sdp: msg.sdp });
+      let sdp = msg.sdp;
+      if (msg.type === 'answer' && cfg.corruptAnswer) sdp = corrupt(sdp, cfg.corruptAnswer);
+      if (cfg.startBitrateKbps) sdp = startBitrate(sdp, cfg.startBitrateKbps);
+      await pc.setRemoteDescription({ type: msg.type, sdp });
       while (pendingCandidates.length) await addCandidate(pendingCandidates.shift());
       if (msg.type === 'offer') {
         const answer = await pc.createAnswer();
@@ -104,6 +140,15 @@
             remote: p && r.get(p.remoteCandidateId),
           };
         }
+      });
+      return out;
+    },
+    async outboundVideo() {
+      const r = await pc.getStats();
+      let out = null;
+      r.forEach((s) => {
+        if (!out && s.type === 'outbound-rtp' && s.kind === 'video')
+          out = { qualityLimitationReason: s.qualityLimitationReason, frameWidth: s.frameWidth, frameHeight: s.frameHeight };
       });
       return out;
     },

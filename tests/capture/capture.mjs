@@ -8,7 +8,7 @@
 // Usage (as root): node capture.mjs --out ../fixtures/chromium [--only a,b] [--keep-run]
 // See README.md. Every browser runs in its own network namespace created by netlab.sh.
 import { chromium } from 'playwright-core';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,6 +47,29 @@ function netlab(...args) {
   execFileSync(NETLAB, args, { stdio: 'inherit' });
 }
 
+// Runs one impairment step (netlab.sh ARGS, "$RUNDIR" replaced) and records when it ran and
+// what it printed (drop counters, tbf statistics, nfq-delay counters).
+function impairStep(runDir, args, t0, record) {
+  const argv = args.map((a) => (a === '$RUNDIR' ? runDir : a));
+  const startedAt = Date.now();
+  return new Promise((resolve, reject) => {
+    execFile(NETLAB, argv, { encoding: 'utf8' }, (err, stdout, stderr) => {
+      const entry = {
+        action: args.filter((a) => a !== '$RUNDIR').join(' '),
+        epochMs: startedAt,
+        tMs: t0 === null ? null : startedAt - t0,
+        tookMs: Date.now() - startedAt,
+      };
+      const out = (stdout + stderr).trim();
+      if (out) entry.output = out.split('\n').map((l) => l.trim()).filter(Boolean);
+      record.push(entry);
+      log(`impair ${entry.action}${entry.tMs === null ? '' : ` at t+${(entry.tMs / 1000).toFixed(2)}s`}${out ? `: ${out.replace(/\s+/g, ' ').slice(0, 200)}` : ''}`);
+      if (err) reject(new Error(`netlab ${argv.join(' ')} failed: ${err.message}`));
+      else resolve(entry);
+    });
+  });
+}
+
 // Scenarios whose files are never gzipped, so that one complete plain set always exists.
 const PLAIN = ['p2p-direct'];
 
@@ -59,7 +82,9 @@ const STATIC = {
 // One Chromium instance per participant, inside that participant's network namespace.
 async function launchParticipant(runDir, scenario, name) {
   const wrapper = path.join(runDir, `chromium-${name}.sh`);
-  fs.writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${NS[name]} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
+  // Optional CPU pinning (scenario cpu-limited): taskset applies to every browser process.
+  const pin = scenario[name].taskset !== undefined ? `taskset -c ${scenario[name].taskset} ` : '';
+  fs.writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${NS[name]} ${pin}${CHROMIUM} "$@"\n`, { mode: 0o755 });
   const profile = path.join(runDir, `profile-${scenario.name}-${name}`);
   fs.rmSync(profile, { recursive: true, force: true });
   const context = await chromium.launchPersistentContext(profile, {
@@ -76,6 +101,7 @@ async function launchParticipant(runDir, scenario, name) {
       '--disable-sync',
       '--use-fake-device-for-media-stream',
       '--use-fake-ui-for-media-stream',
+      ...(scenario[name].chromiumArgs || []),
     ],
   });
   const failures = [];
@@ -132,7 +158,12 @@ async function runScenario(runDir, outDir, sc, gzipOver) {
   log(`=== ${sc.name}`);
   if (sc.lossPercent) netlab('loss', String(sc.lossPercent));
   const parts = {};
+  const impairments = []; // what impairStep ran, with epoch times
+  const timers = [];
+  const pending = [];
+  const impairFailures = [];
   try {
+    for (const args of sc.impair?.setup || []) await impairStep(runDir, args, null, impairments);
     parts.alice = await launchParticipant(runDir, sc, 'alice');
     parts.bob = await launchParticipant(runDir, sc, 'bob');
     const other = { alice: parts.bob, bob: parts.alice };
@@ -153,9 +184,35 @@ async function runScenario(runDir, outDir, sc, gzipOver) {
     if (sc.alice.gumFailure && !init.alice.gumFailure) throw new Error('expected a getUserMedia failure');
 
     const t0 = Date.now();
+    // The call lasts durationMs, and at least afterLastImpairMs after the last timeline step.
+    let endMs = sc.durationMs;
+    let stepsLeft = (sc.impair?.timeline || []).length;
+    const waitUnlimited = async (step) => {
+      // waitFor 'video-unlimited': apply the step once every sender's outbound video reports
+      // qualityLimitationReason "none" (or after maxWaitMs more, and let verify complain).
+      const end = Date.now() + (step.maxWaitMs || 0);
+      while (Date.now() < end) {
+        const r = await Promise.all(['alice', 'bob'].map((n) => parts[n].page.evaluate(() => window.hsCall.outboundVideo())));
+        if (r.every((v) => v && v.qualityLimitationReason === 'none')) return;
+        await sleep(250);
+      }
+      log(`impair: waited ${step.maxWaitMs} ms for qualityLimitationReason "none" in vain`);
+    };
+    for (const step of sc.impair?.timeline || []) {
+      timers.push(setTimeout(() => {
+        const run = async () => {
+          if (step.waitFor === 'video-unlimited') await waitUnlimited(step);
+          else if (step.waitFor) throw new Error(`unknown waitFor ${step.waitFor}`);
+          await impairStep(runDir, step.netlab, t0, impairments);
+          stepsLeft--;
+          if (sc.afterLastImpairMs) endMs = Math.max(endMs, Date.now() - t0 + sc.afterLastImpairMs);
+        };
+        pending.push(run().catch((e) => impairFailures.push(e.message)));
+      }, step.atMs));
+    }
     await parts.alice.page.evaluate(() => window.hsCall.call());
     const state = (name) => parts[name].page.evaluate(() => window.hsCall.state());
-    if (sc.expect === 'connected') {
+    if (sc.expect === 'connected' || sc.expect === 'connection-lost') {
       for (const name of ['alice', 'bob']) {
         await waitFor(async () => {
           const s = await state(name);
@@ -165,11 +222,34 @@ async function runScenario(runDir, outDir, sc, gzipOver) {
       }
       log(`connected after ${Date.now() - t0} ms`);
     }
-    while (Date.now() - t0 < sc.durationMs) {
-      await sleep(Math.min(5000, sc.durationMs - (Date.now() - t0)));
+    while (Date.now() - t0 < endMs || (sc.afterLastImpairMs && stepsLeft > 0)) {
+      await sleep(Math.max(100, Math.min(5000, endMs - (Date.now() - t0))));
       const s = { alice: await state('alice'), bob: await state('bob') };
       log(`t+${((Date.now() - t0) / 1000).toFixed(0)}s alice ice=${s.alice.ice}/${s.alice.conn} bob ice=${s.bob.ice}/${s.bob.conn}`);
     }
+    if (sc.untilFailedMs) {
+      // connection-lost: wait for both sides to give up (connectionState "failed").
+      const end = Date.now() + sc.untilFailedMs;
+      let lastLog = 0;
+      for (;;) {
+        const s = { alice: await state('alice'), bob: await state('bob') };
+        if (s.alice.conn === 'failed' && s.bob.conn === 'failed') {
+          log(`t+${((Date.now() - t0) / 1000).toFixed(1)}s both failed`);
+          break;
+        }
+        if (Date.now() > end) throw new Error(`connectionState not failed on both sides: ${s.alice.conn}/${s.bob.conn}`);
+        if (Date.now() - lastLog > 5000) {
+          lastLog = Date.now();
+          log(`t+${((Date.now() - t0) / 1000).toFixed(0)}s alice ice=${s.alice.ice}/${s.alice.conn} bob ice=${s.bob.ice}/${s.bob.conn}`);
+        }
+        await sleep(500);
+      }
+      // One more collector sample after "failed" happens in hangup().
+      await sleep(1000);
+    }
+    timers.forEach(clearTimeout);
+    await Promise.all(pending);
+    if (impairFailures.length) throw new Error(impairFailures.join('\n'));
     const summary = { scenario: sc.name, durationMs: sc.durationMs, lossPercent: sc.lossPercent || 0, participants: {} };
     for (const name of ['alice', 'bob']) {
       summary.participants[name] = {
@@ -183,6 +263,7 @@ async function runScenario(runDir, outDir, sc, gzipOver) {
       execFileSync(NETLAB, ['counters'], { stdio: 'inherit' });
       netlab('noloss');
     }
+    for (const args of sc.impair?.teardown || []) await impairStep(runDir, args, t0, impairments);
     // Let webrtc-internals record the close before dumping.
     await sleep(1500);
     for (const name of ['alice', 'bob']) {
@@ -207,7 +288,19 @@ async function runScenario(runDir, outDir, sc, gzipOver) {
       }])),
     ));
   } finally {
+    timers.forEach(clearTimeout);
+    await Promise.all(pending);
     for (const p of Object.values(parts)) await p.context.close().catch(() => {});
+    if (sc.impair) {
+      // Undo every kind of impairment, whatever happened (each is a no-op if absent).
+      for (const args of [['nodelay', runDir], ['nocap'], ['noloss']]) {
+        try {
+          execFileSync(NETLAB, args, { stdio: 'ignore' });
+        } catch {
+          /* lab may already be down */
+        }
+      }
+    }
     if (sc.lossPercent) {
       try {
         netlab('noloss');
@@ -216,8 +309,10 @@ async function runScenario(runDir, outDir, sc, gzipOver) {
       }
     }
   }
-  const checked = verifyScenario(dir, sc);
-  fs.writeFileSync(path.join(dir, 'capture-summary.json'), JSON.stringify({ ...checked, durationMs: sc.durationMs, lossPercent: sc.lossPercent || 0 }, null, 1) + '\n');
+  const checked = verifyScenario(dir, sc, { impairments });
+  const out = { ...checked, durationMs: sc.durationMs, lossPercent: sc.lossPercent || 0 };
+  if (sc.impair) out.impairments = impairments;
+  fs.writeFileSync(path.join(dir, 'capture-summary.json'), JSON.stringify(out, null, 1) + '\n');
   log(`${sc.name}: verified`);
   if (gzipOver !== null && !PLAIN.includes(sc.name)) {
     for (const f of fs.readdirSync(dir)) {

@@ -11,7 +11,17 @@
 #   netlab.sh up RUNDIR        create namespaces and start coturn (tears down leftovers first)
 #   netlab.sh down [RUNDIR]    stop coturn and delete namespaces (safe to run any time)
 #   netlab.sh loss PCT         drop PCT% of forwarded UDP in hs-rtr (direct media path)
-#   netlab.sh noloss           remove the drop rule
+#   netlab.sh noloss           remove the drop rule (also ends `block`)
+#   netlab.sh block            drop 100% of forwarded packets (any protocol) in hs-rtr
+#   netlab.sh unblock          print the drop counter, then same as noloss
+#   netlab.sh delay RUNDIR MS JITTER_MS
+#                              hold every forwarded UDP packet MS +- JITTER_MS (uniform) in hs-rtr,
+#                              FIFO per direction: iptables NFQUEUE 0 + nfq-delay (built from
+#                              nfq-delay.c into RUNDIR; installs iptables/libnetfilter-queue-dev
+#                              with apt-get if missing). This kernel has no netem and no nft `queue`.
+#   netlab.sh nodelay RUNDIR   remove the NFQUEUE rule and stop nfq-delay (held packets are released)
+#   netlab.sh cap KBIT         tc tbf on both router veths: each direction capped to KBIT kbit/s
+#   netlab.sh nocap            print the tbf statistics, then remove the tbf qdiscs
 set -euo pipefail
 
 NS_A=hs-alice
@@ -125,6 +135,85 @@ up() {
   echo "netlab up: alice=10.77.1.2 bob=10.77.2.2 turn=$TURN_IP:$TURN_PORT"
 }
 
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+NFQ_QUEUE=0
+
+ensure_delay_deps() {
+  if command -v iptables >/dev/null && command -v gcc >/dev/null \
+    && [ -f /usr/include/libnetfilter_queue/libnetfilter_queue.h ]; then return 0; fi
+  echo "netlab: installing iptables, gcc, libnetfilter-queue-dev" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq iptables gcc libnetfilter-queue-dev >&2 \
+    || { apt-get update -qq >&2 && apt-get install -y -qq iptables gcc libnetfilter-queue-dev >&2; } \
+    || die "cannot install iptables/gcc/libnetfilter-queue-dev"
+}
+
+delay() {
+  local rundir="$1" ms="$2" jitter="$3"
+  ensure_delay_deps
+  local bin="$rundir/nfq-delay"
+  if [ ! -x "$bin" ] || [ "$HERE/nfq-delay.c" -nt "$bin" ]; then
+    gcc -O2 -Wall -o "$bin" "$HERE/nfq-delay.c" -lnetfilter_queue -lnfnetlink || die "cannot build nfq-delay"
+  fi
+  nodelay "$rundir"
+  ip netns exec "$NS_R" "$bin" "$NFQ_QUEUE" "$ms" "$jitter" >"$rundir/nfq-delay.log" 2>&1 &
+  echo $! > "$rundir/nfq-delay.pid"
+  # Wait until the queue is bound (the program logs its banner after binding).
+  for _ in $(seq 1 50); do grep -q '^nfq-delay: queue' "$rundir/nfq-delay.log" 2>/dev/null && break; sleep 0.1; done
+  kill -0 "$(cat "$rundir/nfq-delay.pid")" 2>/dev/null && grep -q '^nfq-delay: queue' "$rundir/nfq-delay.log" \
+    || die "nfq-delay did not start: $(cat "$rundir/nfq-delay.log")"
+  # No --queue-bypass: if nfq-delay dies, forwarded UDP stops and the capture fails loudly.
+  ip netns exec "$NS_R" iptables -w -A FORWARD -p udp -j NFQUEUE --queue-num "$NFQ_QUEUE"
+}
+
+nodelay() {
+  local rundir="$1"
+  if ip netns exec "$NS_R" sh -c 'command -v iptables >/dev/null && iptables -w -S FORWARD 2>/dev/null' | grep -q NFQUEUE; then
+    ip netns exec "$NS_R" iptables -w -D FORWARD -p udp -j NFQUEUE --queue-num "$NFQ_QUEUE"
+  fi
+  local pidfile="$rundir/nfq-delay.pid"
+  if [ -f "$pidfile" ]; then
+    local pid; pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid"
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+    cat "$rundir/nfq-delay.log" >&2 || true
+  fi
+}
+
+cap() {
+  local kbit="$1"
+  # hs-ra egress = traffic towards alice (bob->alice), hs-rb egress = towards bob (alice->bob).
+  # burst 4 kB (~3 full-size packets), queue bounded to ~150 ms at the capped rate.
+  for dev in hs-ra hs-rb; do
+    ip netns exec "$NS_R" tc qdisc replace dev "$dev" root tbf rate "${kbit}kbit" burst 4kb latency 150ms
+  done
+}
+
+nocap() {
+  # Print the tbf statistics (sent/dropped/overlimits) before removing them.
+  for dev in hs-ra hs-rb; do
+    if ip netns exec "$NS_R" tc qdisc show dev "$dev" | grep -q tbf; then
+      echo "$dev: $(ip netns exec "$NS_R" tc -s qdisc show dev "$dev" | tr -s ' \n' ' ')"
+      ip netns exec "$NS_R" tc qdisc del dev "$dev" root
+    fi
+  done
+}
+
+unblock() {
+  # Print the drop counter of the current rule (if any) before removing it.
+  ip netns exec "$NS_R" nft list chain inet hslab lossy | grep -o 'counter packets [0-9]* bytes [0-9]*' || true
+  noloss
+}
+
+block() {
+  ip netns exec "$NS_R" nft flush chain inet hslab lossy
+  ip netns exec "$NS_R" nft add rule inet hslab lossy counter drop
+}
+
 loss() {
   local pct="$1"
   ip netns exec "$NS_R" nft flush chain inet hslab lossy
@@ -139,6 +228,13 @@ case "$cmd" in
   down) down "${1:-}" ;;
   loss) [ $# -eq 1 ] || die "usage: netlab.sh loss PCT"; loss "$1" ;;
   noloss) noloss ;;
+  block) block ;;
+  unblock) unblock ;;
+  delay) [ $# -eq 3 ] || die "usage: netlab.sh delay RUNDIR MS JITTER_MS"; delay "$1" "$2" "$3" ;;
+  nodelay) [ $# -eq 1 ] || die "usage: netlab.sh nodelay RUNDIR"; nodelay "$1" ;;
+  cap) [ $# -eq 1 ] || die "usage: netlab.sh cap KBIT"; cap "$1" ;;
+  nocap) nocap ;;
   counters) ip netns exec "$NS_R" nft list chain inet hslab lossy ;;
-  *) die "usage: netlab.sh up RUNDIR | down [RUNDIR] | loss PCT | noloss | counters" ;;
+  tcstats) for dev in hs-ra hs-rb; do ip netns exec "$NS_R" tc -s qdisc show dev "$dev"; done ;;
+  *) die "usage: netlab.sh up RUNDIR | down [RUNDIR] | loss PCT | noloss | block | unblock | delay RUNDIR MS JITTER_MS | nodelay RUNDIR | cap KBIT | nocap | counters | tcstats" ;;
 esac

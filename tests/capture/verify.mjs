@@ -172,7 +172,202 @@ function parseChromeRtcstats(file) {
   return lines.slice(2).filter(Boolean).map((l) => JSON.parse(l));
 }
 
-export function verifyScenario(dir, sc) {
+// ---- impaired-network scenarios ------------------------------------------------------------
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number').sort((a, b) => a - b);
+  return v.length ? v[Math.floor(v.length / 2)] : null;
+};
+const round = (x, d = 4) => (typeof x === 'number' ? Number(x.toFixed(d)) : x);
+const ofType = (stats, type, kind) => [...stats.values()].filter((s) => s.type === type && (!kind || s.kind === kind));
+const one = (stats, type, kind) => ofType(stats, type, kind)[0];
+const sumOf = (stats, type, field) => ofType(stats, type).reduce((n, s) => n + (s[field] || 0), 0);
+// epoch ms of the first impairment step whose action starts with `action`
+function impairedAt(extra, action, who) {
+  const e = (extra.impairments || []).find((x) => x.action === action || x.action.startsWith(action + ' '));
+  if (!e) fail(`${who}: no "${action}" impairment recorded (capture-summary.json impairments)`);
+  return e.epochMs;
+}
+
+function checkDelay(sc, samples, who) {
+  const [lo, hi] = sc.checks.rtt;
+  const pairRtts = samples.map((x) => selected(x.stats)?.pair?.currentRoundTripTime);
+  const last = samples[samples.length - 1].stats;
+  const pair = selected(last).pair;
+  const o = {
+    pairCurrentRttMedian: round(median(pairRtts)),
+    pairAvgRtt: round(pair.totalRoundTripTime / pair.responsesReceived),
+    remoteInboundAvgRtt: {},
+    inboundJitterMedian: {},
+    inboundJitterMax: {},
+    jitterBufferDelayMs: {},
+  };
+  for (const kind of ['audio', 'video']) {
+    const ri = one(last, 'remote-inbound-rtp', kind);
+    if (ri) o.remoteInboundAvgRtt[kind] = round(ri.totalRoundTripTime / ri.roundTripTimeMeasurements);
+    const jit = samples.map((x) => one(x.stats, 'inbound-rtp', kind)?.jitter);
+    o.inboundJitterMedian[kind] = median(jit);
+    o.inboundJitterMax[kind] = Math.max(...jit.filter((j) => typeof j === 'number'));
+    const ib = one(last, 'inbound-rtp', kind);
+    if (ib && ib.jitterBufferEmittedCount) o.jitterBufferDelayMs[kind] = round((1000 * ib.jitterBufferDelay) / ib.jitterBufferEmittedCount, 1);
+  }
+  const inRange = (x) => typeof x === 'number' && x >= lo && x <= hi;
+  if (!inRange(o.pairAvgRtt) || !inRange(o.pairCurrentRttMedian)) fail(`${who}: candidate-pair RTT ${o.pairAvgRtt}/${o.pairCurrentRttMedian} not in [${lo}, ${hi}]`);
+  for (const kind of ['audio', 'video'])
+    if (!inRange(o.remoteInboundAvgRtt[kind])) fail(`${who}: remote-inbound-rtp ${kind} RTT ${o.remoteInboundAvgRtt[kind]} not in [${lo}, ${hi}]`);
+  if (!(o.inboundJitterMedian.audio >= sc.checks.minAudioJitter))
+    fail(`${who}: inbound audio jitter median ${o.inboundJitterMedian.audio} < ${sc.checks.minAudioJitter}`);
+  return o;
+}
+
+function checkBandwidth(sc, samples, who, capAt) {
+  const before = samples.filter((x) => x.ts < capAt);
+  const after = samples.filter((x) => x.ts >= capAt);
+  if (!before.length || after.length < 5) fail(`${who}: too few samples around the cap`);
+  const aob = (xs) => xs.map((x) => selected(x.stats)?.pair?.availableOutgoingBitrate).filter((v) => typeof v === 'number');
+  const video = (x, type) => one(x.stats, type, 'video') || {};
+  const lastBefore = before[before.length - 1];
+  const last = samples[samples.length - 1];
+  const out = video(last, 'outbound-rtp');
+  const inb = video(last, 'inbound-rtp');
+  const o = {
+    capAtEpochMs: capAt,
+    availableOutgoingBitrateMaxBeforeCap: Math.max(...aob(before)),
+    availableOutgoingBitrateMinAfterCap: Math.min(...aob(after)),
+    availableOutgoingBitrateAtEnd: aob([last])[0],
+    qualityLimitationReasonsAfterCap: [...new Set(after.map((x) => video(x, 'outbound-rtp').qualityLimitationReason))],
+    qualityLimitationDurations: sortKeys(out.qualityLimitationDurations),
+    qualityLimitationResolutionChanges: out.qualityLimitationResolutionChanges,
+    outboundVideoBeforeCap: {
+      frameWidth: video(lastBefore, 'outbound-rtp').frameWidth,
+      frameHeight: video(lastBefore, 'outbound-rtp').frameHeight,
+      framesPerSecond: video(lastBefore, 'outbound-rtp').framesPerSecond,
+      targetBitrate: video(lastBefore, 'outbound-rtp').targetBitrate,
+    },
+    outboundVideoAtEnd: { frameWidth: out.frameWidth, frameHeight: out.frameHeight, framesPerSecond: out.framesPerSecond, targetBitrate: out.targetBitrate },
+    inboundVideoAtEnd: {
+      frameWidth: inb.frameWidth,
+      frameHeight: inb.frameHeight,
+      framesPerSecond: inb.framesPerSecond,
+      freezeCount: inb.freezeCount,
+      totalFreezesDuration: inb.totalFreezesDuration,
+      packetsLost: inb.packetsLost,
+    },
+  };
+  // capture.mjs applies the cap once both senders report "none"; Chrome needs seconds to react,
+  // so the last sample taken up to 1 s after the cap still shows the reason at the cap.
+  const atCap = samples.filter((x) => x.ts < capAt + 1000).pop();
+  o.qualityLimitationReasonAtCap = video(atCap, 'outbound-rtp').qualityLimitationReason;
+  o.outboundVideoAtCap = { frameWidth: video(atCap, 'outbound-rtp').frameWidth, frameHeight: video(atCap, 'outbound-rtp').frameHeight };
+  if (o.qualityLimitationReasonAtCap !== 'none') fail(`${who}: qualityLimitationReason ${o.qualityLimitationReasonAtCap} (not "none") at the cap`);
+  if (!o.qualityLimitationReasonsAfterCap.includes('bandwidth')) fail(`${who}: qualityLimitationReason never "bandwidth" after the cap`);
+  o.bandwidthLimitedSecondsAfterCap = round(
+    (out.qualityLimitationDurations?.bandwidth || 0) - (video(lastBefore, 'outbound-rtp').qualityLimitationDurations?.bandwidth || 0), 3);
+  if (!(o.bandwidthLimitedSecondsAfterCap >= sc.checks.bandwidthLimited.minSeconds))
+    fail(`${who}: qualityLimitationDurations.bandwidth grew by ${o.bandwidthLimitedSecondsAfterCap} s after the cap (< ${sc.checks.bandwidthLimited.minSeconds})`);
+  if (!(o.availableOutgoingBitrateMinAfterCap < 400000 && o.availableOutgoingBitrateMinAfterCap < o.availableOutgoingBitrateMaxBeforeCap / 2))
+    fail(`${who}: availableOutgoingBitrate did not drop (${o.availableOutgoingBitrateMaxBeforeCap} -> ${o.availableOutgoingBitrateMinAfterCap})`);
+  return o;
+}
+
+function checkConnectionLost(samples, events, who, cutAt) {
+  const received = (x) => sumOf(x.stats, 'inbound-rtp', 'packetsReceived');
+  const before = samples.filter((x) => x.ts <= cutAt);
+  const settled = samples.filter((x) => x.ts >= cutAt + 1000);
+  if (!before.length || settled.length < 5) fail(`${who}: too few samples around the cut`);
+  const atCut = received(before[before.length - 1]);
+  const firstAfter = received(settled[0]);
+  const atEnd = received(samples[samples.length - 1]);
+  const firstEvent = (type, value) => events.find((e) => e.type === type && e.value === value && e.timestamp >= cutAt);
+  const disc = firstEvent('iceconnectionstatechange', 'disconnected');
+  const failedIce = firstEvent('iceconnectionstatechange', 'failed');
+  const failed = firstEvent('connectionstatechange', 'failed');
+  const o = {
+    cutAtEpochMs: cutAt,
+    packetsReceivedAtCut: atCut,
+    packetsReceivedCutPlus1s: firstAfter,
+    packetsReceivedAtEnd: atEnd,
+    iceDisconnectedAfterCutMs: disc ? disc.timestamp - cutAt : null,
+    iceFailedAfterCutMs: failedIce ? failedIce.timestamp - cutAt : null,
+    connectionFailedAfterCutMs: failed ? failed.timestamp - cutAt : null,
+    samplesAfterCut: settled.length,
+  };
+  if (!(atCut > 0)) fail(`${who}: nothing received before the cut`);
+  if (settled.some((x) => received(x) !== firstAfter)) fail(`${who}: packets received more than 1 s after the cut`);
+  if (!disc) fail(`${who}: no iceConnectionState "disconnected" after the cut`);
+  if (!failed) fail(`${who}: no connectionState "failed" after the cut`);
+  return o;
+}
+
+function checkBurstLoss(sc, samples, who, impairments) {
+  const last = samples[samples.length - 1].stats;
+  const v = one(last, 'inbound-rtp', 'video') || {};
+  const a = one(last, 'inbound-rtp', 'audio') || {};
+  const drops = impairments
+    .filter((e) => e.action === 'unblock')
+    .map((e) => Number(/counter packets (\d+)/.exec((e.output || []).join(' '))?.[1]));
+  const o = {
+    routerDropsPerBurst: drops,
+    inboundVideo: {
+      packetsReceived: v.packetsReceived,
+      packetsLost: v.packetsLost,
+      nackCount: v.nackCount,
+      pliCount: v.pliCount,
+      keyFramesDecoded: v.keyFramesDecoded,
+      freezeCount: v.freezeCount,
+      totalFreezesDuration: v.totalFreezesDuration,
+      pauseCount: v.pauseCount,
+      totalPausesDuration: v.totalPausesDuration,
+      framesDropped: v.framesDropped,
+    },
+    inboundAudio: {
+      packetsReceived: a.packetsReceived,
+      packetsLost: a.packetsLost,
+      concealmentEvents: a.concealmentEvents,
+      concealedSamples: a.concealedSamples,
+      silentConcealedSamples: a.silentConcealedSamples,
+      totalSamplesReceived: a.totalSamplesReceived,
+    },
+  };
+  if (!(v.freezeCount > 0)) fail(`${who}: no video freeze (freezeCount ${v.freezeCount})`);
+  if (!(a.concealmentEvents > 0)) fail(`${who}: no audio concealment events`);
+  if (!(a.packetsLost > 0)) fail(`${who}: no audio packetsLost`);
+  return o;
+}
+
+function checkCpu(sc, samples, who) {
+  const last = samples[samples.length - 1].stats;
+  const out = one(last, 'outbound-rtp', 'video') || {};
+  const o = {
+    qualityLimitationReasons: [...new Set(samples.map((x) => one(x.stats, 'outbound-rtp', 'video')?.qualityLimitationReason).filter(Boolean))],
+    qualityLimitationDurations: sortKeys(out.qualityLimitationDurations),
+    qualityLimitationResolutionChanges: out.qualityLimitationResolutionChanges,
+    outboundVideoAtEnd: { frameWidth: out.frameWidth, frameHeight: out.frameHeight, framesPerSecond: out.framesPerSecond, totalEncodeTime: out.totalEncodeTime, framesEncoded: out.framesEncoded },
+  };
+  if (!o.qualityLimitationReasons.includes('cpu')) fail(`${who}: qualityLimitationReason never "cpu"`);
+  if (!(o.qualityLimitationDurations?.cpu >= sc.checks.cpuLimited.minSeconds))
+    fail(`${who}: qualityLimitationDurations.cpu ${o.qualityLimitationDurations?.cpu} < ${sc.checks.cpuLimited.minSeconds}`);
+  return o;
+}
+
+function checkNegotiationFailure(p, hs, wi, cr, who, name) {
+  const srdFail = hs.events.filter((e) => e.type === 'setRemoteDescriptionOnFailure').map((e) => e.value);
+  const wiFail = Object.values(wi.PeerConnections).flatMap((pc) => pc.updateLog.filter((u) => u.type === 'setRemoteDescriptionOnFailure').map((u) => u.value));
+  const crFail = cr.filter((l) => l[0] === 'setRemoteDescriptionOnFailure').map((l) => l[2]);
+  const o = { setRemoteDescriptionOnFailure: srdFail, internalsSetRemoteDescriptionOnFailure: wiFail, chromeRtcstatsSetRemoteDescriptionOnFailure: crFail };
+  if (p.connectionStates.includes('connected')) fail(`${who}: connectionState reached "connected"`);
+  if (name === 'alice') {
+    if (p.iceConnectionStates.includes('connected')) fail(`${who}: ICE connected`);
+    if (srdFail.length !== 1 || typeof srdFail[0].name !== 'string' || !srdFail[0].name || typeof srdFail[0].message !== 'string' || !srdFail[0].message)
+      fail(`${who}: expected one setRemoteDescriptionOnFailure {name, message}, got ${JSON.stringify(srdFail)}`);
+    if (!wiFail.length) fail(`${who}: webrtc-internals has no setRemoteDescriptionOnFailure`);
+    if (!crFail.length) fail(`${who}: chrome rtcstats dump has no setRemoteDescriptionOnFailure`);
+  } else if (srdFail.length) fail(`${who}: unexpected setRemoteDescriptionOnFailure`);
+  return o;
+}
+
+// extra.impairments: the impairment steps capture.mjs ran (from capture-summary.json when
+// re-verifying), needed to locate the cut / cap in time.
+export function verifyScenario(dir, sc, extra = {}) {
   const summary = { scenario: sc.name, participants: {} };
   for (const name of ['alice', 'bob']) {
     const who = `${sc.name}/${name}`;
@@ -240,6 +435,15 @@ export function verifyScenario(dir, sc) {
     }
     if (sc.alice.gumFailure && name === 'alice' && !p.getUserMediaFailures.length)
       fail(`${who}: no getUserMediaOnFailure event`);
+    if (sc.expect === 'connection-lost') {
+      if (!iceStates.includes('connected')) fail(`${who}: ICE never connected`);
+      p.observed = checkConnectionLost(samples, hs.events, who, impairedAt(extra, 'block', who));
+    }
+    if (sc.expect === 'negotiation-failed') p.observed = checkNegotiationFailure(p, hs, wi, cr, who, name);
+    if (sc.checks?.rtt) p.observed = checkDelay(sc, samples, who);
+    if (sc.checks?.bandwidthLimited) p.observed = checkBandwidth(sc, samples, who, impairedAt(extra, 'cap', who));
+    if (sc.checks?.freezes) p.observed = checkBurstLoss(sc, samples, who, extra.impairments || []);
+    if (sc.checks?.cpuLimited && sc.checks.cpuLimited.who === name) p.observed = checkCpu(sc, samples, who);
     if (sc.lossPercent && p.media) {
       const lost = Object.values(p.media.inbound).reduce((n, m) => n + (m.packetsLost || 0), 0);
       if (!lost) fail(`${who}: lossy scenario without packetsLost`);
@@ -261,7 +465,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   for (const sc of SCENARIOS) {
     const d = path.join(dir, sc.name);
     if (!fs.existsSync(d)) continue;
-    console.log(JSON.stringify(verifyScenario(d, sc), null, 1));
+    const summaryFile = path.join(d, 'capture-summary.json');
+    const extra = fs.existsSync(summaryFile) ? { impairments: JSON.parse(fs.readFileSync(summaryFile, 'utf8')).impairments } : {};
+    console.log(JSON.stringify(verifyScenario(d, sc, extra), null, 1));
     n++;
   }
   if (!n) {

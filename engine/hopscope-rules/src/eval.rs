@@ -1,0 +1,461 @@
+//! Evaluation: every rule over every entity of its scope, tick by tick, through the
+//! anti-flap state machine, into findings with their lifecycle.
+//!
+//! Three-valued logic: a comparison with a missing value is *unknown*; unknown never raises
+//! a finding and never clears one (data that vanished is not good news).
+
+use crate::catalogue::{MetricId, Scope, ValueType};
+use crate::finding::{Evidence, EvidenceValue, Finding, FindingScope, stable_id};
+use crate::lang::ast::BinOp;
+use crate::lang::check::{CollectFn, TExpr, WindowFn};
+use crate::rule::Rule;
+use crate::template::{Part, Pick, format_duration, format_number};
+use crate::view::{EntityRef, Val, View};
+
+/// Evaluates `expr` for `entity` at `tick`.
+pub fn eval(view: &View, expr: &TExpr, entity: EntityRef, tick: usize) -> Val {
+    match expr {
+        TExpr::Num(v) => Val::Num(*v),
+        TExpr::Bool(b) => Val::Bool(*b),
+        TExpr::Text(t) => Val::Text(t.clone()),
+        TExpr::Metric(m) => view.value(entity, *m, tick),
+        TExpr::Window { func, metric, duration_ms } => {
+            let back = (duration_ms / view.step_ms).ceil() as usize;
+            let first = tick.saturating_sub(back);
+            let values = (first..=tick).filter_map(|t| match view.value(entity, *metric, t) {
+                Val::Num(v) => Some(v),
+                _ => None,
+            });
+            let (mut n, mut sum, mut min, mut max) = (0usize, 0.0, f64::INFINITY, f64::NEG_INFINITY);
+            for v in values {
+                n += 1;
+                sum += v;
+                min = min.min(v);
+                max = max.max(v);
+            }
+            if n == 0 {
+                return Val::Missing;
+            }
+            Val::Num(match func {
+                WindowFn::Avg => sum / n as f64,
+                WindowFn::Sum => sum,
+                WindowFn::Min => min,
+                WindowFn::Max => max,
+            })
+        }
+        TExpr::Present(m) => Val::Bool(view.value(entity, *m, tick) != Val::Missing),
+        TExpr::Coalesce(a, b) => match eval(view, a, entity, tick) {
+            Val::Missing => eval(view, b, entity, tick),
+            v => v,
+        },
+        TExpr::Not(a) => match eval(view, a, entity, tick) {
+            Val::Bool(b) => Val::Bool(!b),
+            _ => Val::Missing,
+        },
+        TExpr::Neg(a) => match eval(view, a, entity, tick) {
+            Val::Num(v) => Val::Num(-v),
+            _ => Val::Missing,
+        },
+        TExpr::Abs(a) => match eval(view, a, entity, tick) {
+            Val::Num(v) => Val::Num(v.abs()),
+            _ => Val::Missing,
+        },
+        TExpr::Bin(BinOp::And, a, b) => match eval(view, a, entity, tick) {
+            Val::Bool(false) => Val::Bool(false),
+            left => match (left, eval(view, b, entity, tick)) {
+                (_, Val::Bool(false)) => Val::Bool(false),
+                (Val::Bool(true), Val::Bool(true)) => Val::Bool(true),
+                _ => Val::Missing,
+            },
+        },
+        TExpr::Bin(BinOp::Or, a, b) => match eval(view, a, entity, tick) {
+            Val::Bool(true) => Val::Bool(true),
+            left => match (left, eval(view, b, entity, tick)) {
+                (_, Val::Bool(true)) => Val::Bool(true),
+                (Val::Bool(false), Val::Bool(false)) => Val::Bool(false),
+                _ => Val::Missing,
+            },
+        },
+        TExpr::Bin(op, a, b) => binary(*op, eval(view, a, entity, tick), eval(view, b, entity, tick)),
+        TExpr::In(a, list) => {
+            let v = eval(view, a, entity, tick);
+            if v == Val::Missing {
+                return Val::Missing;
+            }
+            Val::Bool(list.iter().any(|c| eval(view, c, entity, tick) == v))
+        }
+        TExpr::Collect { func, scope: child, inner } => {
+            let children = view.children(entity, *child);
+            let values = children.iter().map(|c| eval(view, inner, *c, tick));
+            match func {
+                CollectFn::Count => Val::Num(values.filter(|v| *v == Val::Bool(true)).count() as f64),
+                CollectFn::Any => Val::Bool(values.into_iter().any(|v| v == Val::Bool(true))),
+                CollectFn::All => {
+                    let all: Vec<Val> = values.collect();
+                    Val::Bool(!all.is_empty() && all.iter().all(|v| *v == Val::Bool(true)))
+                }
+                CollectFn::Max | CollectFn::Min | CollectFn::Avg | CollectFn::Sum => {
+                    let nums: Vec<f64> =
+                        values.filter_map(|v| if let Val::Num(n) = v { Some(n) } else { None }).collect();
+                    if nums.is_empty() {
+                        return Val::Missing;
+                    }
+                    Val::Num(match func {
+                        CollectFn::Max => nums.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                        CollectFn::Min => nums.iter().copied().fold(f64::INFINITY, f64::min),
+                        CollectFn::Avg => nums.iter().sum::<f64>() / nums.len() as f64,
+                        _ => nums.iter().sum(),
+                    })
+                }
+            }
+        }
+    }
+}
+
+fn binary(op: BinOp, a: Val, b: Val) -> Val {
+    match (a, b) {
+        (Val::Num(x), Val::Num(y)) => match op {
+            BinOp::Eq => Val::Bool(x == y),
+            BinOp::Ne => Val::Bool(x != y),
+            BinOp::Lt => Val::Bool(x < y),
+            BinOp::Le => Val::Bool(x <= y),
+            BinOp::Gt => Val::Bool(x > y),
+            BinOp::Ge => Val::Bool(x >= y),
+            BinOp::Add => Val::Num(x + y),
+            BinOp::Sub => Val::Num(x - y),
+            BinOp::Mul => Val::Num(x * y),
+            BinOp::Div if y != 0.0 => Val::Num(x / y),
+            _ => Val::Missing,
+        },
+        (Val::Text(x), Val::Text(y)) => match op {
+            BinOp::Eq => Val::Bool(x == y),
+            BinOp::Ne => Val::Bool(x != y),
+            _ => Val::Missing,
+        },
+        (Val::Bool(x), Val::Bool(y)) => match op {
+            BinOp::Eq => Val::Bool(x == y),
+            BinOp::Ne => Val::Bool(x != y),
+            _ => Val::Missing,
+        },
+        _ => Val::Missing,
+    }
+}
+
+/// Per (rule, entity) state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum State {
+    Idle,
+    Pending { since: usize },
+    Firing { since: usize, raised: usize, held: usize },
+    Cooling { since: usize, raised: usize, held: usize, stopped: usize },
+}
+
+/// Evaluates rules over a view. Deterministic: rules in order, entities in model order,
+/// findings sorted by time then rule.
+pub fn evaluate(rules: &[Rule], view: &View) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for rule in rules {
+        for entity in view.entities(rule.scope) {
+            run(rule, view, entity, &mut findings);
+        }
+    }
+    findings.sort_by(|a, b| {
+        a.raised_ms.total_cmp(&b.raised_ms).then_with(|| a.rule.cmp(&b.rule)).then_with(|| a.id.cmp(&b.id))
+    });
+    findings
+}
+
+fn holds(view: &View, rule: &Rule, entity: EntityRef, tick: usize) -> Val {
+    if let Some(filter) = &rule.filter {
+        match eval(view, filter, entity, tick) {
+            Val::Bool(true) => {}
+            Val::Bool(false) => return Val::Bool(false),
+            _ => return Val::Missing,
+        }
+    }
+    eval(view, &rule.condition, entity, tick)
+}
+
+fn run(rule: &Rule, view: &View, entity: EntityRef, out: &mut Vec<Finding>) {
+    let ticks = &view.ticks;
+    let mut state = State::Idle;
+    let mut recent: std::collections::VecDeque<bool> = std::collections::VecDeque::new();
+    let elapsed_ms = |from: usize, to: usize| ticks[to].seconds_since(ticks[from]) * 1000.0;
+    for tick in 0..ticks.len() {
+        let raw = holds(view, rule, entity, tick);
+        // N of M: the window of the last M samples decides.
+        let now = match rule.timing.samples {
+            Some((n, m)) => {
+                recent.push_back(raw == Val::Bool(true));
+                while recent.len() > m as usize {
+                    recent.pop_front();
+                }
+                let hits = recent.iter().filter(|h| **h).count();
+                if hits >= n as usize {
+                    Val::Bool(true)
+                } else if raw == Val::Missing {
+                    Val::Missing
+                } else {
+                    Val::Bool(false)
+                }
+            }
+            None => raw,
+        };
+        let on = now == Val::Bool(true);
+        // Clearing: the `clear` condition when given (hysteresis), else the condition no
+        // longer holding. Unknown never clears.
+        let clears = || match &rule.clear {
+            Some(c) => eval(view, c, entity, tick) == Val::Bool(true),
+            None => now == Val::Bool(false),
+        };
+        state = match state {
+            State::Idle if on => {
+                if rule.timing.for_ms <= 0.0 {
+                    State::Firing { since: tick, raised: tick, held: 1 }
+                } else {
+                    State::Pending { since: tick }
+                }
+            }
+            State::Idle => State::Idle,
+            State::Pending { since } if on => {
+                if elapsed_ms(since, tick) >= rule.timing.for_ms {
+                    State::Firing { since, raised: tick, held: 1 }
+                } else {
+                    State::Pending { since }
+                }
+            }
+            State::Pending { .. } => State::Idle,
+            State::Firing { since, raised, held } => {
+                if on {
+                    State::Firing { since, raised, held: held + 1 }
+                } else if clears() {
+                    if rule.timing.keep_firing_for_ms > 0.0 {
+                        State::Cooling { since, raised, held, stopped: tick }
+                    } else {
+                        out.push(finish(rule, view, entity, since, raised, Some(tick), held));
+                        State::Idle
+                    }
+                } else {
+                    State::Firing { since, raised, held }
+                }
+            }
+            State::Cooling { since, raised, held, stopped } => {
+                if on || (rule.clear.is_some() && !clears()) {
+                    State::Firing { since, raised, held: held + usize::from(on) }
+                } else if elapsed_ms(stopped, tick) >= rule.timing.keep_firing_for_ms {
+                    out.push(finish(rule, view, entity, since, raised, Some(stopped), held));
+                    State::Idle
+                } else {
+                    State::Cooling { since, raised, held, stopped }
+                }
+            }
+        };
+    }
+    match state {
+        State::Firing { since, raised, held } => {
+            out.push(finish(rule, view, entity, since, raised, None, held))
+        }
+        State::Cooling { since, raised, held, stopped } => {
+            out.push(finish(rule, view, entity, since, raised, Some(stopped), held))
+        }
+        State::Idle | State::Pending { .. } => {}
+    }
+}
+
+fn scope_of(view: &View, entity: EntityRef, scope: Scope) -> FindingScope {
+    let mut s = FindingScope {
+        scope,
+        participant: None,
+        peer_connection: None,
+        direction: None,
+        kind: None,
+        ssrc: None,
+        hop: None,
+        hop_keys: None,
+    };
+    match entity {
+        EntityRef::Stream(i) => {
+            let a = &view.streams[i].attrs;
+            s.participant = Some(a.participant.to_string());
+            s.peer_connection = Some(a.peer_connection.to_string());
+            s.direction = Some(a.direction.to_string());
+            s.kind = a.kind.as_deref().map(String::from);
+            s.ssrc = a.ssrc;
+        }
+        EntityRef::Pc(i) => {
+            s.participant = Some(view.pcs[i].participant_id.to_string());
+            s.peer_connection = Some(view.pcs[i].id.to_string());
+        }
+        EntityRef::Participant(i) => s.participant = Some(view.participants[i].id.to_string()),
+        EntityRef::Hop(i) => {
+            s.hop = Some(view.hops[i].label.to_string());
+            s.hop_keys = Some(view.hops[i].keys.clone());
+        }
+        EntityRef::Conference => {}
+    }
+    s
+}
+
+fn entity_key(view: &View, entity: EntityRef) -> String {
+    match entity {
+        EntityRef::Stream(i) => {
+            let a = &view.streams[i].attrs;
+            format!("stream:{}:{}:{}", a.participant, a.peer_connection, a.stats_id)
+        }
+        EntityRef::Pc(i) => format!("pc:{}:{}", view.pcs[i].participant_id, view.pcs[i].id),
+        EntityRef::Participant(i) => format!("participant:{}", view.participants[i].id),
+        EntityRef::Hop(i) => format!("hop:{}:{}", view.hops[i].keys.0, view.hops[i].keys.1),
+        EntityRef::Conference => format!("conference:{}", view.conference),
+    }
+}
+
+fn evidence_value(v: &Val) -> Option<EvidenceValue> {
+    Some(match v {
+        Val::Num(n) => EvidenceValue::Num(*n),
+        Val::Bool(b) => EvidenceValue::Bool(*b),
+        Val::Text(t) => EvidenceValue::Text(t.to_string()),
+        Val::Missing => return None,
+    })
+}
+
+/// The extreme of a numeric metric over ticks `from..=to`, and where.
+fn extreme(
+    view: &View,
+    entity: EntityRef,
+    metric: MetricId,
+    from: usize,
+    to: usize,
+    pick: Pick,
+) -> Option<(f64, usize)> {
+    let mut best: Option<(f64, usize)> = None;
+    for t in from..=to {
+        if let Val::Num(v) = view.value(entity, metric, t) {
+            let better = match (best, pick) {
+                (None, _) => true,
+                (Some((b, _)), Pick::Min) => v < b,
+                (Some((b, _)), _) => v > b,
+            };
+            if better {
+                best = Some((v, t));
+            }
+        }
+    }
+    best
+}
+
+fn finish(
+    rule: &Rule,
+    view: &View,
+    entity: EntityRef,
+    since: usize,
+    raised: usize,
+    cleared: Option<usize>,
+    held: usize,
+) -> Finding {
+    let ticks = &view.ticks;
+    let last = ticks.len() - 1;
+    let end = cleared.unwrap_or(last);
+    let metrics = rule.scope.metrics();
+    let at = |t: usize| ticks[t].to_rfc3339();
+    let evidence: Vec<Evidence> = rule
+        .evidence
+        .iter()
+        .filter_map(|m| {
+            let def = metrics.get(usize::from(m.0))?;
+            let value = evidence_value(&view.value(entity, *m, raised))?;
+            Some(Evidence { metric: def.name.to_string(), value, unit: def.unit.to_string(), at: at(raised) })
+        })
+        .collect();
+    let peak: Vec<Evidence> = rule
+        .evidence
+        .iter()
+        .filter_map(|m| {
+            let def = metrics.get(usize::from(m.0))?;
+            if !matches!(def.ty, ValueType::Number(_)) {
+                return None;
+            }
+            // "Worst" depends on the comparison's direction; report the largest for
+            // metrics compared with `>`, else the smallest.
+            let pick = if greater_is_worse(&rule.condition, *m) { Pick::Max } else { Pick::Min };
+            let (v, t) = extreme(view, entity, *m, raised, end, pick)?;
+            Some(Evidence {
+                metric: def.name.to_string(),
+                value: EvidenceValue::Num(v),
+                unit: def.unit.to_string(),
+                at: at(t),
+            })
+        })
+        .collect();
+    let duration_s = ticks[end].seconds_since(ticks[since]);
+    let scope = scope_of(view, entity, rule.scope);
+    let message = render(rule, view, entity, raised, end, duration_s);
+    let raised_at = at(raised);
+    Finding {
+        id: stable_id(&[&rule.id, &rule.version.to_string(), &entity_key(view, entity), &raised_at]),
+        rule: rule.id.clone(),
+        rule_version: rule.version,
+        severity: rule.severity,
+        category: rule.category,
+        scope,
+        condition_since: at(since),
+        raised_at,
+        cleared_at: cleared.map(at),
+        open_at_end: cleared.is_none(),
+        duration_s,
+        samples: held,
+        evidence,
+        peak,
+        message,
+        actions: rule.actions.clone(),
+        raised_ms: ticks[raised].epoch_ms(),
+    }
+}
+
+/// Whether the condition fires on large values of `metric` (`metric > x`).
+fn greater_is_worse(e: &TExpr, metric: MetricId) -> bool {
+    match e {
+        TExpr::Bin(op, a, b) if op.is_comparison() => {
+            let is =
+                |x: &TExpr| matches!(x, TExpr::Metric(m) | TExpr::Window { metric: m, .. } if *m == metric);
+            if is(a) {
+                matches!(op, BinOp::Gt | BinOp::Ge)
+            } else if is(b) {
+                matches!(op, BinOp::Lt | BinOp::Le)
+            } else {
+                false
+            }
+        }
+        TExpr::Bin(_, a, b) => greater_is_worse(a, metric) || greater_is_worse(b, metric),
+        TExpr::Not(a) => !greater_is_worse(a, metric),
+        _ => true,
+    }
+}
+
+fn render(rule: &Rule, view: &View, entity: EntityRef, raised: usize, end: usize, duration_s: f64) -> String {
+    let metrics = rule.scope.metrics();
+    let mut out = String::new();
+    for part in &rule.message.parts {
+        match part {
+            Part::Text(t) => out.push_str(t),
+            Part::Duration => out.push_str(&format_duration(duration_s)),
+            Part::Since => out.push_str(view.ticks[raised].to_rfc3339().get(11..19).unwrap_or_default()),
+            Part::Rule => out.push_str(&rule.id),
+            Part::Severity => out.push_str(rule.severity.as_str()),
+            Part::Metric(m, pick, format, fallback) => {
+                let Some(def) = metrics.get(usize::from(m.0)) else { continue };
+                let value = match pick {
+                    Pick::AtRaise => view.value(entity, *m, raised),
+                    Pick::Max | Pick::Min => extreme(view, entity, *m, raised, end, *pick)
+                        .map_or(Val::Missing, |(v, _)| Val::Num(v)),
+                };
+                out.push_str(&match value {
+                    Val::Num(v) => format_number(v, def.unit, *format),
+                    Val::Bool(b) => if b { "yes" } else { "no" }.to_string(),
+                    Val::Text(t) => t.to_string(),
+                    Val::Missing => fallback.clone().unwrap_or_else(|| "unknown".to_string()),
+                });
+            }
+        }
+    }
+    out
+}

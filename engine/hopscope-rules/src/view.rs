@@ -1,0 +1,1108 @@
+//! The conference as rules see it: entities of each scope, and every metric's value at each
+//! tick of one time grid.
+//!
+//! All scopes share one grid (the conference's typical sampling interval), which is what
+//! lets a conference rule count participants at the same moment. A metric's value at a tick
+//! is the value of the sampling interval that covers it; nothing covers it → missing.
+
+use std::sync::Arc;
+
+use hopscope_model::events::{ConnectionState, EventKind, IceConnectionState, MediaRequestSource, Outcome};
+use hopscope_model::graph::{PathGraph, PathWindow};
+use hopscope_model::intervals::{
+    InboundInterval, OutboundInterval, RemoteInboundInterval, inbound_intervals, outbound_intervals,
+    pair_intervals, remote_inbound_intervals, typical_interval_s,
+};
+use hopscope_model::stats::IceCandidate;
+use hopscope_model::{Conference, Event, Participant, PeerConnection, RemoteKind, Timestamp};
+use hopscope_score::audio::AudioWindowScore;
+use hopscope_score::video::VideoWindowScore;
+use hopscope_score::webrtc::StreamWindows;
+use hopscope_score::{ConferenceQuality, QualityConfig};
+
+use crate::catalogue::{MetricId, Scope};
+
+/// A value at one tick.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Val {
+    /// A number in its metric's canonical unit.
+    Num(f64),
+    /// Yes/no.
+    Bool(bool),
+    /// Text.
+    Text(Arc<str>),
+    /// Not known at this tick.
+    Missing,
+}
+
+impl Val {
+    fn num(v: Option<f64>) -> Val {
+        v.filter(|x| x.is_finite()).map_or(Val::Missing, Val::Num)
+    }
+    fn text(v: Option<&Arc<str>>) -> Val {
+        v.map_or(Val::Missing, |t| Val::Text(t.clone()))
+    }
+}
+
+const NONE: u32 = u32::MAX;
+/// The grid is never finer than this.
+const MIN_STEP_MS: f64 = 1000.0;
+/// ... nor coarser.
+const MAX_STEP_MS: f64 = 10_000.0;
+/// Long calls get a coarser grid rather than an unbounded one.
+const MAX_TICKS: usize = 20_000;
+
+/// Maps ticks to the windows covering them: `out[t]` = index into `windows`, or `NONE`.
+fn cover(ticks: &[Timestamp], windows: impl Iterator<Item = (Timestamp, Timestamp)>) -> Vec<u32> {
+    let mut out = vec![NONE; ticks.len()];
+    for (i, (start, end)) in windows.enumerate() {
+        let first = ticks.partition_point(|t| *t <= start);
+        let last = ticks.partition_point(|t| *t <= end);
+        for slot in &mut out[first..last] {
+            *slot = i as u32;
+        }
+    }
+    out
+}
+
+/// A stream and its intervals.
+#[derive(Debug)]
+pub struct StreamEntity {
+    /// Owning participant (index into the conference).
+    pub participant: usize,
+    /// Owning peer connection (index into [`View::pcs`]).
+    pub pc: usize,
+    /// Attributes.
+    pub attrs: StreamAttrs,
+    windows: Vec<StreamWindow>,
+    tick_window: Vec<u32>,
+}
+
+/// What does not change over a stream's life.
+#[derive(Debug, Clone)]
+pub struct StreamAttrs {
+    /// Participant id.
+    pub participant: Arc<str>,
+    /// Peer connection id.
+    pub peer_connection: Arc<str>,
+    /// `inbound` / `outbound`.
+    pub direction: Arc<str>,
+    /// `audio` / `video`.
+    pub kind: Option<Arc<str>>,
+    /// Codec.
+    pub codec: Option<Arc<str>>,
+    /// Sender (inbound), when known.
+    pub sender: Option<Arc<str>>,
+    /// Screen share.
+    pub screenshare: bool,
+    /// SSRC.
+    pub ssrc: Option<u32>,
+    /// Stats id (evidence).
+    pub stats_id: String,
+}
+
+#[derive(Debug, Default, Clone)]
+struct StreamWindow {
+    start: Timestamp,
+    end: Timestamp,
+    active: bool,
+    loss_percent: Option<f64>,
+    media_loss_percent: Option<f64>,
+    jitter_ms: Option<f64>,
+    rtt_ms: Option<f64>,
+    bitrate_kbps: Option<f64>,
+    packet_rate: Option<f64>,
+    fps: Option<f64>,
+    frame_width: Option<f64>,
+    frame_height: Option<f64>,
+    freezes: Option<f64>,
+    frozen_percent: Option<f64>,
+    concealment_percent: Option<f64>,
+    jitter_buffer_ms: Option<f64>,
+    nacks: Option<f64>,
+    plis: Option<f64>,
+    frames_dropped: Option<f64>,
+    cpu_limited_percent: Option<f64>,
+    bandwidth_limited_percent: Option<f64>,
+    quality_limitation: Option<Arc<str>>,
+    retransmit_percent: Option<f64>,
+    target_bitrate_kbps: Option<f64>,
+    audio_level: Option<f64>,
+    mos: Option<f64>,
+    r_factor: Option<f64>,
+    video_quality: Option<f64>,
+    quality_label: Option<Arc<str>>,
+    quality_excluded: Option<bool>,
+    /// Packets lost in the window (for pooling across streams).
+    lost: Option<f64>,
+    /// Packets received in the window.
+    received: Option<f64>,
+}
+
+impl StreamEntity {
+    fn window(&self, tick: usize) -> Option<&StreamWindow> {
+        let i = *self.tick_window.get(tick)?;
+        (i != NONE).then(|| &self.windows[i as usize])
+    }
+
+    /// A metric at a tick.
+    pub fn value(&self, metric: MetricId, tick: usize) -> Val {
+        let a = &self.attrs;
+        let text = |s: &Option<Arc<str>>| Val::text(s.as_ref());
+        match crate::catalogue::STREAM.get(usize::from(metric.0)).map(|m| m.name) {
+            Some("participant") => return Val::Text(a.participant.clone()),
+            Some("peer_connection") => return Val::Text(a.peer_connection.clone()),
+            Some("direction") => return Val::Text(a.direction.clone()),
+            Some("kind") => return text(&a.kind),
+            Some("codec") => return text(&a.codec),
+            Some("sender") => return text(&a.sender),
+            Some("screenshare") => return Val::Bool(a.screenshare),
+            _ => {}
+        }
+        let Some(w) = self.window(tick) else { return Val::Missing };
+        match crate::catalogue::STREAM.get(usize::from(metric.0)).map(|m| m.name).unwrap_or_default() {
+            "active" => Val::Bool(w.active),
+            "loss_percent" => Val::num(w.loss_percent),
+            "media_loss_percent" => Val::num(w.media_loss_percent),
+            "jitter_ms" => Val::num(w.jitter_ms),
+            "rtt_ms" => Val::num(w.rtt_ms),
+            "bitrate_kbps" => Val::num(w.bitrate_kbps),
+            "packet_rate" => Val::num(w.packet_rate),
+            "fps" => Val::num(w.fps),
+            "frame_width" => Val::num(w.frame_width),
+            "frame_height" => Val::num(w.frame_height),
+            "freezes" => Val::num(w.freezes),
+            "frozen_percent" => Val::num(w.frozen_percent),
+            "concealment_percent" => Val::num(w.concealment_percent),
+            "jitter_buffer_ms" => Val::num(w.jitter_buffer_ms),
+            "nacks" => Val::num(w.nacks),
+            "plis" => Val::num(w.plis),
+            "frames_dropped" => Val::num(w.frames_dropped),
+            "cpu_limited_percent" => Val::num(w.cpu_limited_percent),
+            "bandwidth_limited_percent" => Val::num(w.bandwidth_limited_percent),
+            "quality_limitation" => text(&w.quality_limitation),
+            "retransmit_percent" => Val::num(w.retransmit_percent),
+            "target_bitrate_kbps" => Val::num(w.target_bitrate_kbps),
+            "audio_level" => Val::num(w.audio_level),
+            "mos" => Val::num(w.mos),
+            "r_factor" => Val::num(w.r_factor),
+            "video_quality" => Val::num(w.video_quality),
+            "quality_label" => text(&w.quality_label),
+            "quality_excluded" => w.quality_excluded.map_or(Val::Missing, Val::Bool),
+            _ => Val::Missing,
+        }
+    }
+}
+
+/// A peer connection.
+#[derive(Debug)]
+pub struct PcEntity {
+    /// Owning participant (index into the conference).
+    pub participant: usize,
+    /// Index of the peer connection within the participant.
+    pub index: usize,
+    /// Participant id.
+    pub participant_id: Arc<str>,
+    /// Peer connection id.
+    pub id: Arc<str>,
+    /// Its streams (indices into [`View::streams`]).
+    pub streams: Vec<usize>,
+    remote: Arc<str>,
+    ice_policy: Option<Arc<str>>,
+    has_media: bool,
+    created: Option<Timestamp>,
+    ice: Vec<(Timestamp, IceConnectionState)>,
+    conn: Vec<(Timestamp, ConnectionState)>,
+    closed_at: Option<Timestamp>,
+    candidate_errors: Vec<(Timestamp, Arc<str>)>,
+    negotiation_failures: Vec<(Timestamp, Arc<str>)>,
+    /// Selected path per selection change: (from, relay, relay protocol, local type, remote type, network).
+    paths: Vec<(Timestamp, PathFacts)>,
+    rtt: Vec<(Timestamp, Timestamp, f64)>,
+    available: Vec<(Timestamp, Timestamp, f64)>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct PathFacts {
+    relay: bool,
+    relay_protocol: Option<Arc<str>>,
+    local_type: Option<Arc<str>>,
+    remote_type: Option<Arc<str>>,
+    network_type: Option<Arc<str>>,
+}
+
+fn upto<T>(list: &[(Timestamp, T)], t: Timestamp) -> &[(Timestamp, T)] {
+    &list[..list.partition_point(|(at, _)| *at <= t)]
+}
+
+fn interval_at(list: &[(Timestamp, Timestamp, f64)], t: Timestamp) -> Option<f64> {
+    let i = list.partition_point(|(_, end, _)| *end < t);
+    list.get(i).filter(|(start, end, _)| *start < t && t <= *end || *end == t).map(|(_, _, v)| *v)
+}
+
+impl PcEntity {
+    fn connected_at(&self, t: Timestamp) -> bool {
+        match upto(&self.ice, t).last() {
+            Some((_, s)) => s.is_connected(),
+            None => upto(&self.conn, t).last().is_some_and(|(_, s)| *s == ConnectionState::Connected),
+        }
+    }
+
+    fn ever_connected_by(&self, t: Timestamp) -> bool {
+        upto(&self.ice, t).iter().any(|(_, s)| s.is_connected())
+            || upto(&self.conn, t).iter().any(|(_, s)| *s == ConnectionState::Connected)
+    }
+
+    fn failed_by(&self, t: Timestamp) -> bool {
+        upto(&self.ice, t).iter().any(|(_, s)| *s == IceConnectionState::Failed)
+            || upto(&self.conn, t).iter().any(|(_, s)| *s == ConnectionState::Failed)
+    }
+
+    fn setup_ms(&self, t: Timestamp) -> Option<f64> {
+        let ice = upto(&self.ice, t);
+        let connected = ice.iter().find(|(_, s)| s.is_connected()).map(|(at, _)| *at)?;
+        let start = ice
+            .iter()
+            .find(|(_, s)| *s == IceConnectionState::Checking)
+            .map(|(at, _)| *at)
+            .or(self.created)?;
+        (connected >= start).then(|| connected.seconds_since(start) * 1000.0)
+    }
+
+    fn path(&self, t: Timestamp) -> Option<&PathFacts> {
+        upto(&self.paths, t).last().map(|(_, p)| p)
+    }
+
+    /// A metric at a tick (streams are needed for rates).
+    pub fn value(&self, metric: MetricId, tick: usize, view: &View) -> Val {
+        let t = view.ticks[tick];
+        let name =
+            crate::catalogue::PEER_CONNECTION.get(usize::from(metric.0)).map(|m| m.name).unwrap_or_default();
+        let sum = |f: fn(&StreamWindow) -> Option<f64>, direction: &str| -> Val {
+            let mut total = None;
+            for &s in &self.streams {
+                let st = &view.streams[s];
+                if &*st.attrs.direction != direction {
+                    continue;
+                }
+                if let Some(v) = st.window(tick).and_then(f) {
+                    total = Some(total.unwrap_or(0.0) + v);
+                }
+            }
+            Val::num(total)
+        };
+        match name {
+            "participant" => Val::Text(self.participant_id.clone()),
+            "peer_connection" => Val::Text(self.id.clone()),
+            "remote" => Val::Text(self.remote.clone()),
+            "ice_state" => {
+                upto(&self.ice, t).last().map_or(Val::Missing, |(_, s)| Val::Text(s.as_str().into()))
+            }
+            "connection_state" => {
+                upto(&self.conn, t).last().map_or(Val::Missing, |(_, s)| Val::Text(s.as_str().into()))
+            }
+            "connected" => Val::Bool(self.connected_at(t)),
+            "ever_connected" => Val::Bool(self.ever_connected_by(t)),
+            "failed" => Val::Bool(self.failed_by(t)),
+            "closed" => Val::Bool(self.closed_at.is_some_and(|c| c <= t)),
+            "age_ms" => self
+                .created
+                .filter(|c| *c <= t)
+                .map_or(Val::Missing, |c| Val::Num(t.seconds_since(c) * 1000.0)),
+            "setup_ms" => Val::num(self.setup_ms(t)),
+            "reconnections" => {
+                let ice = upto(&self.ice, t);
+                Val::Num(
+                    ice.windows(2)
+                        .filter(|w| w[0].1 == IceConnectionState::Disconnected && w[1].1.is_connected())
+                        .count() as f64,
+                )
+            }
+            "candidate_errors" => Val::Num(upto(&self.candidate_errors, t).len() as f64),
+            "last_candidate_error" => {
+                upto(&self.candidate_errors, t).last().map_or(Val::Missing, |(_, e)| Val::Text(e.clone()))
+            }
+            "negotiation_failures" => Val::Num(upto(&self.negotiation_failures, t).len() as f64),
+            "last_negotiation_error" => {
+                upto(&self.negotiation_failures, t).last().map_or(Val::Missing, |(_, e)| Val::Text(e.clone()))
+            }
+            "has_media" => Val::Bool(self.has_media),
+            "relay" => self.path(t).map_or(Val::Missing, |p| Val::Bool(p.relay)),
+            "relay_protocol" => Val::text(self.path(t).and_then(|p| p.relay_protocol.as_ref())),
+            "local_candidate_type" => Val::text(self.path(t).and_then(|p| p.local_type.as_ref())),
+            "remote_candidate_type" => Val::text(self.path(t).and_then(|p| p.remote_type.as_ref())),
+            "network_type" => Val::text(self.path(t).and_then(|p| p.network_type.as_ref())),
+            "ice_policy" => Val::text(self.ice_policy.as_ref()),
+            "rtt_ms" => Val::num(interval_at(&self.rtt, t)),
+            "available_outgoing_kbps" => Val::num(interval_at(&self.available, t)),
+            "send_kbps" => sum(|w| w.bitrate_kbps.filter(|_| w.active), "outbound"),
+            "receive_kbps" => sum(|w| w.bitrate_kbps.filter(|_| w.active), "inbound"),
+            "outbound_packet_rate" => sum(|w| w.packet_rate.or(Some(0.0)), "outbound"),
+            "inbound_packet_rate" => sum(|w| w.packet_rate.or(Some(0.0)), "inbound"),
+            _ => Val::Missing,
+        }
+    }
+}
+
+/// A participant.
+#[derive(Debug)]
+pub struct ParticipantEntity {
+    /// Index in the conference.
+    pub index: usize,
+    /// Id.
+    pub id: Arc<str>,
+    /// Their peer connections (indices into [`View::pcs`]).
+    pub pcs: Vec<usize>,
+    /// Their streams (indices into [`View::streams`]).
+    pub streams: Vec<usize>,
+    browser: Arc<str>,
+    browser_version: Option<f64>,
+    os: Option<Arc<str>>,
+    ua_disagrees: bool,
+    requests: Vec<(Timestamp, ())>,
+    failures: Vec<(Timestamp, Arc<str>)>,
+    feedback: Vec<(Timestamp, f64)>,
+}
+
+impl ParticipantEntity {
+    /// A metric at a tick.
+    pub fn value(&self, metric: MetricId, tick: usize, view: &View) -> Val {
+        let t = view.ticks[tick];
+        let name =
+            crate::catalogue::PARTICIPANT.get(usize::from(metric.0)).map(|m| m.name).unwrap_or_default();
+        let media_pcs = || self.pcs.iter().map(|&i| &view.pcs[i]).filter(|pc| pc.has_media);
+        let received = |kind: &'static str| {
+            self.streams
+                .iter()
+                .map(|&s| &view.streams[s])
+                .filter(move |s| &*s.attrs.direction == "inbound" && s.attrs.kind.as_deref() == Some(kind))
+                .filter_map(move |s| s.window(tick))
+        };
+        let mean =
+            |values: Vec<f64>| (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64);
+        match name {
+            "participant" => Val::Text(self.id.clone()),
+            "browser" => Val::Text(self.browser.clone()),
+            "browser_version" => Val::num(self.browser_version),
+            "os" => Val::text(self.os.as_ref()),
+            "user_agent_disagrees" => Val::Bool(self.ua_disagrees),
+            "media_requests" => Val::Num(upto(&self.requests, t).len() as f64),
+            "media_failures" => Val::Num(upto(&self.failures, t).len() as f64),
+            "last_media_error" => {
+                upto(&self.failures, t).last().map_or(Val::Missing, |(_, e)| Val::Text(e.clone()))
+            }
+            "media_connections" => Val::Num(media_pcs().count() as f64),
+            "connected_media_connections" => {
+                Val::Num(media_pcs().filter(|pc| pc.connected_at(t)).count() as f64)
+            }
+            "heard_mos" => Val::num(mean(received("audio").filter_map(|w| w.mos).collect())),
+            "heard_loss_percent" => {
+                let (mut lost, mut total) = (0.0, 0.0);
+                for w in received("audio") {
+                    if let (Some(l), Some(r)) = (w.lost, w.received) {
+                        lost += l;
+                        total += l + r;
+                    }
+                }
+                if total > 0.0 { Val::Num(100.0 * lost / total) } else { Val::Missing }
+            }
+            "seen_video_quality" => {
+                Val::num(mean(received("video").filter_map(|w| w.video_quality).collect()))
+            }
+            "feedback_rating" => upto(&self.feedback, t).last().map_or(Val::Missing, |(_, r)| Val::Num(*r)),
+            _ => Val::Missing,
+        }
+    }
+}
+
+/// A directed link of the path graph.
+#[derive(Debug)]
+pub struct HopEntity {
+    /// `from → to` labels.
+    pub label: Arc<str>,
+    from: Arc<str>,
+    to: Arc<str>,
+    from_kind: Arc<str>,
+    to_kind: Arc<str>,
+    /// Hop keys, for evidence.
+    pub keys: (String, String),
+    series: Vec<Vec<PathWindow>>,
+}
+
+impl HopEntity {
+    /// A metric at a tick.
+    pub fn value(&self, metric: MetricId, tick: usize, view: &View) -> Val {
+        let t = view.ticks[tick];
+        let name = crate::catalogue::HOP.get(usize::from(metric.0)).map(|m| m.name).unwrap_or_default();
+        let covering = || {
+            self.series.iter().filter_map(move |ws| {
+                let i = ws.partition_point(|w| w.end < t);
+                ws.get(i).filter(|w| w.start < t && t <= w.end)
+            })
+        };
+        let worst = |f: fn(&PathWindow) -> Option<f64>| Val::num(covering().filter_map(f).reduce(f64::max));
+        match name {
+            "hop" => Val::Text(self.label.clone()),
+            "from" => Val::Text(self.from.clone()),
+            "to" => Val::Text(self.to.clone()),
+            "from_kind" => Val::Text(self.from_kind.clone()),
+            "to_kind" => Val::Text(self.to_kind.clone()),
+            "routes" => Val::Num(covering().count() as f64),
+            "loss_percent" => worst(|w| w.loss_fraction.map(|f| f * 100.0)),
+            "jitter_ms" => worst(|w| w.jitter_ms),
+            "rtt_ms" => {
+                let v: Vec<f64> = covering().filter_map(|w| w.rtt_ms).collect();
+                Val::num((!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64))
+            }
+            "bitrate_kbps" => {
+                let v: Vec<f64> = covering().filter_map(|w| w.bitrate_bps).collect();
+                Val::num((!v.is_empty()).then(|| v.iter().sum::<f64>() / 1000.0))
+            }
+            _ => Val::Missing,
+        }
+    }
+}
+
+/// The conference as a whole.
+#[derive(Debug)]
+pub struct ConferenceEntity {
+    id: Arc<str>,
+    topology: Arc<str>,
+    outcome: Arc<str>,
+    failed_participants: usize,
+}
+
+impl ConferenceEntity {
+    /// A metric at a tick.
+    pub fn value(&self, metric: MetricId, tick: usize, view: &View) -> Val {
+        let t = view.ticks[tick];
+        let last = tick + 1 == view.ticks.len();
+        let name =
+            crate::catalogue::CONFERENCE.get(usize::from(metric.0)).map(|m| m.name).unwrap_or_default();
+        match name {
+            "conference" => Val::Text(self.id.clone()),
+            "topology" => Val::Text(self.topology.clone()),
+            "participants" => Val::Num(view.participants.len() as f64),
+            "connected_participants" => Val::Num(
+                view.participants
+                    .iter()
+                    .filter(|p| p.pcs.iter().any(|&i| view.pcs[i].has_media && view.pcs[i].connected_at(t)))
+                    .count() as f64,
+            ),
+            "failed_participants" if last => Val::Num(self.failed_participants as f64),
+            "elapsed_ms" => Val::Num(t.seconds_since(view.ticks[0]) * 1000.0),
+            "ended" => Val::Bool(last),
+            "outcome" if last => Val::Text(self.outcome.clone()),
+            _ => Val::Missing,
+        }
+    }
+}
+
+/// The whole view.
+#[derive(Debug)]
+pub struct View {
+    /// Conference id.
+    pub conference: Arc<str>,
+    /// The grid.
+    pub ticks: Vec<Timestamp>,
+    /// Grid step, ms.
+    pub step_ms: f64,
+    /// Streams.
+    pub streams: Vec<StreamEntity>,
+    /// Peer connections.
+    pub pcs: Vec<PcEntity>,
+    /// Participants.
+    pub participants: Vec<ParticipantEntity>,
+    /// Directed links.
+    pub hops: Vec<HopEntity>,
+    /// The conference.
+    pub conf: ConferenceEntity,
+}
+
+/// One entity of some scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EntityRef {
+    /// A stream.
+    Stream(usize),
+    /// A peer connection.
+    Pc(usize),
+    /// A participant.
+    Participant(usize),
+    /// A hop.
+    Hop(usize),
+    /// The conference.
+    Conference,
+}
+
+impl View {
+    /// Builds the view of a conference, scoring quality with `quality`.
+    pub fn build(conference: &Conference, quality: &QualityConfig) -> View {
+        let scores = hopscope_score::score_conference(conference, quality);
+        Self::build_with(conference, &scores)
+    }
+
+    /// Builds the view from quality already computed.
+    pub fn build_with(conference: &Conference, scores: &ConferenceQuality) -> View {
+        let (start, end) = conference.time_range().unwrap_or_default();
+        let typical = conference
+            .participants
+            .iter()
+            .flat_map(|p| &p.peer_connections)
+            .filter_map(|pc| typical_interval_s(pc.stats_times.iter().copied()))
+            .reduce(f64::min)
+            .map_or(MIN_STEP_MS, |s| (s * 1000.0).clamp(MIN_STEP_MS, MAX_STEP_MS));
+        let span_ms = end.seconds_since(start).max(0.0) * 1000.0;
+        let step_ms = typical.max(span_ms / MAX_TICKS as f64);
+        let count = (span_ms / step_ms).floor() as usize + 1;
+        let mut ticks: Vec<Timestamp> = (0..count).map(|k| start.plus_ms(k as f64 * step_ms)).collect();
+        if ticks.last().is_some_and(|t| *t < end) {
+            ticks.push(end);
+        }
+        let mut view = View {
+            conference: conference.id.as_str().into(),
+            ticks,
+            step_ms,
+            streams: Vec::new(),
+            pcs: Vec::new(),
+            participants: Vec::new(),
+            hops: Vec::new(),
+            conf: ConferenceEntity {
+                id: conference.id.as_str().into(),
+                topology: topology(conference).into(),
+                outcome: outcome(conference).into(),
+                failed_participants: conference.participants.iter().filter(|p| participant_failed(p)).count(),
+            },
+        };
+        for (pi, p) in conference.participants.iter().enumerate() {
+            let mut entity = participant_entity(pi, p);
+            for (ci, pc) in p.peer_connections.iter().enumerate() {
+                let pc_index = view.pcs.len();
+                let mut pce = pc_entity(pi, ci, p, pc);
+                for s in &pc.inbound {
+                    let quality = scores.streams.iter().find(|q| {
+                        q.participant == p.id.as_str()
+                            && q.peer_connection == pc.id.as_str()
+                            && q.stats_id == s.info.stats_id
+                    });
+                    let st = inbound_entity(pi, pc_index, p, pc, s, quality, conference, &view.ticks);
+                    pce.streams.push(view.streams.len());
+                    entity.streams.push(view.streams.len());
+                    view.streams.push(st);
+                }
+                for s in &pc.outbound {
+                    let st = outbound_entity(pi, pc_index, p, pc, s, &view.ticks);
+                    pce.streams.push(view.streams.len());
+                    entity.streams.push(view.streams.len());
+                    view.streams.push(st);
+                }
+                entity.pcs.push(pc_index);
+                view.pcs.push(pce);
+            }
+            view.participants.push(entity);
+        }
+        let graph = PathGraph::build(conference);
+        for link in graph.links() {
+            let (Some(a), Some(b)) = (graph.hop(link.from), graph.hop(link.to)) else { continue };
+            let series: Vec<Vec<PathWindow>> =
+                graph.link_series(link.from, link.to).iter().map(|s| s.windows.to_vec()).collect();
+            view.hops.push(HopEntity {
+                label: format!("{} → {}", a.label, b.label).into(),
+                from: a.label.as_str().into(),
+                to: b.label.as_str().into(),
+                from_kind: a.kind.as_str().into(),
+                to_kind: b.kind.as_str().into(),
+                keys: (a.key.clone(), b.key.clone()),
+                series,
+            });
+        }
+        view
+    }
+
+    /// The entities of a scope, in model order.
+    pub fn entities(&self, scope: Scope) -> Vec<EntityRef> {
+        match scope {
+            Scope::Stream => (0..self.streams.len()).map(EntityRef::Stream).collect(),
+            Scope::PeerConnection => (0..self.pcs.len()).map(EntityRef::Pc).collect(),
+            Scope::Participant => (0..self.participants.len()).map(EntityRef::Participant).collect(),
+            Scope::Hop => (0..self.hops.len()).map(EntityRef::Hop).collect(),
+            Scope::Conference => vec![EntityRef::Conference],
+        }
+    }
+
+    /// Children of an entity in a collection scope.
+    pub fn children(&self, parent: EntityRef, scope: Scope) -> Vec<EntityRef> {
+        match (parent, scope) {
+            (EntityRef::Conference, s) => self.entities(s),
+            (EntityRef::Participant(p), Scope::PeerConnection) => {
+                self.participants[p].pcs.iter().map(|&i| EntityRef::Pc(i)).collect()
+            }
+            (EntityRef::Participant(p), Scope::Stream) => {
+                self.participants[p].streams.iter().map(|&i| EntityRef::Stream(i)).collect()
+            }
+            (EntityRef::Pc(c), Scope::Stream) => {
+                self.pcs[c].streams.iter().map(|&i| EntityRef::Stream(i)).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A metric of an entity at a tick.
+    pub fn value(&self, entity: EntityRef, metric: MetricId, tick: usize) -> Val {
+        match entity {
+            EntityRef::Stream(i) => self.streams[i].value(metric, tick),
+            EntityRef::Pc(i) => self.pcs[i].value(metric, tick, self),
+            EntityRef::Participant(i) => self.participants[i].value(metric, tick, self),
+            EntityRef::Hop(i) => self.hops[i].value(metric, tick, self),
+            EntityRef::Conference => self.conf.value(metric, tick, self),
+        }
+    }
+}
+
+fn arc(s: &str) -> Arc<str> {
+    Arc::from(s)
+}
+
+fn participant_entity(index: usize, p: &Participant) -> ParticipantEntity {
+    let c = &p.client;
+    let browser = c.inferred_family.map(|f| f.as_str()).unwrap_or("unknown");
+    // Trust the User-Agent's version only when it names the family the stats show.
+    let browser_version = match (c.user_agent_browser, c.inferred_family) {
+        (Some((ua, Some(v))), Some(inf)) if ua == inf => Some(f64::from(v)),
+        (Some((_, Some(v))), None) => Some(f64::from(v)),
+        _ => None,
+    };
+    let mut requests = Vec::new();
+    let mut failures = Vec::new();
+    let mut feedback = Vec::new();
+    for e in &p.events {
+        match &e.kind {
+            EventKind::MediaRequest { outcome: Outcome::Started, .. } => requests.push((e.at, ())),
+            EventKind::MediaRequest { source, outcome: Outcome::Failed(why), .. } => {
+                let what = match source {
+                    MediaRequestSource::UserMedia => "getUserMedia",
+                    MediaRequestSource::DisplayMedia => "getDisplayMedia",
+                };
+                failures.push((e.at, arc(&format!("{what}: {why}"))));
+            }
+            EventKind::Feedback { rating, .. } => feedback.push((e.at, f64::from(*rating))),
+            _ => {}
+        }
+    }
+    ParticipantEntity {
+        index,
+        id: arc(p.id.as_str()),
+        pcs: Vec::new(),
+        streams: Vec::new(),
+        browser: arc(browser),
+        browser_version,
+        os: c.os.as_deref().map(arc),
+        ua_disagrees: c.user_agent_disagrees(),
+        requests,
+        failures,
+        feedback,
+    }
+}
+
+fn pc_entity(pi: usize, ci: usize, p: &Participant, pc: &PeerConnection) -> PcEntity {
+    let events: &[Event] = &pc.events;
+    let candidate_errors = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::IceCandidateError(_)))
+        .map(|e| (e.at, arc(e.kind.describe().trim_start_matches("ICE candidate error ").trim())))
+        .collect();
+    let negotiation_failures = events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::Negotiation { outcome: Outcome::Failed(_), .. }))
+        .map(|e| (e.at, arc(&e.kind.describe())))
+        .collect();
+    let has_media = !pc.inbound.is_empty()
+        || !pc.outbound.is_empty()
+        || events.iter().any(|e| matches!(e.kind, EventKind::TrackAdded(_)));
+    let paths = pc
+        .selected_pairs
+        .iter()
+        .map(|c| {
+            let pair = pc.candidate_pair(&c.pair_stats_id);
+            let local: Option<&IceCandidate> =
+                pair.and_then(|p| p.local_candidate_id.as_deref()).and_then(|id| pc.candidate(id));
+            let remote: Option<&IceCandidate> =
+                pair.and_then(|p| p.remote_candidate_id.as_deref()).and_then(|id| pc.candidate(id));
+            let relay = local.is_some_and(IceCandidate::is_relayed);
+            (
+                c.at,
+                PathFacts {
+                    relay,
+                    relay_protocol: local
+                        .filter(|_| relay)
+                        .and_then(|l| l.relay_transport())
+                        .map(|p| arc(p.as_str())),
+                    local_type: local.and_then(|l| l.candidate_type).map(|t| arc(t.as_str())),
+                    remote_type: remote.and_then(|l| l.candidate_type).map(|t| arc(t.as_str())),
+                    network_type: local.and_then(|l| l.network_type_raw.as_deref()).map(arc),
+                },
+            )
+        })
+        .collect();
+    // RTT: ICE where reported, RTCP otherwise; as (start, end, ms) intervals.
+    let mut rtt: Vec<(Timestamp, Timestamp, f64)> = pc
+        .candidate_pairs
+        .iter()
+        .filter(|cp| pc.selected_pairs.iter().any(|s| s.pair_stats_id == cp.stats_id))
+        .flat_map(|cp| pair_intervals(&cp.samples))
+        .filter_map(|i| Some((i.start, i.end, i.rtt_ms?)))
+        .collect();
+    if rtt.is_empty() {
+        rtt = pc
+            .remote_inbound
+            .iter()
+            .flat_map(|s| remote_inbound_intervals(&s.samples))
+            .filter_map(|i| Some((i.start, i.end, i.rtt_ms?)))
+            .collect();
+    }
+    rtt.sort_by_key(|a| a.1);
+    let mut available: Vec<(Timestamp, Timestamp, f64)> = pc
+        .candidate_pairs
+        .iter()
+        .filter(|cp| pc.selected_pairs.iter().any(|s| s.pair_stats_id == cp.stats_id))
+        .flat_map(|cp| pair_intervals(&cp.samples))
+        .filter_map(|i| Some((i.start, i.end, i.available_outgoing_bitrate_bps? / 1000.0)))
+        .collect();
+    available.extend(
+        pc.bandwidth.windows(2).filter_map(|w| Some((w[0].at, w[1].at, w[1].available_send_bps? / 1000.0))),
+    );
+    available.sort_by_key(|a| a.1);
+    PcEntity {
+        participant: pi,
+        index: ci,
+        participant_id: arc(p.id.as_str()),
+        id: arc(pc.id.as_str()),
+        streams: Vec::new(),
+        remote: arc(pc.remote_kind.as_str()),
+        ice_policy: pc.configuration.as_ref().and_then(|c| c.ice_transport_policy.as_deref()).map(arc),
+        has_media,
+        created: pc
+            .events
+            .iter()
+            .find(|e| e.kind == EventKind::Created)
+            .map(|e| e.at)
+            .or_else(|| pc.time_range().map(|(a, _)| a)),
+        ice: pc.ice_states().collect(),
+        conn: pc.connection_states().collect(),
+        closed_at: events.iter().find(|e| e.kind == EventKind::Closed).map(|e| e.at),
+        candidate_errors,
+        negotiation_failures,
+        paths,
+        rtt,
+        available,
+    }
+}
+
+fn attrs(
+    p: &Participant,
+    pc: &PeerConnection,
+    info: &hopscope_model::stats::StreamInfo,
+    direction: &str,
+) -> StreamAttrs {
+    StreamAttrs {
+        participant: arc(p.id.as_str()),
+        peer_connection: arc(pc.id.as_str()),
+        direction: arc(direction),
+        kind: info.kind.map(|k| arc(k.as_str())),
+        codec: info.codec.as_deref().map(arc),
+        sender: None,
+        screenshare: info.is_screenshare,
+        ssrc: info.ssrc,
+        stats_id: info.stats_id.clone(),
+    }
+}
+
+#[allow(clippy::too_many_arguments, reason = "the stream's coordinates in the conference")]
+fn inbound_entity(
+    pi: usize,
+    pc_index: usize,
+    p: &Participant,
+    pc: &PeerConnection,
+    s: &hopscope_model::stats::InboundRtpStream,
+    quality: Option<&hopscope_score::StreamQuality>,
+    conference: &Conference,
+    ticks: &[Timestamp],
+) -> StreamEntity {
+    let mut a = attrs(p, pc, &s.info, "inbound");
+    a.sender = quality.and_then(|q| q.sender.as_deref()).map(arc).or_else(|| {
+        let ssrc = s.info.ssrc?;
+        conference
+            .participants
+            .iter()
+            .filter(|q| q.id != p.id)
+            .find(|q| q.peer_connections.iter().any(|c| c.outbound.iter().any(|o| o.info.ssrc == Some(ssrc))))
+            .map(|q| arc(q.id.as_str()))
+    });
+    let rtt: Vec<(Timestamp, Timestamp, f64)> = {
+        let mut v: Vec<_> = pc
+            .remote_inbound
+            .iter()
+            .flat_map(|r| remote_inbound_intervals(&r.samples))
+            .filter_map(|i| Some((i.start, i.end, i.rtt_ms?)))
+            .collect();
+        v.sort_by_key(|x| x.1);
+        v
+    };
+    let intervals = inbound_intervals(&s.samples);
+    // Quality windows were computed for the non-reset intervals, in order.
+    let mut scored = quality.map(|q| match &q.windows {
+        StreamWindows::Audio { windows } => windows.iter().map(QualityCell::from_audio).collect::<Vec<_>>(),
+        StreamWindows::Video { windows } => windows.iter().map(QualityCell::from_video).collect::<Vec<_>>(),
+    });
+    let mut next_score = 0usize;
+    let windows: Vec<StreamWindow> = intervals
+        .iter()
+        .map(|i: &InboundInterval| {
+            let q = if i.reset {
+                None
+            } else {
+                let cell = scored.as_mut().and_then(|s| s.get(next_score).cloned());
+                next_score += 1;
+                cell
+            };
+            let d = i.duration_s();
+            StreamWindow {
+                start: i.start,
+                end: i.end,
+                active: i.active,
+                loss_percent: i.loss_fraction.map(|f| f * 100.0),
+                media_loss_percent: i.media_loss_fraction.map(|f| f * 100.0),
+                jitter_ms: i.jitter_ms,
+                rtt_ms: interval_at(&rtt, i.end),
+                bitrate_kbps: i.bitrate_bps.map(|b| b / 1000.0),
+                packet_rate: i.packet_rate,
+                fps: i.fps,
+                frame_width: i.frame_width,
+                frame_height: i.frame_height,
+                freezes: i.freezes,
+                frozen_percent: i.freeze_duration_s.filter(|_| d > 0.0).map(|f| (100.0 * f / d).min(100.0)),
+                concealment_percent: i.concealment_ratio.map(|r| r * 100.0),
+                jitter_buffer_ms: i.jitter_buffer_delay_ms,
+                nacks: i.nacks,
+                plis: i.plis,
+                frames_dropped: i.frames_dropped,
+                audio_level: i.mean_audio_level.or(i.audio_level),
+                lost: i.packets_lost,
+                received: i.packets_received,
+                mos: q.as_ref().and_then(|q| q.mos),
+                r_factor: q.as_ref().and_then(|q| q.r),
+                video_quality: q.as_ref().and_then(|q| q.video),
+                quality_label: q.as_ref().and_then(|q| q.label.clone()),
+                quality_excluded: q.as_ref().map(|q| q.excluded),
+                ..StreamWindow::default()
+            }
+        })
+        .collect();
+    let tick_window = cover(ticks, windows.iter().map(|w| (w.start, w.end)));
+    StreamEntity { participant: pi, pc: pc_index, attrs: a, windows, tick_window }
+}
+
+fn outbound_entity(
+    pi: usize,
+    pc_index: usize,
+    p: &Participant,
+    pc: &PeerConnection,
+    s: &hopscope_model::stats::OutboundRtpStream,
+    ticks: &[Timestamp],
+) -> StreamEntity {
+    let a = attrs(p, pc, &s.info, "outbound");
+    // What the receiver reported back about this SSRC.
+    let reports: Vec<RemoteInboundInterval> = pc
+        .remote_inbound
+        .iter()
+        .filter(|r| r.info.ssrc.is_some() && r.info.ssrc == s.info.ssrc)
+        .flat_map(|r| remote_inbound_intervals(&r.samples))
+        .collect();
+    let report_at = |t: Timestamp| -> Option<&RemoteInboundInterval> {
+        let i = reports.partition_point(|r| r.end <= t);
+        i.checked_sub(1).map(|j| &reports[j]).filter(|r| t.seconds_since(r.end) < 15.0)
+    };
+    let windows: Vec<StreamWindow> = outbound_intervals(&s.samples)
+        .iter()
+        .map(|i: &OutboundInterval| {
+            let r = report_at(i.end);
+            StreamWindow {
+                start: i.start,
+                end: i.end,
+                active: i.active,
+                loss_percent: r.and_then(|r| r.loss_fraction).map(|f| f * 100.0),
+                jitter_ms: r.and_then(|r| r.jitter_ms),
+                rtt_ms: r.and_then(|r| r.rtt_ms),
+                bitrate_kbps: i.bitrate_bps.map(|b| b / 1000.0),
+                packet_rate: i.packet_rate,
+                fps: i.fps,
+                frame_width: i.frame_width,
+                frame_height: i.frame_height,
+                nacks: i.nacks,
+                plis: i.plis,
+                cpu_limited_percent: i.cpu_limited_share.map(|s| s * 100.0),
+                bandwidth_limited_percent: i.bandwidth_limited_share.map(|s| s * 100.0),
+                quality_limitation: i.quality_limitation.map(|q| arc(q.as_str())),
+                retransmit_percent: i.retransmit_fraction.map(|f| f * 100.0),
+                target_bitrate_kbps: i.target_bitrate_bps.map(|b| b / 1000.0),
+                ..StreamWindow::default()
+            }
+        })
+        .collect();
+    let tick_window = cover(ticks, windows.iter().map(|w| (w.start, w.end)));
+    StreamEntity { participant: pi, pc: pc_index, attrs: a, windows, tick_window }
+}
+
+#[derive(Clone, Debug)]
+struct QualityCell {
+    mos: Option<f64>,
+    r: Option<f64>,
+    video: Option<f64>,
+    label: Option<Arc<str>>,
+    excluded: bool,
+}
+
+impl QualityCell {
+    fn from_audio(w: &AudioWindowScore) -> QualityCell {
+        match w {
+            AudioWindowScore::Scored(s) => QualityCell {
+                mos: Some(s.mos),
+                r: Some(s.r),
+                video: None,
+                label: Some(arc(s.label.as_str())),
+                excluded: false,
+            },
+            AudioWindowScore::Excluded { .. } => {
+                QualityCell { mos: None, r: None, video: None, label: None, excluded: true }
+            }
+            AudioWindowScore::Unknown { .. } => {
+                QualityCell { mos: None, r: None, video: None, label: None, excluded: false }
+            }
+        }
+    }
+
+    fn from_video(w: &VideoWindowScore) -> QualityCell {
+        match w {
+            VideoWindowScore::Scored(s) => QualityCell {
+                mos: None,
+                r: None,
+                video: Some(s.q),
+                label: Some(arc(s.label.as_str())),
+                excluded: false,
+            },
+            VideoWindowScore::Excluded { .. } => {
+                QualityCell { mos: None, r: None, video: None, label: None, excluded: true }
+            }
+            VideoWindowScore::Unknown { .. } => {
+                QualityCell { mos: None, r: None, video: None, label: None, excluded: false }
+            }
+        }
+    }
+}
+
+/// The media connections of a participant (probes, which never carry media, excluded).
+fn media_pcs(p: &Participant) -> impl Iterator<Item = &PeerConnection> {
+    p.peer_connections.iter().filter(|pc| {
+        !pc.inbound.is_empty()
+            || !pc.outbound.is_empty()
+            || pc.events.iter().any(|e| matches!(e.kind, EventKind::TrackAdded(_)))
+    })
+}
+
+/// A participant who had media connections and none of them ever connected.
+fn participant_failed(p: &Participant) -> bool {
+    let mut pcs = media_pcs(p).peekable();
+    pcs.peek().is_some() && pcs.all(|pc| !pc.ever_connected())
+        // A participant whose only connections are probes or whose media request failed
+        // also never got media going.
+        || p.peer_connections.iter().all(|pc| !pc.ever_connected()) && !p.peer_connections.is_empty()
+}
+
+fn topology(c: &Conference) -> &'static str {
+    let has = |k: RemoteKind| {
+        c.participants
+            .iter()
+            .flat_map(|p| &p.peer_connections)
+            .any(|pc| pc.remote_kind == k && pc.ever_connected())
+    };
+    match (has(RemoteKind::Sfu), has(RemoteKind::Peer)) {
+        (true, true) => "SFU and peer-to-peer",
+        (true, false) => "SFU",
+        (false, true) => "peer-to-peer",
+        (false, false) => "unknown",
+    }
+}
+
+/// The call's outcome, as callstats.io defined the categories: failed (nobody got
+/// connected), partially failed (some could not), aborted (left while still connecting),
+/// dropped (every connection that was up failed rather than being closed), completed.
+pub fn outcome(c: &Conference) -> &'static str {
+    let with_pcs: Vec<&Participant> =
+        c.participants.iter().filter(|p| !p.peer_connections.is_empty()).collect();
+    if with_pcs.is_empty() {
+        return if c.participants.iter().any(|p| {
+            p.events
+                .iter()
+                .any(|e| matches!(&e.kind, EventKind::MediaRequest { outcome: Outcome::Failed(_), .. }))
+        }) {
+            "failed"
+        } else {
+            "completed"
+        };
+    }
+    let failed: Vec<&&Participant> = with_pcs.iter().filter(|p| participant_failed(p)).collect();
+    if failed.len() == with_pcs.len() {
+        // Closed by the application while still checking, without an error: they gave up.
+        let gave_up = failed.iter().all(|p| {
+            media_pcs(p).all(|pc| {
+                let closed = pc.events.iter().any(|e| e.kind == EventKind::Closed);
+                let last = pc.ice_states().last().map(|(_, s)| s);
+                let errors = pc.events.iter().any(|e| {
+                    matches!(
+                        e.kind,
+                        EventKind::IceCandidateError(_)
+                            | EventKind::Negotiation { outcome: Outcome::Failed(_), .. }
+                    )
+                });
+                closed
+                    && !errors
+                    && matches!(
+                        last,
+                        Some(IceConnectionState::Checking) | Some(IceConnectionState::New) | None
+                    )
+                    && pc.ice_states().any(|(_, s)| s == IceConnectionState::Checking)
+            })
+        });
+        return if gave_up { "aborted" } else { "failed" };
+    }
+    if !failed.is_empty() {
+        return "partially_failed";
+    }
+    // Everyone connected: dropped if every media connection ended failed (not closed).
+    let ended_failed = |pc: &PeerConnection| {
+        let last_ice = pc
+            .ice_states()
+            .last()
+            .map(|(t, s)| (t, s == IceConnectionState::Failed || s == IceConnectionState::Disconnected));
+        let last_conn = pc.connection_states().last().map(|(t, s)| (t, s == ConnectionState::Failed));
+        let failed = match (last_ice, last_conn) {
+            (Some((ti, fi)), Some((tc, fc))) => {
+                if tc >= ti {
+                    fc
+                } else {
+                    fi
+                }
+            }
+            (Some((_, f)), None) | (None, Some((_, f))) => f,
+            (None, None) => false,
+        };
+        failed && !pc.events.iter().any(|e| e.kind == EventKind::Closed)
+    };
+    let media: Vec<&PeerConnection> =
+        with_pcs.iter().flat_map(|p| media_pcs(p)).filter(|pc| pc.ever_connected()).collect();
+    if !media.is_empty()
+        && with_pcs.iter().all(|p| media_pcs(p).filter(|pc| pc.ever_connected()).all(ended_failed))
+    {
+        return "dropped";
+    }
+    "completed"
+}
