@@ -78,9 +78,9 @@ fn wrong_types_units_templates_and_impossible_conditions() {
 
 #[test]
 fn shape_errors_duplicate_ids_and_partial_loads() {
+    // The good rule, a broken one, and the good one again (a duplicate id).
     let text = format!(
-        "rules:\n{GOOD}  - id: bad\n    scope: streams\n    category: packet-loss\n    condition: x > 1\n    mesage: y\n{}",
-        GOOD.replace("id: ok", "id: ok")
+        "rules:\n{GOOD}  - id: bad\n    scope: streams\n    category: packet-loss\n    condition: x > 1\n    mesage: y\n{GOOD}"
     );
     let set = load_sources([("custom.yaml", text.as_str())], &Overrides::default(), LoadMode::Partial);
     let codes: Vec<Code> = set.diagnostics.iter().map(|d| d.code).collect();
