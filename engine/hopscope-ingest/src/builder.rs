@@ -65,6 +65,8 @@ pub(crate) struct PcBuilder {
     /// Hints about the far end, with their evidence, strongest first when finishing.
     remote_hints: Vec<(u8, RemoteKind, String)>,
     last_selected: Option<String>,
+    /// Pairs read from goog* stats, whose RTT starts from libjingle's default.
+    legacy_pairs: Vec<usize>,
     /// Fields seen, for browser inference.
     pub(crate) traits: Traits,
     pub(crate) saw_legacy: bool,
@@ -97,6 +99,7 @@ impl PcBuilder {
             codec_ids: HashMap::default(),
             remote_hints: Vec::new(),
             last_selected: None,
+            legacy_pairs: Vec::new(),
             traits: Traits::default(),
             saw_legacy: false,
             saw_w3c: false,
@@ -428,6 +431,9 @@ impl PcBuilder {
                 i
             }
         };
+        if legacy_pair && !self.legacy_pairs.contains(&i) {
+            self.legacy_pairs.push(i);
+        }
         let p = &mut self.pc.candidate_pairs[i];
         if let Some(l) = raw.nonempty(Text::LocalCandidateId) {
             p.local_candidate_id = Some(l.to_string());
@@ -521,6 +527,9 @@ impl PcBuilder {
     }
 
     fn finish(mut self) -> PeerConnection {
+        for &i in &self.legacy_pairs {
+            legacy::clear_default_rtt_decay(&mut self.pc.candidate_pairs[i].samples);
+        }
         // Codecs: streams name them by stats id.
         let codecs: HashMap<&str, &hopscope_model::stats::Codec> =
             self.pc.codecs.iter().map(|c| (c.stats_id.as_str(), c)).collect();

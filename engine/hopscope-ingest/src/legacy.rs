@@ -122,11 +122,15 @@ pub(crate) fn remote_inbound(raw: &RawStats, at: Timestamp) -> Option<RemoteInbo
 /// `googCandidatePair` → candidate-pair sample.
 pub(crate) fn pair(raw: &RawStats, at: Timestamp) -> CandidatePairSample {
     let active = raw.flag(Num::GoogActiveConnection);
+    let responses = raw.num(Num::ResponsesReceived);
     CandidatePairSample {
         at,
         selected: active,
         nominated: active,
-        current_round_trip_time_s: raw.num(Num::GoogRtt).filter(|r| *r > 0.0).map(|ms| ms / MS),
+        current_round_trip_time_s: raw
+            .num(Num::GoogRtt)
+            .filter(|r| *r > 0.0 && !responses.is_some_and(|n| decaying_default_rtt(*r, n)))
+            .map(|ms| ms / MS),
         responses_received: raw.num(Num::ResponsesReceived),
         requests_sent: raw.num(Num::RequestsSent),
         consent_requests_sent: raw.num(Num::ConsentRequestsSent),
@@ -134,6 +138,59 @@ pub(crate) fn pair(raw: &RawStats, at: Timestamp) -> CandidatePairSample {
         bytes_received: raw.num(Num::BytesReceived),
         packets_sent: raw.num(Num::PacketsSent),
         ..CandidatePairSample::default()
+    }
+}
+
+/// Old libjingle started a pair's smoothed RTT at 3000 ms and moved it a quarter of the way
+/// to each new measurement, so early values (3000, 2250, 1690, … 533 after 7 responses on a
+/// loopback call) describe the default, not the network. A value that sits on that decay
+/// (within 10 %, plus 50 ms for the real round trip mixed in) is dropped; anything off it,
+/// as from browsers whose first response sets the RTT directly, is kept.
+fn decaying_default_rtt(rtt_ms: f64, responses: f64) -> bool {
+    if responses >= 30.0 {
+        return false;
+    }
+    let residual = 3000.0 * 0.75f64.powf((responses - 1.0).max(0.0));
+    (0.9 * residual..=1.1 * residual + 50.0).contains(&rtt_ms)
+}
+
+/// The same decay seen as a series, for dumps without `responsesReceived`: leading RTTs that
+/// start at a second or more and fall by a steady quarter of the remaining gap (successive
+/// drops in a ratio near 0.75, whatever the real RTT they converge to) are the default
+/// wearing off. They are cleared; what follows is the measured round trip.
+pub(crate) fn clear_default_rtt_decay(samples: &mut [CandidatePairSample]) {
+    let rtt_ms = |s: &CandidatePairSample| s.current_round_trip_time_s.map(|r| r * MS);
+    // Distinct consecutive values: a sample repeats the RTT until the next response.
+    let mut steps: Vec<(usize, f64)> = Vec::new();
+    for (i, s) in samples.iter().enumerate() {
+        if let Some(v) = rtt_ms(s)
+            && steps.last().is_none_or(|(_, last)| *last != v)
+        {
+            steps.push((i, v));
+        }
+    }
+    let Some(&(_, first)) = steps.first() else { return };
+    if first < 1000.0 {
+        return;
+    }
+    // `decaying` counts the leading values that are still on the curve.
+    let mut decaying = 1;
+    while decaying + 1 < steps.len() {
+        let drop = steps[decaying - 1].1 - steps[decaying].1;
+        let next = steps[decaying].1 - steps[decaying + 1].1;
+        if drop <= 0.0 || !(0.6..=0.9).contains(&(next / drop)) {
+            break;
+        }
+        decaying += 1;
+    }
+    if decaying + 1 == steps.len() {
+        decaying = steps.len(); // the series never settled: all of it is the default
+    } else if decaying < 3 {
+        return; // too short to call it a decay
+    }
+    let end = steps.get(decaying).map_or(samples.len(), |(i, _)| *i);
+    for s in &mut samples[..end] {
+        s.current_round_trip_time_s = None;
     }
 }
 
@@ -182,4 +239,62 @@ pub(crate) fn codec_mime(raw: &RawStats, kind: Option<&str>) -> Option<String> {
         Some(k) => format!("{k}/{name}"),
         None => name.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_3000_ms_default_decay_is_not_an_rtt() {
+        // Chrome 48 loopback: 949 ms after 5 responses, 533 after 7.
+        assert!(decaying_default_rtt(949.0, 5.0));
+        assert!(decaying_default_rtt(533.0, 7.0));
+        // Chrome 86: the first response sets the RTT directly.
+        assert!(!decaying_default_rtt(56.0, 1.0));
+        assert!(!decaying_default_rtt(217.0, 12.0));
+        assert!(decaying_default_rtt(3000.0, 0.0));
+    }
+
+    fn series(rtts_ms: &[f64]) -> Vec<CandidatePairSample> {
+        rtts_ms
+            .iter()
+            .map(|ms| CandidatePairSample { current_round_trip_time_s: Some(ms / MS), ..Default::default() })
+            .collect()
+    }
+
+    fn kept(samples: &[CandidatePairSample]) -> Vec<f64> {
+        samples.iter().filter_map(|s| s.current_round_trip_time_s).map(|s| (s * MS).round()).collect()
+    }
+
+    #[test]
+    fn a_decay_to_a_loopback_rtt_is_cleared_entirely() {
+        // Chrome 48, jitsi clienttest: 2250, 1688, … 71 one second apart, real RTT ≈ 0.
+        let mut s =
+            series(&[2250.0, 2250.0, 1688.0, 1266.0, 949.0, 711.0, 533.0, 400.0, 300.0, 225.0, 168.0]);
+        clear_default_rtt_decay(&mut s);
+        assert!(kept(&s).is_empty());
+    }
+
+    #[test]
+    fn a_decay_to_a_real_rtt_keeps_the_settled_values() {
+        // Real RTT 100 ms: v = 100 + 2900·0.75ⁿ, then network noise.
+        let mut rtts: Vec<f64> = (1..16).map(|n| 100.0 + 2900.0 * 0.75f64.powi(n)).collect();
+        rtts.extend([112.0, 98.0, 131.0, 104.0]);
+        let mut s = series(&rtts);
+        clear_default_rtt_decay(&mut s);
+        let kept = kept(&s);
+        assert!(!kept.is_empty() && kept.len() <= 6, "{kept:?}");
+        assert!(kept.iter().all(|v| *v < 160.0), "{kept:?}");
+    }
+
+    #[test]
+    fn a_real_high_rtt_is_not_mistaken_for_the_default() {
+        let mut s = series(&[1200.0, 1150.0, 1300.0, 1250.0, 1190.0]);
+        clear_default_rtt_decay(&mut s);
+        assert_eq!(kept(&s).len(), 5);
+        let mut s = series(&[56.0, 60.0, 58.0]);
+        clear_default_rtt_decay(&mut s);
+        assert_eq!(kept(&s).len(), 3);
+    }
 }
