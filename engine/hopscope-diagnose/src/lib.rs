@@ -7,5 +7,5 @@ pub mod report;
 pub mod summary;
 pub mod text;
 
-pub use report::{Diagnosis, diagnose, diagnose_with};
+pub use report::{Diagnosis, Options, diagnose, diagnose_with};
 pub use text::{Detail, render};

@@ -31,6 +31,8 @@ pub struct Diagnosis {
     pub timeline: Vec<TimelineEntry>,
     /// What media servers and relays reported.
     pub middleboxes: Vec<MiddleboxReport>,
+    /// What the rules found, most severe first, then by time.
+    pub findings: Vec<hopscope_rules::finding::Finding>,
     /// Perceived quality: per participant (heard/saw, and what others got from them) and
     /// for the conference.
     pub quality: QualityReport,
@@ -256,17 +258,46 @@ pub struct MiddleboxClientReport {
     pub receive_kbps: Option<Range>,
 }
 
-/// Builds the diagnosis of a conference with the default quality settings.
+/// How to diagnose.
+#[derive(Clone, Debug)]
+pub struct Options<'a> {
+    /// Quality-model settings.
+    pub quality: hopscope_score::QualityConfig,
+    /// Rules to evaluate.
+    pub rules: &'a [hopscope_rules::rule::Rule],
+}
+
+impl Default for Options<'static> {
+    fn default() -> Self {
+        Options {
+            quality: hopscope_score::QualityConfig::default(),
+            rules: &hopscope_rules::pack::builtin_default().rules,
+        }
+    }
+}
+
+/// Builds the diagnosis of a conference with the default quality settings and the
+/// built-in rule pack.
 pub fn diagnose(conference: &Conference) -> Diagnosis {
-    diagnose_with(conference, &hopscope_score::QualityConfig::default())
+    diagnose_with(conference, &Options::default())
 }
 
 /// Builds the diagnosis of a conference.
-pub fn diagnose_with(conference: &Conference, quality: &hopscope_score::QualityConfig) -> Diagnosis {
+pub fn diagnose_with(conference: &Conference, options: &Options<'_>) -> Diagnosis {
+    let quality = &options.quality;
     let graph = PathGraph::build(conference);
     let range = conference.time_range();
     let origin = range.map(|(a, _)| a);
     let scores = hopscope_score::score_conference(conference, quality);
+    let findings = if options.rules.is_empty() {
+        Vec::new()
+    } else {
+        let view = hopscope_rules::view::View::build_with(conference, &scores);
+        let mut f = hopscope_rules::eval::evaluate(options.rules, &view);
+        // Most severe first; within a severity, in time order (evaluate sorts by time).
+        f.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.raised_ms.total_cmp(&b.raised_ms)));
+        f
+    };
     let mut participants: Vec<ParticipantReport> = conference.participants.iter().map(participant).collect();
     attach_quality(&mut participants, &scores);
     let mut undetermined = Vec::new();
@@ -308,6 +339,7 @@ pub fn diagnose_with(conference: &Conference, quality: &hopscope_score::QualityC
         topology,
         participants,
         path: path_report(&graph),
+        findings,
         quality: QualityReport { conference: scores.conference, participants: scores.participants },
         timeline: timeline(conference, origin),
         middleboxes: conference.middleboxes.iter().map(middlebox).collect(),

@@ -48,6 +48,7 @@ pub fn render(d: &Diagnosis, detail: Detail) -> String {
         let _ = writeln!(out, "Joined because: {}", d.joined_by.join("; "));
     }
     let _ = writeln!(out);
+    render_findings(&mut out, d, detail);
     if !d.participants.is_empty() {
         let _ = writeln!(out, "Participants ({})", d.participants.len());
     }
@@ -168,6 +169,56 @@ pub fn render(d: &Diagnosis, detail: Detail) -> String {
         }
     }
     out
+}
+
+fn render_findings(out: &mut String, d: &Diagnosis, detail: Detail) {
+    if d.findings.is_empty() {
+        let _ = writeln!(out, "Findings: none\n");
+        return;
+    }
+    let _ = writeln!(out, "Findings ({})", d.findings.len());
+    for f in &d.findings {
+        let when = match (&f.cleared_at, f.open_at_end) {
+            (Some(c), _) => format!("{}–{}", short_time(&f.raised_at), short_time(c)),
+            (None, _) => format!("from {}", short_time(&f.raised_at)),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<8} {:<13} {when:<19} {}",
+            f.severity.as_str(),
+            format!("[{}]", f.category_str()),
+            f.message
+        );
+        if detail == Detail::Full {
+            let evidence: Vec<String> = f
+                .evidence
+                .iter()
+                .map(|e| {
+                    let v = match &e.value {
+                        hopscope_rules::finding::EvidenceValue::Num(n) => {
+                            hopscope_rules::template::format_number(
+                                *n,
+                                &e.unit,
+                                hopscope_rules::template::Format::Auto,
+                            )
+                        }
+                        hopscope_rules::finding::EvidenceValue::Bool(b) => b.to_string(),
+                        hopscope_rules::finding::EvidenceValue::Text(t) => t.clone(),
+                    };
+                    format!("{}={v}", e.metric)
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "           rule {} v{} on {}; evidence: {}",
+                f.rule,
+                f.rule_version,
+                f.scope.describe(),
+                evidence.join(", ")
+            );
+        }
+    }
+    let _ = writeln!(out);
 }
 
 /// `heard MOS 4.2 (R 85), good, poor 3% of the time`.

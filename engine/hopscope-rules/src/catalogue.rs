@@ -356,6 +356,14 @@ pub static PARTICIPANT: &[MetricDef] = &[
         INF,
         "major version from the User-Agent, when it agrees with the stats"
     ),
+    m!(
+        "browser_age",
+        num(Time),
+        "ms",
+        0.0,
+        INF,
+        "how old the browser's major version was at the call (estimated from the vendors' release cadence; write `365d`)"
+    ),
     m!("os", text, "operating system from the User-Agent"),
     m!("user_agent_disagrees", bool, "the User-Agent names another browser than the stats show"),
     m!("media_requests", num(Count), "", 0.0, INF, "getUserMedia/getDisplayMedia requests up to the time"),

@@ -121,6 +121,13 @@ pub struct Finding {
     pub raised_ms: f64,
 }
 
+impl Finding {
+    /// The category as written in rules.
+    pub fn category_str(&self) -> &'static str {
+        self.category.as_str()
+    }
+}
+
 /// FNV-1a 64: a stable, dependency-free hash for finding ids.
 pub fn stable_id(parts: &[&str]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

@@ -193,6 +193,12 @@ pub fn builtin(overrides: &Overrides) -> RuleSet {
     load_sources(BUILTIN.iter().copied(), overrides, LoadMode::Strict)
 }
 
+/// The built-in pack without overrides, loaded once.
+pub fn builtin_default() -> &'static RuleSet {
+    static PACK: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
+    PACK.get_or_init(|| builtin(&Overrides::default()))
+}
+
 /// Rule files under a directory (`*.yaml`, `*.yml`, recursively, in name order), skipping
 /// `tests/` folders (fixtures) and `overrides.yaml`.
 pub fn rule_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {

@@ -183,8 +183,24 @@ fn field_part(field: &str, scope: Scope) -> Result<Part, (String, Option<String>
     Ok(Part::Metric(id, pick, format, fallback))
 }
 
-/// Formats a number with its unit.
+/// Formats a number with its unit. Durations (canonical ms) pick a readable unit.
 pub fn format_number(value: f64, unit: &str, format: Format) -> String {
+    if unit == "ms" && format == Format::Auto {
+        let a = value.abs();
+        let (v, u) = if a < 1000.0 {
+            (value, "ms")
+        } else if a < 120_000.0 {
+            (value / 1000.0, "s")
+        } else if a < 7_200_000.0 {
+            (value / 60_000.0, "min")
+        } else if a < 172_800_000.0 {
+            (value / 3_600_000.0, "h")
+        } else {
+            (value / 86_400_000.0, "days")
+        };
+        let n = if u == "ms" || v.abs() >= 100.0 { format!("{v:.0}") } else { format!("{v:.1}") };
+        return format!("{n} {u}");
+    }
     let number = match format {
         Format::Raw => return trim(value),
         Format::Decimals(d) => format!("{value:.*}", usize::from(d)),
@@ -250,5 +266,7 @@ mod tests {
         assert_eq!(format_number(5.234, "%", Format::Decimals(1)), "5.2%");
         assert_eq!(format_number(5.0, "%", Format::Raw), "5");
         assert_eq!(format_duration(200.0), "3 min 20 s");
+        assert_eq!(format_number(7200.0, "ms", Format::Auto), "7.2 s");
+        assert_eq!(format_number(400.0 * 86_400_000.0, "ms", Format::Auto), "400 days");
     }
 }

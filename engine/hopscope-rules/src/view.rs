@@ -357,6 +357,7 @@ pub struct ParticipantEntity {
     pub streams: Vec<usize>,
     browser: Arc<str>,
     browser_version: Option<f64>,
+    browser_age_ms: Option<f64>,
     os: Option<Arc<str>>,
     ua_disagrees: bool,
     requests: Vec<(Timestamp, ())>,
@@ -384,6 +385,7 @@ impl ParticipantEntity {
             "participant" => Val::Text(self.id.clone()),
             "browser" => Val::Text(self.browser.clone()),
             "browser_version" => Val::num(self.browser_version),
+            "browser_age" => Val::num(self.browser_age_ms),
             "os" => Val::text(self.os.as_ref()),
             "user_agent_disagrees" => Val::Bool(self.ua_disagrees),
             "media_requests" => Val::Num(upto(&self.requests, t).len() as f64),
@@ -695,6 +697,12 @@ fn participant_entity(index: usize, p: &Participant) -> ParticipantEntity {
         streams: Vec::new(),
         browser: arc(browser),
         browser_version,
+        browser_age_ms: match (c.inferred_family, browser_version, p.time_range()) {
+            (Some(family), Some(v), Some((start, _))) => {
+                crate::browsers::release(family, v as u32).map(|r| start.seconds_since(r).max(0.0) * 1000.0)
+            }
+            _ => None,
+        },
         os: c.os.as_deref().map(arc),
         ua_disagrees: c.user_agent_disagrees(),
         requests,

@@ -25,6 +25,10 @@ pub enum LiteralUnit {
     Seconds,
     /// `min`
     Minutes,
+    /// `h`
+    Hours,
+    /// `d` (days)
+    Days,
     /// `%`
     Percent,
     /// `bps`
@@ -46,6 +50,8 @@ impl LiteralUnit {
             "ms" => Self::Millis,
             "s" => Self::Seconds,
             "min" => Self::Minutes,
+            "h" => Self::Hours,
+            "d" => Self::Days,
             "%" => Self::Percent,
             "bps" => Self::Bps,
             "kbps" => Self::Kbps,
@@ -62,6 +68,8 @@ impl LiteralUnit {
             Self::Millis => "ms",
             Self::Seconds => "s",
             Self::Minutes => "min",
+            Self::Hours => "h",
+            Self::Days => "d",
             Self::Percent => "%",
             Self::Bps => "bps",
             Self::Kbps => "kbps",

@@ -135,6 +135,8 @@ fn convert(value: f64, unit: Option<LiteralUnit>, dim: Dimension) -> Result<f64,
         (Dimension::Time, U::Millis) => value,
         (Dimension::Time, U::Seconds) => value * 1000.0,
         (Dimension::Time, U::Minutes) => value * 60_000.0,
+        (Dimension::Time, U::Hours) => value * 3_600_000.0,
+        (Dimension::Time, U::Days) => value * 86_400_000.0,
         (Dimension::Percent, U::Percent) => value,
         (Dimension::Ratio, U::Percent) => value / 100.0,
         (Dimension::Bitrate, U::Bps) => value / 1000.0,
@@ -148,7 +150,11 @@ fn convert(value: f64, unit: Option<LiteralUnit>, dim: Dimension) -> Result<f64,
 
 fn unit_dimension(unit: LiteralUnit) -> Dimension {
     match unit {
-        LiteralUnit::Millis | LiteralUnit::Seconds | LiteralUnit::Minutes => Dimension::Time,
+        LiteralUnit::Millis
+        | LiteralUnit::Seconds
+        | LiteralUnit::Minutes
+        | LiteralUnit::Hours
+        | LiteralUnit::Days => Dimension::Time,
         LiteralUnit::Percent => Dimension::Percent,
         LiteralUnit::Bps | LiteralUnit::Kbps | LiteralUnit::Mbps => Dimension::Bitrate,
         LiteralUnit::Fps => Dimension::FrameRate,
