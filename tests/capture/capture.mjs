@@ -8,7 +8,7 @@
 // Usage (as root): node capture.mjs --out ../fixtures/chromium [--only a,b] [--keep-run]
 // See README.md. Every browser runs in its own network namespace created by netlab.sh.
 import { chromium } from 'playwright-core';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -82,9 +82,7 @@ const STATIC = {
 // One Chromium instance per participant, inside that participant's network namespace.
 async function launchParticipant(runDir, scenario, name) {
   const wrapper = path.join(runDir, `chromium-${name}.sh`);
-  // Optional CPU pinning (scenario cpu-limited): taskset applies to every browser process.
-  const pin = scenario[name].taskset !== undefined ? `taskset -c ${scenario[name].taskset} ` : '';
-  fs.writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${NS[name]} ${pin}${CHROMIUM} "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${NS[name]} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
   const profile = path.join(runDir, `profile-${scenario.name}-${name}`);
   fs.rmSync(profile, { recursive: true, force: true });
   const context = await chromium.launchPersistentContext(profile, {
@@ -230,7 +228,7 @@ async function runScenario(runDir, outDir, sc, gzipOver) {
     if (sc.untilFailedMs) {
       // connection-lost: wait for both sides to give up (connectionState "failed").
       const end = Date.now() + sc.untilFailedMs;
-      let lastLog = 0;
+      let lastLog = Date.now();
       for (;;) {
         const s = { alice: await state('alice'), bob: await state('bob') };
         if (s.alice.conn === 'failed' && s.bob.conn === 'failed') {

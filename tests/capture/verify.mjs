@@ -290,6 +290,8 @@ function checkConnectionLost(samples, events, who, cutAt) {
     iceFailedAfterCutMs: failedIce ? failedIce.timestamp - cutAt : null,
     connectionFailedAfterCutMs: failed ? failed.timestamp - cutAt : null,
     samplesAfterCut: settled.length,
+    transportIceStateAtEnd: ofType(samples[samples.length - 1].stats, 'transport')[0]?.iceState,
+    candidatePairsAtEnd: ofType(samples[samples.length - 1].stats, 'candidate-pair').length,
   };
   if (!(atCut > 0)) fail(`${who}: nothing received before the cut`);
   if (settled.some((x) => received(x) !== firstAfter)) fail(`${who}: packets received more than 1 s after the cut`);
@@ -303,7 +305,7 @@ function checkBurstLoss(sc, samples, who, impairments) {
   const v = one(last, 'inbound-rtp', 'video') || {};
   const a = one(last, 'inbound-rtp', 'audio') || {};
   const drops = impairments
-    .filter((e) => e.action === 'unblock')
+    .filter((e) => e.action === 'unblock' && e.output)
     .map((e) => Number(/counter packets (\d+)/.exec((e.output || []).join(' '))?.[1]));
   const o = {
     routerDropsPerBurst: drops,
@@ -330,22 +332,9 @@ function checkBurstLoss(sc, samples, who, impairments) {
   };
   if (!(v.freezeCount > 0)) fail(`${who}: no video freeze (freezeCount ${v.freezeCount})`);
   if (!(a.concealmentEvents > 0)) fail(`${who}: no audio concealment events`);
-  if (!(a.packetsLost > 0)) fail(`${who}: no audio packetsLost`);
-  return o;
-}
-
-function checkCpu(sc, samples, who) {
-  const last = samples[samples.length - 1].stats;
-  const out = one(last, 'outbound-rtp', 'video') || {};
-  const o = {
-    qualityLimitationReasons: [...new Set(samples.map((x) => one(x.stats, 'outbound-rtp', 'video')?.qualityLimitationReason).filter(Boolean))],
-    qualityLimitationDurations: sortKeys(out.qualityLimitationDurations),
-    qualityLimitationResolutionChanges: out.qualityLimitationResolutionChanges,
-    outboundVideoAtEnd: { frameWidth: out.frameWidth, frameHeight: out.frameHeight, framesPerSecond: out.framesPerSecond, totalEncodeTime: out.totalEncodeTime, framesEncoded: out.framesEncoded },
-  };
-  if (!o.qualityLimitationReasons.includes('cpu')) fail(`${who}: qualityLimitationReason never "cpu"`);
-  if (!(o.qualityLimitationDurations?.cpu >= sc.checks.cpuLimited.minSeconds))
-    fail(`${who}: qualityLimitationDurations.cpu ${o.qualityLimitationDurations?.cpu} < ${sc.checks.cpuLimited.minSeconds}`);
+  // Audio packetsLost stays 0 here: a 1.5 s gap is ~75 audio packets, more than libwebrtc's
+  // receive-statistics reordering threshold (50), so the jump is taken as a stream restart.
+  if (!(v.packetsLost > 0)) fail(`${who}: no video packetsLost`);
   return o;
 }
 
@@ -442,8 +431,7 @@ export function verifyScenario(dir, sc, extra = {}) {
     if (sc.expect === 'negotiation-failed') p.observed = checkNegotiationFailure(p, hs, wi, cr, who, name);
     if (sc.checks?.rtt) p.observed = checkDelay(sc, samples, who);
     if (sc.checks?.bandwidthLimited) p.observed = checkBandwidth(sc, samples, who, impairedAt(extra, 'cap', who));
-    if (sc.checks?.freezes) p.observed = checkBurstLoss(sc, samples, who, extra.impairments || []);
-    if (sc.checks?.cpuLimited && sc.checks.cpuLimited.who === name) p.observed = checkCpu(sc, samples, who);
+    if (sc.checks?.burstLoss) p.observed = checkBurstLoss(sc, samples, who, extra.impairments || []);
     if (sc.lossPercent && p.media) {
       const lost = Object.values(p.media.inbound).reduce((n, m) => n + (m.packetsLost || 0), 0);
       if (!lost) fail(`${who}: lossy scenario without packetsLost`);
