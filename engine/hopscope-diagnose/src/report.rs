@@ -450,6 +450,10 @@ fn pc_report(pc: &PeerConnection) -> PcReport {
             _ if closed => "connected, closed by the application".to_string(),
             _ => "connected".to_string(),
         }
+    } else if ice.iter().any(|(_, s)| s.is_connected()) {
+        // ICE got through; the connection state never reached `connected`.
+        let then = if failed { ", then failed" } else { "" };
+        format!("never connected: ICE connected but the secure handshake (DTLS) never completed{then}")
     } else if failed {
         "never connected: ICE failed".to_string()
     } else if !candidate_errors.is_empty() {

@@ -177,6 +177,7 @@ fn render_findings(out: &mut String, d: &Diagnosis, detail: Detail) {
         return;
     }
     let _ = writeln!(out, "Findings ({})", d.findings.len());
+    let category_width = d.findings.iter().map(|f| f.category_str().len() + 2).max().unwrap_or(0);
     for f in &d.findings {
         let when = match (&f.cleared_at, f.open_at_end) {
             (Some(c), _) => format!("{}–{}", short_time(&f.raised_at), short_time(c)),
@@ -184,7 +185,7 @@ fn render_findings(out: &mut String, d: &Diagnosis, detail: Detail) {
         };
         let _ = writeln!(
             out,
-            "  {:<8} {:<13} {when:<19} {}",
+            "  {:<8} {:<category_width$} {when:<19} {}",
             f.severity.as_str(),
             format!("[{}]", f.category_str()),
             f.message

@@ -263,18 +263,34 @@ fn selected_candidates(pc: &PeerConnection, remote: bool) -> Vec<&IceCandidate> 
         .collect()
 }
 
+/// An address `a` sends to that `b` sends from: on the selected pairs of both, or failing
+/// that on the selected pair of one and among the gathered candidates of the other (a call
+/// where only one side got connected, as when the other rejects the answer).
 fn shared_address(a: &Participant, b: &Participant) -> Option<String> {
-    let remote: BTreeSet<String> = a
-        .peer_connections
-        .iter()
-        .flat_map(|pc| selected_candidates(pc, true))
-        .filter_map(IceCandidate::endpoint)
-        .collect();
-    b.peer_connections
-        .iter()
-        .flat_map(|pc| selected_candidates(pc, false))
-        .filter_map(IceCandidate::endpoint)
-        .find(|e| remote.contains(e))
+    let endpoints = |p: &Participant, remote: bool, selected_only: bool| -> BTreeSet<String> {
+        p.peer_connections
+            .iter()
+            .flat_map(|pc| {
+                if selected_only {
+                    selected_candidates(pc, remote)
+                } else {
+                    pc.candidates.iter().filter(|c| c.is_remote == remote).collect()
+                }
+            })
+            .filter_map(IceCandidate::endpoint)
+            .collect()
+    };
+    let a_selected = endpoints(a, true, true);
+    let b_selected = endpoints(b, false, true);
+    if let Some(e) = a_selected.intersection(&b_selected).next() {
+        return Some(e.clone());
+    }
+    let b_gathered = endpoints(b, false, false);
+    if let Some(e) = a_selected.intersection(&b_gathered).next() {
+        return Some(e.clone());
+    }
+    let a_gathered = endpoints(a, true, false);
+    a_gathered.intersection(&b_selected).next().cloned()
 }
 
 /// Two participants may carry the same display name (the same person joined twice):

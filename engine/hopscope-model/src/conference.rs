@@ -267,11 +267,23 @@ impl PeerConnection {
         })
     }
 
-    /// Whether ICE ever connected: a connected state event, or a selected pair that
-    /// carried traffic when the dump has no events.
+    /// Whether the media connection ever came up: a connected state event, or a selected
+    /// pair that carried traffic when the dump has no events. A connection state that went
+    /// `connecting` and never `connected` means ICE may have connected but DTLS did not,
+    /// so no media could flow.
     pub fn ever_connected(&self) -> bool {
+        let mut connecting = false;
+        for (_, s) in self.connection_states() {
+            match s {
+                ConnectionState::Connected => return true,
+                ConnectionState::Connecting => connecting = true,
+                _ => {}
+            }
+        }
+        if connecting {
+            return false;
+        }
         self.ice_states().any(|(_, s)| s.is_connected())
-            || self.connection_states().any(|(_, s)| s == ConnectionState::Connected)
             || (!self.selected_pairs.is_empty()
                 && self
                     .candidate_pairs
@@ -289,5 +301,38 @@ impl PeerConnection {
     /// The outbound stream a remote-inbound report refers to, by SSRC.
     pub fn outbound_for_ssrc(&self, ssrc: u32) -> Option<&OutboundRtpStream> {
         self.outbound.iter().find(|s| s.info.ssrc == Some(ssrc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pc(events: &[EventKind]) -> PeerConnection {
+        let events = events
+            .iter()
+            .enumerate()
+            .map(|(i, kind)| Event {
+                at: Timestamp::default().plus_ms(1000.0 * i as f64),
+                kind: kind.clone(),
+            })
+            .collect();
+        PeerConnection { events, ..PeerConnection::default() }
+    }
+
+    #[test]
+    fn ice_connected_without_dtls_is_not_a_media_connection() {
+        use ConnectionState as C;
+        use EventKind::{ConnectionState as Conn, IceConnectionState as Ice};
+        use IceConnectionState as I;
+        // The answer's fingerprint is bad: ICE connects, DTLS never does.
+        assert!(!pc(&[Ice(I::Checking), Conn(C::Connecting), Ice(I::Connected)]).ever_connected());
+        assert!(
+            pc(&[Ice(I::Checking), Conn(C::Connecting), Ice(I::Connected), Conn(C::Connected)])
+                .ever_connected()
+        );
+        // Browsers without connectionState: ICE decides.
+        assert!(pc(&[Ice(I::Checking), Ice(I::Connected)]).ever_connected());
+        assert!(!pc(&[Ice(I::Checking), Ice(I::Failed)]).ever_connected());
     }
 }

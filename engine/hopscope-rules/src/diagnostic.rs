@@ -189,14 +189,29 @@ pub fn distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// The closest candidate to `name`, if close enough to be a typo.
+/// The closest candidate to `name`: a typo (small edit distance) first, else the
+/// candidate sharing the most words (`packet_loss` → `loss_percent`), shortest first.
 pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let candidates: Vec<&str> = candidates.collect();
     let limit = (name.len() / 3).max(2);
-    candidates
-        .map(|c| (distance(name, c), c))
+    let typo = candidates
+        .iter()
+        .map(|c| (distance(name, c), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c))
-        .map(|(_, c)| c)
+        .map(|(_, c)| c);
+    typo.or_else(|| {
+        // Units and generic nouns say little about which metric was meant.
+        const GENERIC: [&str; 7] = ["percent", "kbps", "packet", "packets", "rate", "count", "total"];
+        let words: Vec<&str> =
+            name.split(['_', '-']).filter(|w| w.len() >= 3 && !GENERIC.contains(w)).collect();
+        candidates
+            .iter()
+            .map(|c| (c.split(['_', '-']).filter(|w| words.contains(w)).count(), *c))
+            .filter(|(shared, _)| *shared > 0)
+            .min_by_key(|(shared, c)| (std::cmp::Reverse(*shared), c.len(), *c))
+            .map(|(_, c)| c)
+    })
 }
 
 #[cfg(test)]
@@ -209,5 +224,13 @@ mod tests {
         assert_eq!(did_you_mean("los_percent", names.iter().copied()), Some("loss_percent"));
         assert_eq!(did_you_mean("jiter_ms", names.iter().copied()), Some("jitter_ms"));
         assert_eq!(did_you_mean("frobnicate", names.iter().copied()), None);
+    }
+
+    #[test]
+    fn a_shared_word_suggests_the_metric_meant() {
+        let names = ["loss_percent", "media_loss_percent", "packet_rate", "rtt_ms"];
+        assert_eq!(did_you_mean("packet_loss", names.iter().copied()), Some("loss_percent"));
+        assert_eq!(did_you_mean("round_trip_rtt", names.iter().copied()), Some("rtt_ms"));
+        assert_eq!(did_you_mean("packet_count", names.iter().copied()), None);
     }
 }

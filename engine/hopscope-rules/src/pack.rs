@@ -131,7 +131,8 @@ pub fn load_sources<'a>(
                 continue;
             }
         };
-        let (rules, diags) = read_file(&file, &root, &overrides.rules);
+        let (rules, mut diags) = read_file(&file, &root, &overrides.rules);
+        diags.sort_by_key(|d| (d.position.line, d.position.column));
         set.diagnostics.extend(diags);
         known_ids.extend(rule_ids(&root));
         for rule in rules {
@@ -225,11 +226,71 @@ pub fn rule_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 /// Loads every rule file under `dir`.
 pub fn load_dir(dir: &Path, overrides: &Overrides, mode: LoadMode) -> std::io::Result<RuleSet> {
-    let files = rule_files(dir)?;
-    let mut texts = Vec::new();
-    for f in &files {
-        let text = std::fs::read_to_string(f)?;
-        texts.push((f.display().to_string(), text));
+    load(&[dir.to_path_buf()], false, overrides, mode)
+}
+
+/// Largest rule file read from disk; the YAML reader refuses more anyway, this keeps a
+/// mistaken path (a video, a dump) from being read whole.
+const MAX_RULE_FILE: u64 = 1 << 20;
+
+/// Loads rules from files and directories (see [`rule_files`]), after the built-in pack
+/// when `with_builtin`. Ids must be unique across all of them; overrides apply to all.
+pub fn load(
+    paths: &[PathBuf],
+    with_builtin: bool,
+    overrides: &Overrides,
+    mode: LoadMode,
+) -> std::io::Result<RuleSet> {
+    let mut texts: Vec<(String, String)> = Vec::new();
+    if with_builtin {
+        texts.extend(BUILTIN.iter().map(|(n, t)| (n.to_string(), t.to_string())));
     }
-    Ok(load_sources(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())), overrides, mode))
+    let mut too_large = Vec::new();
+    for path in paths {
+        let files = if path.is_dir() { rule_files(path)? } else { vec![path.clone()] };
+        for f in files {
+            let size = std::fs::metadata(&f).map_err(|e| with_path(&f, e))?.len();
+            if size > MAX_RULE_FILE {
+                too_large.push((f.display().to_string(), size));
+                continue;
+            }
+            let text = std::fs::read_to_string(&f).map_err(|e| with_path(&f, e))?;
+            texts.push((f.display().to_string(), text));
+        }
+    }
+    let mut set = load_sources(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())), overrides, mode);
+    for (name, size) in too_large {
+        let file: Arc<str> = Arc::from(name.as_str());
+        set.diagnostics.push(
+            Diagnostic::error(
+                Code::H206,
+                &file,
+                Position { line: 1, column: 1 },
+                format!("the file is {size} bytes, over the {MAX_RULE_FILE}-byte limit for a rule file"),
+            )
+            .with_help("split the rules over several files"),
+        );
+        if mode == LoadMode::Strict {
+            set.rules.clear();
+        }
+    }
+    Ok(set)
+}
+
+fn with_path(path: &Path, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// Reads an overrides file.
+pub fn read_overrides(path: &Path) -> Result<Overrides, Diagnostic> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostic::error(
+            Code::H201,
+            &Arc::from(name.as_str()),
+            Position { line: 1, column: 1 },
+            format!("cannot read the overrides file: {e}"),
+        )
+    })?;
+    Overrides::parse(&name, &text)
 }

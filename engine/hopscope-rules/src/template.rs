@@ -165,7 +165,10 @@ fn field_part(field: &str, scope: Scope) -> Result<Part, (String, Option<String>
         let candidates = scope.metrics().iter().map(|m| m.name).chain(SPECIALS);
         return Err((
             format!("unknown field `{{{field}}}`: the {} scope has no `{name}`", scope.as_str()),
-            did_you_mean(name, candidates).map(|s| format!("did you mean `{{{s}}}`?")),
+            Some(match did_you_mean(name, candidates) {
+                Some(s) => format!("did you mean `{{{s}}}`?"),
+                None => format!("`hopscope rules metrics {}` lists the fields", scope.as_str()),
+            }),
         ));
     };
     if pick != Pick::AtRaise && !matches!(def.ty, ValueType::Number(_)) {

@@ -1085,25 +1085,29 @@ pub fn outcome(c: &Conference) -> &'static str {
     if !failed.is_empty() {
         return "partially_failed";
     }
-    // Everyone connected: dropped if every media connection ended failed (not closed).
+    // Everyone connected: dropped if every media connection ended broken. `failed` is a drop
+    // even when the application closes the connection afterwards (it cleans up after the
+    // failure); `disconnected` is one only if nobody hung up, since people also hang up
+    // on a connection that is recovering.
     let ended_failed = |pc: &PeerConnection| {
-        let last_ice = pc
-            .ice_states()
-            .last()
-            .map(|(t, s)| (t, s == IceConnectionState::Failed || s == IceConnectionState::Disconnected));
-        let last_conn = pc.connection_states().last().map(|(t, s)| (t, s == ConnectionState::Failed));
-        let failed = match (last_ice, last_conn) {
-            (Some((ti, fi)), Some((tc, fc))) => {
+        let last_ice = pc.ice_states().filter(|(_, s)| *s != IceConnectionState::Closed).last();
+        let last_conn = pc.connection_states().filter(|(_, s)| *s != ConnectionState::Closed).last();
+        let closed = pc.events.iter().any(|e| e.kind == EventKind::Closed);
+        let ice_broken = |s: IceConnectionState| {
+            s == IceConnectionState::Failed || (s == IceConnectionState::Disconnected && !closed)
+        };
+        match (last_ice, last_conn) {
+            (Some((ti, si)), Some((tc, sc))) => {
                 if tc >= ti {
-                    fc
+                    sc == ConnectionState::Failed || (sc == ConnectionState::Disconnected && !closed)
                 } else {
-                    fi
+                    ice_broken(si)
                 }
             }
-            (Some((_, f)), None) | (None, Some((_, f))) => f,
+            (Some((_, s)), None) => ice_broken(s),
+            (None, Some((_, s))) => s == ConnectionState::Failed,
             (None, None) => false,
-        };
-        failed && !pc.events.iter().any(|e| e.kind == EventKind::Closed)
+        }
     };
     let media: Vec<&PeerConnection> =
         with_pcs.iter().flat_map(|p| media_pcs(p)).filter(|pc| pc.ever_connected()).collect();

@@ -14,6 +14,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///   hopscope diagnose alice.webrtc-internals.json bob.webrtc-internals.json
 ///   hopscope diagnose --format json dump.gz > diagnosis.json
 ///   hopscope quality audio --codec opus --loss 2 --delay 150
+///   hopscope rules check my-rules/
+///   hopscope diagnose --rules my-rules/ alice.webrtc-internals.json
 #[derive(Debug, Parser)]
 #[command(name = "hopscope", version, verbatim_doc_comment, propagate_version = true)]
 pub struct Cli {
@@ -34,6 +36,84 @@ pub enum Command {
     /// Compute the quality models from explicit parameters, to check them by hand against
     /// the ITU standards.
     Quality(QualityArgs),
+    /// Write, check and test diagnostic rules.
+    ///
+    /// Rules are YAML files; a directory of them is a pack. The built-in pack ships inside
+    /// the binary (its source is rules/builtin/). `hopscope rules metrics` lists what a
+    /// rule can read; rules/README.md explains the language.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// Where rules come from.
+#[derive(Debug, Clone, Args)]
+pub struct RuleSourceArgs {
+    /// A rule file or a directory of them (*.yaml, recursively; `tests/` folders hold
+    /// fixtures and are skipped). Repeatable. Added to the built-in pack.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Thresholds to change, rules to turn off, severities to raise, without editing any
+    /// pack: `overrides: {high-rtt: {params: {rtt: 400ms}}, outdated-browser: {enabled: false}}`.
+    #[arg(long, value_name = "FILE")]
+    pub overrides: Option<PathBuf>,
+    /// Leave the built-in pack out.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Run the rules that check and report the others, instead of refusing them all.
+    #[arg(long)]
+    pub partial: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate rules: every problem with file:line:col, a code and a suggested fix.
+    ///
+    /// Example: hopscope rules check --no-builtin --rules my-rules/
+    Check {
+        #[command(flatten)]
+        sources: RuleSourceArgs,
+        /// Fail on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Run rule fixtures: each case's dumps go through the rules, and the findings must be
+    /// exactly the ones expected, messages word for word. Failures show as a diff.
+    ///
+    /// Fixtures are tests/*.yaml inside each DIR. Example: hopscope rules test rules/builtin
+    Test {
+        /// Rule directories with their tests/ folders.
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Overrides applied to the rules under test.
+        #[arg(long, value_name = "FILE")]
+        overrides: Option<PathBuf>,
+        /// Rewrite the expectations of failing cases with what the rules found now
+        /// (review the change with `git diff` before committing it).
+        #[arg(long)]
+        bless: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// List the rules that would run: id, version, scope, severity, category.
+    List {
+        #[command(flatten)]
+        sources: RuleSourceArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// List the metrics and attributes a rule can read, per scope, with types and units.
+    Metrics {
+        /// Only this scope: stream, peer_connection, participant, hop, conference.
+        scope: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -50,6 +130,8 @@ pub struct DiagnoseArgs {
     /// Diagnose each file on its own instead of joining files of one call.
     #[arg(long)]
     pub each: bool,
+    #[command(flatten)]
+    pub rules: RuleSourceArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use hopscope_diagnose::{Detail, diagnose, render};
+use hopscope_diagnose::{Detail, Options, diagnose_with, render};
 use hopscope_ingest::{Ingested, assemble, ingest_file};
 use serde::Serialize;
 
@@ -15,6 +15,8 @@ struct JsonOutput {
 }
 
 pub fn run(args: &DiagnoseArgs) -> anyhow::Result<ExitCode> {
+    let rules = crate::rules_cmd::load_rules(&args.rules)?;
+    let options = Options { rules: &rules.rules, ..Options::default() };
     let mut inputs: Vec<Ingested> = Vec::new();
     let mut errors = Vec::new();
     for path in &args.files {
@@ -28,7 +30,7 @@ pub fn run(args: &DiagnoseArgs) -> anyhow::Result<ExitCode> {
     let mut diagnoses = Vec::new();
     for group in groups {
         for conference in assemble(group) {
-            diagnoses.push(diagnose(&conference));
+            diagnoses.push(diagnose_with(&conference, &options));
         }
     }
     let detail = match args.detail {
@@ -38,14 +40,14 @@ pub fn run(args: &DiagnoseArgs) -> anyhow::Result<ExitCode> {
     match args.format {
         OutputFormat::Json => {
             let out = JsonOutput { conferences: diagnoses, errors: errors.clone() };
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         OutputFormat::Text => {
             for (i, d) in diagnoses.iter().enumerate() {
                 if i > 0 {
-                    println!("\n{}\n", "─".repeat(72));
+                    outln!("\n{}\n", "─".repeat(72));
                 }
-                print!("{}", render(d, detail));
+                out!("{}", render(d, detail));
             }
         }
     }

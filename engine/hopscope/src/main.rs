@@ -1,8 +1,26 @@
 //! The `hopscope` command.
 
+/// `print!` that returns the write error (a closed pipe, as with `| head`) instead of
+/// panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
+/// `println!` that returns the write error instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 mod cli;
 mod diagnose_cmd;
 mod quality_cmd;
+mod rules_cmd;
 
 use clap::Parser;
 
@@ -18,9 +36,17 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         cli::Command::Diagnose(args) => diagnose_cmd::run(&args),
         cli::Command::Quality(args) => quality_cmd::run(&args),
+        cli::Command::Rules(command) => rules_cmd::run(&command),
     };
     match result {
         Ok(code) => code,
+        // The reader went away (`hopscope … | head`): nothing left to say.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::from(2)

@@ -21,33 +21,45 @@ pub fn run(args: &QualityArgs) -> anyhow::Result<ExitCode> {
                 Err(e) => return invalid(&e.to_string()),
             };
             match args.format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
                 OutputFormat::Text => {
                     let c = &report.components;
-                    println!(
+                    outln!(
                         "{} — codec {} (Ie {}, Bpl {})",
-                        report.model, report.codec, report.ie, report.bpl
+                        report.model,
+                        report.codec,
+                        report.ie,
+                        report.bpl
                     );
-                    println!(
+                    outln!(
                         "  inputs: Ppl {} %, Ta {} ms, BurstR {}, A {}",
-                        report.loss_percent, report.delay_ms, report.burst_r, report.advantage
+                        report.loss_percent,
+                        report.delay_ms,
+                        report.burst_r,
+                        report.advantage
                     );
-                    println!(
+                    outln!(
                         "  Ro {:.3}  Is {:.3}  Id {:.3} (Idte {:.3}, Idle {:.3}, Idd {:.3})  Ie,eff {:.3}",
-                        c.ro, c.is, c.id, c.idte, c.idle, c.idd, c.ie_eff
+                        c.ro,
+                        c.is,
+                        c.id,
+                        c.idte,
+                        c.idle,
+                        c.idd,
+                        c.ie_eff
                     );
-                    println!("  R    {:.2}", report.r);
-                    println!("  MOS  {:.2}", report.mos);
-                    println!(
+                    outln!("  R    {:.2}", report.r);
+                    outln!("  MOS  {:.2}", report.mos);
+                    outln!(
                         "  category: {} ({}); label {}",
                         report.category.as_str(),
                         report.user_satisfaction,
                         report.label.as_str()
                     );
-                    println!("  codec parameters: {}", report.codec_citation);
-                    println!("  {}", report.echo_assumption);
+                    outln!("  codec parameters: {}", report.codec_citation);
+                    outln!("  {}", report.echo_assumption);
                     for w in &report.warnings {
-                        println!("  warning: {}", serde_json::to_string(w)?);
+                        outln!("  warning: {}", serde_json::to_string(w)?);
                     }
                 }
             }
@@ -67,10 +79,10 @@ pub fn run(args: &QualityArgs) -> anyhow::Result<ExitCode> {
                 Err(e) => return invalid(&e.to_string()),
             };
             match args.format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
                 OutputFormat::Text => {
-                    println!("{} — codec {:?}", report.model, report.codec);
-                    println!(
+                    outln!("{} — codec {:?}", report.model, report.codec);
+                    outln!(
                         "  inputs: {}×{} coded, {}×{} displayed, {} kbit/s, {} fps",
                         report.width,
                         report.height,
@@ -79,19 +91,23 @@ pub fn run(args: &QualityArgs) -> anyhow::Result<ExitCode> {
                         report.bitrate_kbps,
                         report.fps
                     );
-                    println!(
+                    outln!(
                         "  quant {:.4}  MOSq {:.3}  Dq {:.2}  Du {:.2}  Dt {:.2}",
-                        report.quant, report.mos_q, report.d_q, report.d_u, report.d_t
+                        report.quant,
+                        report.mos_q,
+                        report.d_q,
+                        report.d_u,
+                        report.d_t
                     );
-                    println!("  O22 (H.264 calibration) {:.3}", report.o22_h264);
-                    println!(
+                    outln!("  O22 (H.264 calibration) {:.3}", report.o22_h264);
+                    outln!(
                         "  score {:.2} ({:?}); label {}",
                         report.score,
                         report.codec_correction,
                         report.label.as_str()
                     );
                     for w in &report.warnings {
-                        println!("  warning: {}", serde_json::to_string(w)?);
+                        outln!("  warning: {}", serde_json::to_string(w)?);
                     }
                 }
             }
