@@ -1,0 +1,218 @@
+//! `hopscope rules …` and `diagnose --rules` as rule authors run them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn hopscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hopscope")).args(args).output().expect("runs")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixture(rel: &str) -> String {
+    root().join("tests/fixtures").join(rel).display().to_string()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
+    std::fs::write(&path, text).expect("write");
+    path.display().to_string()
+}
+
+/// A customer rule: a lower loss threshold than the built-in one.
+const STRICT_LOSS: &str = r#"rules:
+  - id: strict-audio-loss
+    description: Any sustained audio loss above 1 %.
+    scope: stream
+    where: direction == "inbound" && kind == "audio" && active
+    condition: loss_percent > $raise
+    samples: 3 of 5
+    params:
+      raise: 1%
+    severity: info
+    category: packet-loss
+    message: "{participant} lost {max:loss_percent} of the audio from {sender|the far end}"
+"#;
+
+#[test]
+fn the_builtin_fixtures_pass() {
+    let dir = root().join("rules/builtin").display().to_string();
+    let o = hopscope(&["rules", "test", &dir, "--format", "json"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(v["failed"], 0);
+    assert!(v["passed"].as_u64().is_some_and(|n| n >= 20), "{v}");
+}
+
+#[test]
+fn check_points_at_file_line_column_with_a_fix() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write(
+        tmp.path(),
+        "bad.yaml",
+        "rules:\n  - id: my-loss\n    description: loss\n    scope: stream\n    condition: paket_loss > 5%\n    severity: warning\n    category: packet_loss\n    message: \"loss {packet_loss}\"\n",
+    );
+    let dir = tmp.path().display().to_string();
+    let o = hopscope(&["rules", "check", "--no-builtin", "--rules", &dir]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = stdout(&o);
+    assert!(
+        text.contains("bad.yaml:5:16: error[H301]: unknown metric `paket_loss` in the stream scope"),
+        "{text}"
+    );
+    assert!(text.contains("help: did you mean `loss_percent`?"), "{text}");
+    assert!(text.contains("bad.yaml:7:15: error[H308]: unknown category `packet_loss`"), "{text}");
+    assert!(text.contains("help: did you mean `packet-loss`?"), "{text}");
+    assert!(text.contains("bad.yaml:8:20: error[H305]"), "{text}");
+    assert!(text.contains("FAILED: 0 rules check, 3 errors"), "{text}");
+
+    // The built-in pack checks clean.
+    let o = hopscope(&["rules", "check", "--deny-warnings"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+}
+
+#[test]
+fn a_wrong_expectation_fails_with_a_diff_and_bless_rewrites_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write(tmp.path(), "loss.yaml", STRICT_LOSS);
+    let lossy = fixture("chromium/p2p-lossy/alice.rtcstats");
+    let fixture_path = write(
+        tmp.path(),
+        "tests/loss.yaml",
+        &format!(
+            "rule: strict-audio-loss\ncases:\n  - name: lossy\n    inputs: [{lossy}]\n    expect:\n      - scope: {{participant: alice}}\n        message: \"alice lost 1% of the audio\"\n"
+        ),
+    );
+    let dir = tmp.path().display().to_string();
+    let o = hopscope(&["rules", "test", &dir]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let text = stdout(&o);
+    assert!(text.contains("FAIL"), "{text}");
+    assert!(
+        text.contains("- expected: strict-audio-loss [participant=alice]: alice lost 1% of the audio"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+ found:    strict-audio-loss [direction=inbound kind=audio participant=alice"),
+        "{text}"
+    );
+    assert!(text.contains("alice lost 12% of the audio from the far end"), "{text}");
+
+    let o = hopscope(&["rules", "test", &dir, "--bless"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    let blessed = std::fs::read_to_string(&fixture_path).expect("read");
+    assert!(blessed.contains("message: alice lost 12% of the audio from the far end"), "{blessed}");
+    let o = hopscope(&["rules", "test", &dir]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).contains("ok: 1 passed, 0 failed"), "{}", stdout(&o));
+}
+
+#[test]
+fn diagnose_runs_custom_rules_and_overrides() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let rules = write(tmp.path(), "rules/loss.yaml", STRICT_LOSS);
+    let lossy = fixture("chromium/p2p-lossy/alice.rtcstats");
+    let findings = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["diagnose", "--format", "json"];
+        args.extend_from_slice(extra);
+        args.push(&lossy);
+        let o = hopscope(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+        v["conferences"][0]["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let builtin_only = findings(&[]);
+    assert!(builtin_only.contains(&"audio-packet-loss".to_string()), "{builtin_only:?}");
+    assert!(!builtin_only.contains(&"strict-audio-loss".to_string()));
+
+    let with_custom = findings(&["--rules", &rules]);
+    assert!(with_custom.contains(&"strict-audio-loss".to_string()), "{with_custom:?}");
+    assert!(with_custom.contains(&"audio-packet-loss".to_string()));
+
+    let custom_only = findings(&["--no-builtin", "--rules", &rules]);
+    assert_eq!(custom_only, vec!["strict-audio-loss".to_string()]);
+
+    // Overrides: turn a built-in rule off, raise a custom threshold above the loss seen.
+    let overrides = write(
+        tmp.path(),
+        "overrides.yaml",
+        "overrides:\n  audio-packet-loss: {enabled: false}\n  strict-audio-loss: {params: {raise: 50%}}\n",
+    );
+    let overridden = findings(&["--rules", &rules, "--overrides", &overrides]);
+    assert!(!overridden.contains(&"audio-packet-loss".to_string()), "{overridden:?}");
+    assert!(!overridden.contains(&"strict-audio-loss".to_string()), "{overridden:?}");
+    assert!(overridden.contains(&"outbound-packet-loss".to_string()), "{overridden:?}");
+
+    // An override naming no rule is an error, not silently ignored.
+    let typo = write(tmp.path(), "typo.yaml", "overrides:\n  audio-packet-los: {enabled: false}\n");
+    let o = hopscope(&["diagnose", "--overrides", &typo, &lossy]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("error[H309]: the overrides name `audio-packet-los`"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_bad_rule_stops_the_run_unless_partial() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write(tmp.path(), "good.yaml", STRICT_LOSS);
+    write(
+        tmp.path(),
+        "bad.yaml",
+        "rules:\n  - id: broken\n    description: x\n    scope: stream\n    condition: loss_percent > 5 kbps\n    severity: warning\n    category: packet-loss\n    message: x\n",
+    );
+    let dir = tmp.path().display().to_string();
+    let lossy = fixture("chromium/p2p-lossy/alice.rtcstats");
+    let o = hopscope(&["diagnose", "--no-builtin", "--rules", &dir, &lossy]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad.yaml:5:"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("pass --partial"), "{}", stderr(&o));
+
+    let o = hopscope(&["diagnose", "--no-builtin", "--partial", "--rules", &dir, "--format", "json", &lossy]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("bad.yaml:5:"), "the bad rule is still reported: {}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let rules: Vec<&str> = v["conferences"][0]["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert_eq!(rules, ["strict-audio-loss"]);
+}
+
+#[test]
+fn list_and_metrics_describe_what_there_is() {
+    let o = hopscope(&["rules", "list", "--format", "json"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let rows = v.as_array().expect("rows");
+    assert!(rows.len() >= 30, "{}", rows.len());
+    let rtt = rows.iter().find(|r| r["id"] == "high-rtt").expect("high-rtt listed");
+    assert_eq!(rtt["scope"], "peer_connection");
+    assert!(rtt["source"].as_str().is_some_and(|s| !s.is_empty()), "every built-in rule cites its source");
+    assert!(rtt["file"].as_str().is_some_and(|f| f.starts_with("rules/builtin/network.yaml:")));
+
+    let o = hopscope(&["rules", "metrics", "stream"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert!(text.contains("loss_percent"), "{text}");
+    assert!(!text.contains("scope: participant"), "only the stream scope: {text}");
+    let o = hopscope(&["rules", "metrics", "streams"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown scope `streams`"), "{}", stderr(&o));
+}
