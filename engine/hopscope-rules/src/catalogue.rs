@@ -64,6 +64,23 @@ impl Scope {
         self.metrics().iter().enumerate().find(|(_, m)| m.name == name).map(|(i, m)| (MetricId(i as u16), m))
     }
 
+    /// Whether a metric is an attribute fixed for the entity's life (direction, kind,
+    /// browser, ...), so a `where:` on it can be decided once per entity.
+    pub fn is_fixed(self, metric: MetricId) -> bool {
+        let fixed: &[&str] = match self {
+            Scope::Stream => {
+                &["participant", "peer_connection", "direction", "kind", "codec", "sender", "screenshare"]
+            }
+            Scope::PeerConnection => &["participant", "peer_connection", "remote", "has_media", "ice_policy"],
+            Scope::Participant => {
+                &["participant", "browser", "browser_version", "browser_age", "os", "user_agent_disagrees"]
+            }
+            Scope::Hop => &["hop", "from", "to", "from_kind", "to_kind"],
+            Scope::Conference => &["conference", "topology"],
+        };
+        self.metrics().get(usize::from(metric.0)).is_some_and(|m| fixed.contains(&m.name))
+    }
+
     /// Collections reachable from this scope for `count(...)`, `any(...)`, ...
     pub fn collections(self) -> &'static [(&'static str, Scope)] {
         match self {
@@ -455,6 +472,17 @@ pub static CONFERENCE: &[MetricDef] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixed_attributes_exist() {
+        for scope in Scope::ALL {
+            let fixed = (0..scope.metrics().len()).filter(|i| scope.is_fixed(MetricId(*i as u16))).count();
+            assert!(fixed >= 2, "{scope:?} names fixed attributes that are not in its list");
+        }
+        let (kind, _) = Scope::Stream.metric("kind").expect("kind");
+        let (loss, _) = Scope::Stream.metric("loss_percent").expect("loss");
+        assert!(Scope::Stream.is_fixed(kind) && !Scope::Stream.is_fixed(loss));
+    }
 
     #[test]
     fn names_are_unique_per_scope() {

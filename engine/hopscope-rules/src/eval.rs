@@ -4,6 +4,8 @@
 //! Three-valued logic: a comparison with a missing value is *unknown*; unknown never raises
 //! a finding and never clears one (data that vanished is not good news).
 
+use std::collections::VecDeque;
+
 use crate::catalogue::{MetricId, Scope, ValueType};
 use crate::finding::{Evidence, EvidenceValue, Finding, FindingScope, stable_id};
 use crate::lang::ast::BinOp;
@@ -150,24 +152,157 @@ enum State {
     Cooling { since: usize, raised: usize, held: usize, stopped: usize },
 }
 
-/// Evaluates rules over a view. Deterministic: rules in order, entities in model order,
-/// findings sorted by time then rule.
-pub fn evaluate(rules: &[Rule], view: &View) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for rule in rules {
-        for entity in view.entities(rule.scope) {
-            run(rule, view, entity, &mut findings);
+/// One rule on one entity, carried from tick to tick.
+#[derive(Clone, Debug)]
+struct Track {
+    entity: EntityRef,
+    state: State,
+    /// The last M raw outcomes, for `samples: N of M` (empty otherwise).
+    recent: VecDeque<bool>,
+}
+
+/// One rule, with the entities its fixed attributes admit.
+#[derive(Clone, Debug)]
+struct Plan {
+    /// The conjuncts of `where:` that can change over time; the fixed ones (direction,
+    /// kind, browser, ...) were decided per entity when the plan was made.
+    dynamic_filter: Vec<TExpr>,
+    tracks: Vec<Track>,
+}
+
+/// Evaluates rules tick by tick, keeping each (rule, entity)'s state between ticks. A live
+/// conference steps it as ticks arrive; [`evaluate`] steps it over a whole call.
+#[derive(Clone, Debug)]
+pub struct Evaluator<'r> {
+    rules: &'r [Rule],
+    plans: Vec<Plan>,
+}
+
+impl<'r> Evaluator<'r> {
+    /// Plans `rules` over the entities of `view`. Entities a rule's fixed `where:` parts
+    /// rule out (an outbound stream for a rule on received audio) get no track at all, which
+    /// is what keeps a step cheap in a large conference.
+    pub fn new(rules: &'r [Rule], view: &View) -> Evaluator<'r> {
+        let plans = rules
+            .iter()
+            .map(|rule| {
+                let mut fixed = Vec::new();
+                let mut dynamic_filter = Vec::new();
+                if let Some(filter) = &rule.filter {
+                    for part in conjuncts(filter) {
+                        if is_fixed(part, rule.scope) {
+                            fixed.push(part);
+                        } else {
+                            dynamic_filter.push(part.clone());
+                        }
+                    }
+                }
+                let samples = rule.timing.samples.map_or(0, |(_, m)| m as usize);
+                let tracks = view
+                    .entities(rule.scope)
+                    .into_iter()
+                    // Fixed parts do not depend on the tick; anything but `true` (including
+                    // unknown) means the rule can never fire here.
+                    .filter(|e| fixed.iter().all(|f| eval(view, f, *e, 0) == Val::Bool(true)))
+                    .map(|entity| Track {
+                        entity,
+                        state: State::Idle,
+                        recent: VecDeque::with_capacity(samples),
+                    })
+                    .collect();
+                Plan { dynamic_filter, tracks }
+            })
+            .collect();
+        Evaluator { rules, plans }
+    }
+
+    /// How many (rule, entity) pairs are tracked.
+    pub fn tracked(&self) -> usize {
+        self.plans.iter().map(|p| p.tracks.len()).sum()
+    }
+
+    /// Evaluates every rule at `tick` (ticks must be stepped in order); findings that clear
+    /// at this tick are pushed to `out`.
+    pub fn step(&mut self, view: &View, tick: usize, out: &mut Vec<Finding>) {
+        for (rule, plan) in self.rules.iter().zip(&mut self.plans) {
+            for track in &mut plan.tracks {
+                step_track(rule, &plan.dynamic_filter, view, tick, track, out);
+            }
         }
     }
+
+    /// The findings still open after the last tick stepped (`last`): firing ones stay
+    /// open, cooling ones end where their condition stopped.
+    pub fn open(&self, view: &View, last: usize) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (rule, plan) in self.rules.iter().zip(&self.plans) {
+            for track in &plan.tracks {
+                match track.state {
+                    State::Firing { since, raised, held } => out.push(finish(
+                        rule,
+                        view,
+                        track.entity,
+                        Episode { since, raised, held, cleared: None },
+                        last,
+                    )),
+                    State::Cooling { since, raised, held, stopped } => out.push(finish(
+                        rule,
+                        view,
+                        track.entity,
+                        Episode { since, raised, held, cleared: Some(stopped) },
+                        last,
+                    )),
+                    State::Idle | State::Pending { .. } => {}
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Evaluates rules over a whole view. Deterministic: the same view gives the same
+/// findings, sorted by time, then rule, then id.
+pub fn evaluate(rules: &[Rule], view: &View) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let Some(last) = view.ticks.len().checked_sub(1) else { return findings };
+    let mut evaluator = Evaluator::new(rules, view);
+    for tick in 0..=last {
+        evaluator.step(view, tick, &mut findings);
+    }
+    findings.extend(evaluator.open(view, last));
     findings.sort_by(|a, b| {
         a.raised_ms.total_cmp(&b.raised_ms).then_with(|| a.rule.cmp(&b.rule)).then_with(|| a.id.cmp(&b.id))
     });
     findings
 }
 
-fn holds(view: &View, rule: &Rule, entity: EntityRef, tick: usize) -> Val {
-    if let Some(filter) = &rule.filter {
-        match eval(view, filter, entity, tick) {
+/// The parts of an `a && b && c` expression.
+fn conjuncts(e: &TExpr) -> Vec<&TExpr> {
+    match e {
+        TExpr::Bin(BinOp::And, a, b) => {
+            let mut v = conjuncts(a);
+            v.extend(conjuncts(b));
+            v
+        }
+        other => vec![other],
+    }
+}
+
+/// Whether an expression reads only attributes fixed for an entity's life.
+fn is_fixed(e: &TExpr, scope: Scope) -> bool {
+    match e {
+        TExpr::Num(_) | TExpr::Bool(_) | TExpr::Text(_) => true,
+        TExpr::Metric(m) | TExpr::Present(m) => scope.is_fixed(*m),
+        TExpr::Window { .. } | TExpr::Collect { .. } => false,
+        TExpr::Coalesce(a, b) | TExpr::Bin(_, a, b) => is_fixed(a, scope) && is_fixed(b, scope),
+        TExpr::Not(a) | TExpr::Neg(a) | TExpr::Abs(a) => is_fixed(a, scope),
+        TExpr::In(a, list) => is_fixed(a, scope) && list.iter().all(|x| is_fixed(x, scope)),
+    }
+}
+
+fn holds(view: &View, rule: &Rule, filter: &[TExpr], entity: EntityRef, tick: usize) -> Val {
+    for part in filter {
+        match eval(view, part, entity, tick) {
             Val::Bool(true) => {}
             Val::Bool(false) => return Val::Bool(false),
             _ => return Val::Missing,
@@ -176,90 +311,98 @@ fn holds(view: &View, rule: &Rule, entity: EntityRef, tick: usize) -> Val {
     eval(view, &rule.condition, entity, tick)
 }
 
-fn run(rule: &Rule, view: &View, entity: EntityRef, out: &mut Vec<Finding>) {
+fn step_track(
+    rule: &Rule,
+    filter: &[TExpr],
+    view: &View,
+    tick: usize,
+    track: &mut Track,
+    out: &mut Vec<Finding>,
+) {
     let ticks = &view.ticks;
-    let mut state = State::Idle;
-    let mut recent: std::collections::VecDeque<bool> = std::collections::VecDeque::new();
+    let entity = track.entity;
     let elapsed_ms = |from: usize, to: usize| ticks[to].seconds_since(ticks[from]) * 1000.0;
-    for tick in 0..ticks.len() {
-        let raw = holds(view, rule, entity, tick);
-        // N of M: the window of the last M samples decides.
-        let now = match rule.timing.samples {
-            Some((n, m)) => {
-                recent.push_back(raw == Val::Bool(true));
-                while recent.len() > m as usize {
-                    recent.pop_front();
-                }
-                let hits = recent.iter().filter(|h| **h).count();
-                if hits >= n as usize {
-                    Val::Bool(true)
-                } else if raw == Val::Missing {
-                    Val::Missing
-                } else {
-                    Val::Bool(false)
-                }
+    let raw = holds(view, rule, filter, entity, tick);
+    // N of M: the window of the last M samples decides.
+    let now = match rule.timing.samples {
+        Some((n, m)) => {
+            track.recent.push_back(raw == Val::Bool(true));
+            while track.recent.len() > m as usize {
+                track.recent.pop_front();
             }
-            None => raw,
-        };
-        let on = now == Val::Bool(true);
-        // Clearing: the `clear` condition when given (hysteresis), else the condition no
-        // longer holding. Unknown never clears.
-        let clears = || match &rule.clear {
-            Some(c) => eval(view, c, entity, tick) == Val::Bool(true),
-            None => now == Val::Bool(false),
-        };
-        state = match state {
-            State::Idle if on => {
-                if rule.timing.for_ms <= 0.0 {
-                    State::Firing { since: tick, raised: tick, held: 1 }
-                } else {
-                    State::Pending { since: tick }
-                }
+            let hits = track.recent.iter().filter(|h| **h).count();
+            if hits >= n as usize {
+                Val::Bool(true)
+            } else if raw == Val::Missing {
+                Val::Missing
+            } else {
+                Val::Bool(false)
             }
-            State::Idle => State::Idle,
-            State::Pending { since } if on => {
-                if elapsed_ms(since, tick) >= rule.timing.for_ms {
-                    State::Firing { since, raised: tick, held: 1 }
-                } else {
-                    State::Pending { since }
-                }
+        }
+        None => raw,
+    };
+    let on = now == Val::Bool(true);
+    // Clearing: the `clear` condition when given (hysteresis), else the condition no
+    // longer holding. Unknown never clears.
+    let clears = || match &rule.clear {
+        Some(c) => eval(view, c, entity, tick) == Val::Bool(true),
+        None => now == Val::Bool(false),
+    };
+    let last = ticks.len() - 1;
+    track.state = match track.state {
+        State::Idle if on => {
+            if rule.timing.for_ms <= 0.0 {
+                State::Firing { since: tick, raised: tick, held: 1 }
+            } else {
+                State::Pending { since: tick }
             }
-            State::Pending { .. } => State::Idle,
-            State::Firing { since, raised, held } => {
-                if on {
-                    State::Firing { since, raised, held: held + 1 }
-                } else if clears() {
-                    if rule.timing.keep_firing_for_ms > 0.0 {
-                        State::Cooling { since, raised, held, stopped: tick }
-                    } else {
-                        out.push(finish(rule, view, entity, since, raised, Some(tick), held));
-                        State::Idle
-                    }
-                } else {
-                    State::Firing { since, raised, held }
-                }
+        }
+        State::Idle => State::Idle,
+        State::Pending { since } if on => {
+            if elapsed_ms(since, tick) >= rule.timing.for_ms {
+                State::Firing { since, raised: tick, held: 1 }
+            } else {
+                State::Pending { since }
             }
-            State::Cooling { since, raised, held, stopped } => {
-                if on || (rule.clear.is_some() && !clears()) {
-                    State::Firing { since, raised, held: held + usize::from(on) }
-                } else if elapsed_ms(stopped, tick) >= rule.timing.keep_firing_for_ms {
-                    out.push(finish(rule, view, entity, since, raised, Some(stopped), held));
-                    State::Idle
-                } else {
-                    State::Cooling { since, raised, held, stopped }
-                }
-            }
-        };
-    }
-    match state {
+        }
+        State::Pending { .. } => State::Idle,
         State::Firing { since, raised, held } => {
-            out.push(finish(rule, view, entity, since, raised, None, held))
+            if on {
+                State::Firing { since, raised, held: held + 1 }
+            } else if clears() {
+                if rule.timing.keep_firing_for_ms > 0.0 {
+                    State::Cooling { since, raised, held, stopped: tick }
+                } else {
+                    out.push(finish(
+                        rule,
+                        view,
+                        entity,
+                        Episode { since, raised, held, cleared: Some(tick) },
+                        last,
+                    ));
+                    State::Idle
+                }
+            } else {
+                State::Firing { since, raised, held }
+            }
         }
         State::Cooling { since, raised, held, stopped } => {
-            out.push(finish(rule, view, entity, since, raised, Some(stopped), held))
+            if on || (rule.clear.is_some() && !clears()) {
+                State::Firing { since, raised, held: held + usize::from(on) }
+            } else if elapsed_ms(stopped, tick) >= rule.timing.keep_firing_for_ms {
+                out.push(finish(
+                    rule,
+                    view,
+                    entity,
+                    Episode { since, raised, held, cleared: Some(stopped) },
+                    last,
+                ));
+                State::Idle
+            } else {
+                State::Cooling { since, raised, held, stopped }
+            }
         }
-        State::Idle | State::Pending { .. } => {}
-    }
+    };
 }
 
 fn scope_of(view: &View, entity: EntityRef, scope: Scope) -> FindingScope {
@@ -343,17 +486,19 @@ fn extreme(
     best
 }
 
-fn finish(
-    rule: &Rule,
-    view: &View,
-    entity: EntityRef,
+/// Ticks of one firing episode: the condition held `since`, the finding was raised at
+/// `raised` (after `for:`), it was on for `held` ticks and stopped at `cleared`, if it did.
+#[derive(Clone, Copy, Debug)]
+struct Episode {
     since: usize,
     raised: usize,
-    cleared: Option<usize>,
     held: usize,
-) -> Finding {
+    cleared: Option<usize>,
+}
+
+fn finish(rule: &Rule, view: &View, entity: EntityRef, episode: Episode, last: usize) -> Finding {
+    let Episode { since, raised, held, cleared } = episode;
     let ticks = &view.ticks;
-    let last = ticks.len() - 1;
     let end = cleared.unwrap_or(last);
     let metrics = rule.scope.metrics();
     let at = |t: usize| ticks[t].to_rfc3339();
