@@ -65,6 +65,139 @@ fn cover(ticks: &[Timestamp], windows: impl Iterator<Item = (Timestamp, Timestam
     out
 }
 
+/// Per scope, the metric behind each [`MetricId`] as an enum, so reading a metric is an
+/// index and a jump, not a string match (a 50-participant conference reads millions).
+macro_rules! fields {
+    ($enum:ident, $catalogue:path { $($variant:ident = $name:literal),* $(,)? }) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        enum $enum {
+            $($variant,)*
+            Unknown,
+        }
+
+        impl $enum {
+            fn of(metric: MetricId) -> $enum {
+                static TABLE: std::sync::LazyLock<Vec<$enum>> = std::sync::LazyLock::new(|| {
+                    $catalogue.iter().map(|m| match m.name { $($name => $enum::$variant,)* _ => $enum::Unknown }).collect()
+                });
+                TABLE.get(usize::from(metric.0)).copied().unwrap_or($enum::Unknown)
+            }
+        }
+    };
+}
+
+fields!(StreamField, crate::catalogue::STREAM {
+    Participant = "participant",
+    PeerConnection = "peer_connection",
+    Direction = "direction",
+    Kind = "kind",
+    Codec = "codec",
+    Sender = "sender",
+    Screenshare = "screenshare",
+    Active = "active",
+    LossPercent = "loss_percent",
+    MediaLossPercent = "media_loss_percent",
+    JitterMs = "jitter_ms",
+    RttMs = "rtt_ms",
+    BitrateKbps = "bitrate_kbps",
+    PacketRate = "packet_rate",
+    Fps = "fps",
+    FrameWidth = "frame_width",
+    FrameHeight = "frame_height",
+    Freezes = "freezes",
+    FrozenPercent = "frozen_percent",
+    ConcealmentPercent = "concealment_percent",
+    JitterBufferMs = "jitter_buffer_ms",
+    Nacks = "nacks",
+    Plis = "plis",
+    FramesDropped = "frames_dropped",
+    CpuLimitedPercent = "cpu_limited_percent",
+    BandwidthLimitedPercent = "bandwidth_limited_percent",
+    QualityLimitation = "quality_limitation",
+    RetransmitPercent = "retransmit_percent",
+    TargetBitrateKbps = "target_bitrate_kbps",
+    AudioLevel = "audio_level",
+    Mos = "mos",
+    RFactor = "r_factor",
+    VideoQuality = "video_quality",
+    QualityLabel = "quality_label",
+    QualityExcluded = "quality_excluded",
+});
+
+fields!(PcField, crate::catalogue::PEER_CONNECTION {
+    Participant = "participant",
+    PeerConnection = "peer_connection",
+    Remote = "remote",
+    IceState = "ice_state",
+    ConnectionState = "connection_state",
+    Connected = "connected",
+    EverConnected = "ever_connected",
+    Failed = "failed",
+    Closed = "closed",
+    AgeMs = "age_ms",
+    SetupMs = "setup_ms",
+    Reconnections = "reconnections",
+    CandidateErrors = "candidate_errors",
+    LastCandidateError = "last_candidate_error",
+    NegotiationFailures = "negotiation_failures",
+    LastNegotiationError = "last_negotiation_error",
+    HasMedia = "has_media",
+    Relay = "relay",
+    RelayProtocol = "relay_protocol",
+    LocalCandidateType = "local_candidate_type",
+    RemoteCandidateType = "remote_candidate_type",
+    NetworkType = "network_type",
+    IcePolicy = "ice_policy",
+    RttMs = "rtt_ms",
+    AvailableOutgoingKbps = "available_outgoing_kbps",
+    SendKbps = "send_kbps",
+    ReceiveKbps = "receive_kbps",
+    OutboundPacketRate = "outbound_packet_rate",
+    InboundPacketRate = "inbound_packet_rate",
+});
+
+fields!(ParticipantField, crate::catalogue::PARTICIPANT {
+    Participant = "participant",
+    Browser = "browser",
+    BrowserVersion = "browser_version",
+    BrowserAge = "browser_age",
+    Os = "os",
+    UserAgentDisagrees = "user_agent_disagrees",
+    MediaRequests = "media_requests",
+    MediaFailures = "media_failures",
+    LastMediaError = "last_media_error",
+    MediaConnections = "media_connections",
+    ConnectedMediaConnections = "connected_media_connections",
+    HeardMos = "heard_mos",
+    HeardLossPercent = "heard_loss_percent",
+    SeenVideoQuality = "seen_video_quality",
+    FeedbackRating = "feedback_rating",
+});
+
+fields!(HopField, crate::catalogue::HOP {
+    Hop = "hop",
+    From = "from",
+    To = "to",
+    FromKind = "from_kind",
+    ToKind = "to_kind",
+    Routes = "routes",
+    LossPercent = "loss_percent",
+    JitterMs = "jitter_ms",
+    RttMs = "rtt_ms",
+    BitrateKbps = "bitrate_kbps",
+});
+
+fields!(ConferenceField, crate::catalogue::CONFERENCE {
+    Conference = "conference",
+    Topology = "topology",
+    Participants = "participants",
+    ConnectedParticipants = "connected_participants",
+    FailedParticipants = "failed_participants",
+    ElapsedMs = "elapsed_ms",
+    Ended = "ended",
+    Outcome = "outcome",
+});
+
 /// A stream and its intervals.
 #[derive(Debug)]
 pub struct StreamEntity {
@@ -149,46 +282,47 @@ impl StreamEntity {
     pub fn value(&self, metric: MetricId, tick: usize) -> Val {
         let a = &self.attrs;
         let text = |s: &Option<Arc<str>>| Val::text(s.as_ref());
-        match crate::catalogue::STREAM.get(usize::from(metric.0)).map(|m| m.name) {
-            Some("participant") => return Val::Text(a.participant.clone()),
-            Some("peer_connection") => return Val::Text(a.peer_connection.clone()),
-            Some("direction") => return Val::Text(a.direction.clone()),
-            Some("kind") => return text(&a.kind),
-            Some("codec") => return text(&a.codec),
-            Some("sender") => return text(&a.sender),
-            Some("screenshare") => return Val::Bool(a.screenshare),
+        let field = StreamField::of(metric);
+        match field {
+            StreamField::Participant => return Val::Text(a.participant.clone()),
+            StreamField::PeerConnection => return Val::Text(a.peer_connection.clone()),
+            StreamField::Direction => return Val::Text(a.direction.clone()),
+            StreamField::Kind => return text(&a.kind),
+            StreamField::Codec => return text(&a.codec),
+            StreamField::Sender => return text(&a.sender),
+            StreamField::Screenshare => return Val::Bool(a.screenshare),
             _ => {}
         }
         let Some(w) = self.window(tick) else { return Val::Missing };
-        match crate::catalogue::STREAM.get(usize::from(metric.0)).map(|m| m.name).unwrap_or_default() {
-            "active" => Val::Bool(w.active),
-            "loss_percent" => Val::num(w.loss_percent),
-            "media_loss_percent" => Val::num(w.media_loss_percent),
-            "jitter_ms" => Val::num(w.jitter_ms),
-            "rtt_ms" => Val::num(w.rtt_ms),
-            "bitrate_kbps" => Val::num(w.bitrate_kbps),
-            "packet_rate" => Val::num(w.packet_rate),
-            "fps" => Val::num(w.fps),
-            "frame_width" => Val::num(w.frame_width),
-            "frame_height" => Val::num(w.frame_height),
-            "freezes" => Val::num(w.freezes),
-            "frozen_percent" => Val::num(w.frozen_percent),
-            "concealment_percent" => Val::num(w.concealment_percent),
-            "jitter_buffer_ms" => Val::num(w.jitter_buffer_ms),
-            "nacks" => Val::num(w.nacks),
-            "plis" => Val::num(w.plis),
-            "frames_dropped" => Val::num(w.frames_dropped),
-            "cpu_limited_percent" => Val::num(w.cpu_limited_percent),
-            "bandwidth_limited_percent" => Val::num(w.bandwidth_limited_percent),
-            "quality_limitation" => text(&w.quality_limitation),
-            "retransmit_percent" => Val::num(w.retransmit_percent),
-            "target_bitrate_kbps" => Val::num(w.target_bitrate_kbps),
-            "audio_level" => Val::num(w.audio_level),
-            "mos" => Val::num(w.mos),
-            "r_factor" => Val::num(w.r_factor),
-            "video_quality" => Val::num(w.video_quality),
-            "quality_label" => text(&w.quality_label),
-            "quality_excluded" => w.quality_excluded.map_or(Val::Missing, Val::Bool),
+        match field {
+            StreamField::Active => Val::Bool(w.active),
+            StreamField::LossPercent => Val::num(w.loss_percent),
+            StreamField::MediaLossPercent => Val::num(w.media_loss_percent),
+            StreamField::JitterMs => Val::num(w.jitter_ms),
+            StreamField::RttMs => Val::num(w.rtt_ms),
+            StreamField::BitrateKbps => Val::num(w.bitrate_kbps),
+            StreamField::PacketRate => Val::num(w.packet_rate),
+            StreamField::Fps => Val::num(w.fps),
+            StreamField::FrameWidth => Val::num(w.frame_width),
+            StreamField::FrameHeight => Val::num(w.frame_height),
+            StreamField::Freezes => Val::num(w.freezes),
+            StreamField::FrozenPercent => Val::num(w.frozen_percent),
+            StreamField::ConcealmentPercent => Val::num(w.concealment_percent),
+            StreamField::JitterBufferMs => Val::num(w.jitter_buffer_ms),
+            StreamField::Nacks => Val::num(w.nacks),
+            StreamField::Plis => Val::num(w.plis),
+            StreamField::FramesDropped => Val::num(w.frames_dropped),
+            StreamField::CpuLimitedPercent => Val::num(w.cpu_limited_percent),
+            StreamField::BandwidthLimitedPercent => Val::num(w.bandwidth_limited_percent),
+            StreamField::QualityLimitation => text(&w.quality_limitation),
+            StreamField::RetransmitPercent => Val::num(w.retransmit_percent),
+            StreamField::TargetBitrateKbps => Val::num(w.target_bitrate_kbps),
+            StreamField::AudioLevel => Val::num(w.audio_level),
+            StreamField::Mos => Val::num(w.mos),
+            StreamField::RFactor => Val::num(w.r_factor),
+            StreamField::VideoQuality => Val::num(w.video_quality),
+            StreamField::QualityLabel => text(&w.quality_label),
+            StreamField::QualityExcluded => w.quality_excluded.map_or(Val::Missing, Val::Bool),
             _ => Val::Missing,
         }
     }
@@ -276,8 +410,7 @@ impl PcEntity {
     /// A metric at a tick (streams are needed for rates).
     pub fn value(&self, metric: MetricId, tick: usize, view: &View) -> Val {
         let t = view.ticks[tick];
-        let name =
-            crate::catalogue::PEER_CONNECTION.get(usize::from(metric.0)).map(|m| m.name).unwrap_or_default();
+        let field = PcField::of(metric);
         let sum = |f: fn(&StreamWindow) -> Option<f64>, direction: &str| -> Val {
             let mut total = None;
             for &s in &self.streams {
@@ -291,26 +424,26 @@ impl PcEntity {
             }
             Val::num(total)
         };
-        match name {
-            "participant" => Val::Text(self.participant_id.clone()),
-            "peer_connection" => Val::Text(self.id.clone()),
-            "remote" => Val::Text(self.remote.clone()),
-            "ice_state" => {
+        match field {
+            PcField::Participant => Val::Text(self.participant_id.clone()),
+            PcField::PeerConnection => Val::Text(self.id.clone()),
+            PcField::Remote => Val::Text(self.remote.clone()),
+            PcField::IceState => {
                 upto(&self.ice, t).last().map_or(Val::Missing, |(_, s)| Val::Text(s.as_str().into()))
             }
-            "connection_state" => {
+            PcField::ConnectionState => {
                 upto(&self.conn, t).last().map_or(Val::Missing, |(_, s)| Val::Text(s.as_str().into()))
             }
-            "connected" => Val::Bool(self.connected_at(t)),
-            "ever_connected" => Val::Bool(self.ever_connected_by(t)),
-            "failed" => Val::Bool(self.failed_by(t)),
-            "closed" => Val::Bool(self.closed_at.is_some_and(|c| c <= t)),
-            "age_ms" => self
+            PcField::Connected => Val::Bool(self.connected_at(t)),
+            PcField::EverConnected => Val::Bool(self.ever_connected_by(t)),
+            PcField::Failed => Val::Bool(self.failed_by(t)),
+            PcField::Closed => Val::Bool(self.closed_at.is_some_and(|c| c <= t)),
+            PcField::AgeMs => self
                 .created
                 .filter(|c| *c <= t)
                 .map_or(Val::Missing, |c| Val::Num(t.seconds_since(c) * 1000.0)),
-            "setup_ms" => Val::num(self.setup_ms(t)),
-            "reconnections" => {
+            PcField::SetupMs => Val::num(self.setup_ms(t)),
+            PcField::Reconnections => {
                 let ice = upto(&self.ice, t);
                 Val::Num(
                     ice.windows(2)
@@ -318,27 +451,27 @@ impl PcEntity {
                         .count() as f64,
                 )
             }
-            "candidate_errors" => Val::Num(upto(&self.candidate_errors, t).len() as f64),
-            "last_candidate_error" => {
+            PcField::CandidateErrors => Val::Num(upto(&self.candidate_errors, t).len() as f64),
+            PcField::LastCandidateError => {
                 upto(&self.candidate_errors, t).last().map_or(Val::Missing, |(_, e)| Val::Text(e.clone()))
             }
-            "negotiation_failures" => Val::Num(upto(&self.negotiation_failures, t).len() as f64),
-            "last_negotiation_error" => {
+            PcField::NegotiationFailures => Val::Num(upto(&self.negotiation_failures, t).len() as f64),
+            PcField::LastNegotiationError => {
                 upto(&self.negotiation_failures, t).last().map_or(Val::Missing, |(_, e)| Val::Text(e.clone()))
             }
-            "has_media" => Val::Bool(self.has_media),
-            "relay" => self.path(t).map_or(Val::Missing, |p| Val::Bool(p.relay)),
-            "relay_protocol" => Val::text(self.path(t).and_then(|p| p.relay_protocol.as_ref())),
-            "local_candidate_type" => Val::text(self.path(t).and_then(|p| p.local_type.as_ref())),
-            "remote_candidate_type" => Val::text(self.path(t).and_then(|p| p.remote_type.as_ref())),
-            "network_type" => Val::text(self.path(t).and_then(|p| p.network_type.as_ref())),
-            "ice_policy" => Val::text(self.ice_policy.as_ref()),
-            "rtt_ms" => Val::num(interval_at(&self.rtt, t)),
-            "available_outgoing_kbps" => Val::num(interval_at(&self.available, t)),
-            "send_kbps" => sum(|w| w.bitrate_kbps.filter(|_| w.active), "outbound"),
-            "receive_kbps" => sum(|w| w.bitrate_kbps.filter(|_| w.active), "inbound"),
-            "outbound_packet_rate" => sum(|w| w.packet_rate.or(Some(0.0)), "outbound"),
-            "inbound_packet_rate" => sum(|w| w.packet_rate.or(Some(0.0)), "inbound"),
+            PcField::HasMedia => Val::Bool(self.has_media),
+            PcField::Relay => self.path(t).map_or(Val::Missing, |p| Val::Bool(p.relay)),
+            PcField::RelayProtocol => Val::text(self.path(t).and_then(|p| p.relay_protocol.as_ref())),
+            PcField::LocalCandidateType => Val::text(self.path(t).and_then(|p| p.local_type.as_ref())),
+            PcField::RemoteCandidateType => Val::text(self.path(t).and_then(|p| p.remote_type.as_ref())),
+            PcField::NetworkType => Val::text(self.path(t).and_then(|p| p.network_type.as_ref())),
+            PcField::IcePolicy => Val::text(self.ice_policy.as_ref()),
+            PcField::RttMs => Val::num(interval_at(&self.rtt, t)),
+            PcField::AvailableOutgoingKbps => Val::num(interval_at(&self.available, t)),
+            PcField::SendKbps => sum(|w| w.bitrate_kbps.filter(|_| w.active), "outbound"),
+            PcField::ReceiveKbps => sum(|w| w.bitrate_kbps.filter(|_| w.active), "inbound"),
+            PcField::OutboundPacketRate => sum(|w| w.packet_rate.or(Some(0.0)), "outbound"),
+            PcField::InboundPacketRate => sum(|w| w.packet_rate.or(Some(0.0)), "inbound"),
             _ => Val::Missing,
         }
     }
@@ -369,8 +502,7 @@ impl ParticipantEntity {
     /// A metric at a tick.
     pub fn value(&self, metric: MetricId, tick: usize, view: &View) -> Val {
         let t = view.ticks[tick];
-        let name =
-            crate::catalogue::PARTICIPANT.get(usize::from(metric.0)).map(|m| m.name).unwrap_or_default();
+        let field = ParticipantField::of(metric);
         let media_pcs = || self.pcs.iter().map(|&i| &view.pcs[i]).filter(|pc| pc.has_media);
         let received = |kind: &'static str| {
             self.streams
@@ -381,24 +513,24 @@ impl ParticipantEntity {
         };
         let mean =
             |values: Vec<f64>| (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64);
-        match name {
-            "participant" => Val::Text(self.id.clone()),
-            "browser" => Val::Text(self.browser.clone()),
-            "browser_version" => Val::num(self.browser_version),
-            "browser_age" => Val::num(self.browser_age_ms),
-            "os" => Val::text(self.os.as_ref()),
-            "user_agent_disagrees" => Val::Bool(self.ua_disagrees),
-            "media_requests" => Val::Num(upto(&self.requests, t).len() as f64),
-            "media_failures" => Val::Num(upto(&self.failures, t).len() as f64),
-            "last_media_error" => {
+        match field {
+            ParticipantField::Participant => Val::Text(self.id.clone()),
+            ParticipantField::Browser => Val::Text(self.browser.clone()),
+            ParticipantField::BrowserVersion => Val::num(self.browser_version),
+            ParticipantField::BrowserAge => Val::num(self.browser_age_ms),
+            ParticipantField::Os => Val::text(self.os.as_ref()),
+            ParticipantField::UserAgentDisagrees => Val::Bool(self.ua_disagrees),
+            ParticipantField::MediaRequests => Val::Num(upto(&self.requests, t).len() as f64),
+            ParticipantField::MediaFailures => Val::Num(upto(&self.failures, t).len() as f64),
+            ParticipantField::LastMediaError => {
                 upto(&self.failures, t).last().map_or(Val::Missing, |(_, e)| Val::Text(e.clone()))
             }
-            "media_connections" => Val::Num(media_pcs().count() as f64),
-            "connected_media_connections" => {
+            ParticipantField::MediaConnections => Val::Num(media_pcs().count() as f64),
+            ParticipantField::ConnectedMediaConnections => {
                 Val::Num(media_pcs().filter(|pc| pc.connected_at(t)).count() as f64)
             }
-            "heard_mos" => Val::num(mean(received("audio").filter_map(|w| w.mos).collect())),
-            "heard_loss_percent" => {
+            ParticipantField::HeardMos => Val::num(mean(received("audio").filter_map(|w| w.mos).collect())),
+            ParticipantField::HeardLossPercent => {
                 let (mut lost, mut total) = (0.0, 0.0);
                 for w in received("audio") {
                     if let (Some(l), Some(r)) = (w.lost, w.received) {
@@ -408,10 +540,12 @@ impl ParticipantEntity {
                 }
                 if total > 0.0 { Val::Num(100.0 * lost / total) } else { Val::Missing }
             }
-            "seen_video_quality" => {
+            ParticipantField::SeenVideoQuality => {
                 Val::num(mean(received("video").filter_map(|w| w.video_quality).collect()))
             }
-            "feedback_rating" => upto(&self.feedback, t).last().map_or(Val::Missing, |(_, r)| Val::Num(*r)),
+            ParticipantField::FeedbackRating => {
+                upto(&self.feedback, t).last().map_or(Val::Missing, |(_, r)| Val::Num(*r))
+            }
             _ => Val::Missing,
         }
     }
@@ -435,7 +569,7 @@ impl HopEntity {
     /// A metric at a tick.
     pub fn value(&self, metric: MetricId, tick: usize, view: &View) -> Val {
         let t = view.ticks[tick];
-        let name = crate::catalogue::HOP.get(usize::from(metric.0)).map(|m| m.name).unwrap_or_default();
+        let field = HopField::of(metric);
         let covering = || {
             self.series.iter().filter_map(move |ws| {
                 let i = ws.partition_point(|w| w.end < t);
@@ -443,20 +577,20 @@ impl HopEntity {
             })
         };
         let worst = |f: fn(&PathWindow) -> Option<f64>| Val::num(covering().filter_map(f).reduce(f64::max));
-        match name {
-            "hop" => Val::Text(self.label.clone()),
-            "from" => Val::Text(self.from.clone()),
-            "to" => Val::Text(self.to.clone()),
-            "from_kind" => Val::Text(self.from_kind.clone()),
-            "to_kind" => Val::Text(self.to_kind.clone()),
-            "routes" => Val::Num(covering().count() as f64),
-            "loss_percent" => worst(|w| w.loss_fraction.map(|f| f * 100.0)),
-            "jitter_ms" => worst(|w| w.jitter_ms),
-            "rtt_ms" => {
+        match field {
+            HopField::Hop => Val::Text(self.label.clone()),
+            HopField::From => Val::Text(self.from.clone()),
+            HopField::To => Val::Text(self.to.clone()),
+            HopField::FromKind => Val::Text(self.from_kind.clone()),
+            HopField::ToKind => Val::Text(self.to_kind.clone()),
+            HopField::Routes => Val::Num(covering().count() as f64),
+            HopField::LossPercent => worst(|w| w.loss_fraction.map(|f| f * 100.0)),
+            HopField::JitterMs => worst(|w| w.jitter_ms),
+            HopField::RttMs => {
                 let v: Vec<f64> = covering().filter_map(|w| w.rtt_ms).collect();
                 Val::num((!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64))
             }
-            "bitrate_kbps" => {
+            HopField::BitrateKbps => {
                 let v: Vec<f64> = covering().filter_map(|w| w.bitrate_bps).collect();
                 Val::num((!v.is_empty()).then(|| v.iter().sum::<f64>() / 1000.0))
             }
@@ -479,22 +613,21 @@ impl ConferenceEntity {
     pub fn value(&self, metric: MetricId, tick: usize, view: &View) -> Val {
         let t = view.ticks[tick];
         let last = tick + 1 == view.ticks.len();
-        let name =
-            crate::catalogue::CONFERENCE.get(usize::from(metric.0)).map(|m| m.name).unwrap_or_default();
-        match name {
-            "conference" => Val::Text(self.id.clone()),
-            "topology" => Val::Text(self.topology.clone()),
-            "participants" => Val::Num(view.participants.len() as f64),
-            "connected_participants" => Val::Num(
+        let field = ConferenceField::of(metric);
+        match field {
+            ConferenceField::Conference => Val::Text(self.id.clone()),
+            ConferenceField::Topology => Val::Text(self.topology.clone()),
+            ConferenceField::Participants => Val::Num(view.participants.len() as f64),
+            ConferenceField::ConnectedParticipants => Val::Num(
                 view.participants
                     .iter()
                     .filter(|p| p.pcs.iter().any(|&i| view.pcs[i].has_media && view.pcs[i].connected_at(t)))
                     .count() as f64,
             ),
-            "failed_participants" if last => Val::Num(self.failed_participants as f64),
-            "elapsed_ms" => Val::Num(t.seconds_since(view.ticks[0]) * 1000.0),
-            "ended" => Val::Bool(last),
-            "outcome" if last => Val::Text(self.outcome.clone()),
+            ConferenceField::FailedParticipants if last => Val::Num(self.failed_participants as f64),
+            ConferenceField::ElapsedMs => Val::Num(t.seconds_since(view.ticks[0]) * 1000.0),
+            ConferenceField::Ended => Val::Bool(last),
+            ConferenceField::Outcome if last => Val::Text(self.outcome.clone()),
             _ => Val::Missing,
         }
     }
@@ -575,17 +708,20 @@ impl View {
                 failed_participants: conference.participants.iter().filter(|p| participant_failed(p)).count(),
             },
         };
+        // A lookup, not a scan per stream: a 50-person call has thousands of streams.
+        let quality_of: std::collections::HashMap<(&str, &str, &str), _> = scores
+            .streams
+            .iter()
+            .map(|q| ((q.participant.as_str(), q.peer_connection.as_str(), q.stats_id.as_str()), q))
+            .collect();
         for (pi, p) in conference.participants.iter().enumerate() {
             let mut entity = participant_entity(pi, p);
             for (ci, pc) in p.peer_connections.iter().enumerate() {
                 let pc_index = view.pcs.len();
                 let mut pce = pc_entity(pi, ci, p, pc);
                 for s in &pc.inbound {
-                    let quality = scores.streams.iter().find(|q| {
-                        q.participant == p.id.as_str()
-                            && q.peer_connection == pc.id.as_str()
-                            && q.stats_id == s.info.stats_id
-                    });
+                    let quality =
+                        quality_of.get(&(p.id.as_str(), pc.id.as_str(), s.info.stats_id.as_str())).copied();
                     let st = inbound_entity(pi, pc_index, p, pc, s, quality, conference, &view.ticks);
                     pce.streams.push(view.streams.len());
                     entity.streams.push(view.streams.len());
