@@ -23,6 +23,9 @@ pub struct Diagnosis {
     pub duration_s: Option<f64>,
     /// `peer-to-peer`, `SFU`, `SFU and peer-to-peer`, or `unknown`.
     pub topology: String,
+    /// How the call went, as callstats.io defined it: `completed`, `failed`,
+    /// `partially_failed`, `dropped`, `aborted`, or `connecting` (the data ends mid-setup).
+    pub outcome: String,
     /// One entry per participant.
     pub participants: Vec<ParticipantReport>,
     /// The connection-path graph.
@@ -337,6 +340,7 @@ pub fn diagnose_with(conference: &Conference, options: &Options<'_>) -> Diagnosi
         ended_at: range.map(|(_, b)| b.to_rfc3339()),
         duration_s: range.map(|(a, b)| b.seconds_since(a)),
         topology,
+        outcome: hopscope_rules::view::outcome(conference).to_string(),
         participants,
         path: path_report(&graph),
         findings,

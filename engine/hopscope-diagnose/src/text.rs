@@ -25,7 +25,7 @@ pub fn render(d: &Diagnosis, detail: Detail) -> String {
         _ => "no timestamps".into(),
     };
     let _ = writeln!(out, "Conference {}  ({span})", d.conference);
-    let _ = writeln!(out, "Topology: {}", d.topology);
+    let _ = writeln!(out, "Topology: {}; outcome: {}", d.topology, d.outcome.replace('_', " "));
     let qc = &d.quality.conference;
     if qc.labels.good + qc.labels.fair + qc.labels.poor > 0 {
         let mut line = format!(

@@ -466,7 +466,11 @@ pub static CONFERENCE: &[MetricDef] = &[
     ),
     m!("elapsed_ms", num(Time), "ms", 0.0, INF, "time since the conference started"),
     m!("ended", bool, "the last moment of the data"),
-    m!("outcome", text, "at the end: `completed`, `failed`, `partially_failed`, `dropped` or `aborted`"),
+    m!(
+        "outcome",
+        text,
+        "at the end: `completed`, `failed`, `partially_failed`, `dropped`, `aborted`, or `connecting` when the data ends mid-setup"
+    ),
 ];
 
 #[cfg(test)]

@@ -705,7 +705,10 @@ impl View {
                 id: conference.id.as_str().into(),
                 topology: topology(conference).into(),
                 outcome: outcome(conference).into(),
-                failed_participants: conference.participants.iter().filter(|p| participant_failed(p)).count(),
+                failed_participants: {
+                    let end = conference.time_range().map_or(Timestamp::default(), |(_, e)| e);
+                    conference.participants.iter().filter(|p| participant_failed(p, end)).count()
+                },
             },
         };
         // A lookup, not a scan per stream: a 50-person call has thousands of streams.
@@ -1152,13 +1155,45 @@ fn media_pcs(p: &Participant) -> impl Iterator<Item = &PeerConnection> {
     })
 }
 
-/// A participant who had media connections and none of them ever connected.
-fn participant_failed(p: &Participant) -> bool {
+/// How long ICE keeps trying before browsers give up on a connection that never came up.
+const ICE_GIVE_UP_MS: f64 = 30_000.0;
+
+/// A connection that never came up and will not: it failed, was closed, hit STUN/TURN or
+/// negotiation errors, or was still trying when ICE would have given up. One whose data
+/// simply ends while it is still connecting has not failed (yet): a live call, or a
+/// snapshot taken during setup.
+fn never_came_up(pc: &PeerConnection, data_end: Timestamp) -> bool {
+    if pc.ever_connected() {
+        return false;
+    }
+    let failed = pc.ice_states().any(|(_, s)| s == IceConnectionState::Failed)
+        || pc.connection_states().any(|(_, s)| s == ConnectionState::Failed);
+    let ended_or_errored = pc.events.iter().any(|e| {
+        matches!(
+            e.kind,
+            EventKind::Closed
+                | EventKind::IceCandidateError(_)
+                | EventKind::Negotiation { outcome: Outcome::Failed(_), .. }
+        )
+    });
+    let started = pc.events.first().map(|e| e.at).or_else(|| pc.stats_times.first().copied());
+    let timed_out = started.is_some_and(|s| data_end.seconds_since(s) * 1000.0 >= ICE_GIVE_UP_MS);
+    failed || ended_or_errored || timed_out
+}
+
+/// A participant who had connections and none of them came up, nor will.
+fn participant_failed(p: &Participant, data_end: Timestamp) -> bool {
     let mut pcs = media_pcs(p).peekable();
-    pcs.peek().is_some() && pcs.all(|pc| !pc.ever_connected())
-        // A participant whose only connections are probes or whose media request failed
-        // also never got media going.
-        || p.peer_connections.iter().all(|pc| !pc.ever_connected()) && !p.peer_connections.is_empty()
+    let candidates: Vec<&PeerConnection> =
+        if pcs.peek().is_some() { pcs.collect() } else { p.peer_connections.iter().collect() };
+    !candidates.is_empty() && candidates.iter().all(|pc| never_came_up(pc, data_end))
+}
+
+/// A participant none of whose connections has come up yet, still trying when the data ends.
+fn participant_connecting(p: &Participant, data_end: Timestamp) -> bool {
+    !p.peer_connections.is_empty()
+        && p.peer_connections.iter().all(|pc| !pc.ever_connected())
+        && !participant_failed(p, data_end)
 }
 
 fn topology(c: &Conference) -> &'static str {
@@ -1193,7 +1228,13 @@ pub fn outcome(c: &Conference) -> &'static str {
             "completed"
         };
     }
-    let failed: Vec<&&Participant> = with_pcs.iter().filter(|p| participant_failed(p)).collect();
+    let end = c.time_range().map_or(Timestamp::default(), |(_, e)| e);
+    let failed: Vec<&&Participant> = with_pcs.iter().filter(|p| participant_failed(p, end)).collect();
+    let connecting = with_pcs.iter().filter(|p| participant_connecting(p, end)).count();
+    if connecting > 0 && failed.len() + connecting == with_pcs.len() {
+        // Nobody is up and someone is still trying: the data ends mid-setup.
+        return "connecting";
+    }
     if failed.len() == with_pcs.len() {
         // Closed by the application while still checking, without an error: they gave up.
         let gave_up = failed.iter().all(|p| {
