@@ -43,6 +43,31 @@ pub enum Command {
     /// rule can read; rules/README.md explains the language.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Simulate a conference from a scenario and write what each browser would have sent
+    /// (hopscope observation NDJSON), for fixtures, tests and benchmarks.
+    ///
+    /// The scenario format is described in examples/scenarios/README.md. The same scenario
+    /// and seed always give the same bytes.
+    ///
+    /// Example: hopscope simulate examples/scenarios/sfu-wifi-loss.yaml --out /tmp/call
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("destination").required(true).args(["out", "stdout"]))]
+pub struct SimulateArgs {
+    /// The scenario (YAML).
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    /// Write one <participant>.ndjson per participant into this directory (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write every participant's observations, merged in time order, to standard output.
+    #[arg(long)]
+    pub stdout: bool,
+    /// Use this seed instead of the scenario's.
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 /// Where rules come from.

@@ -21,6 +21,7 @@ mod cli;
 mod diagnose_cmd;
 mod quality_cmd;
 mod rules_cmd;
+mod simulate_cmd;
 
 use clap::Parser;
 
@@ -37,6 +38,7 @@ fn main() -> std::process::ExitCode {
         cli::Command::Diagnose(args) => diagnose_cmd::run(&args),
         cli::Command::Quality(args) => quality_cmd::run(&args),
         cli::Command::Rules(command) => rules_cmd::run(&command),
+        cli::Command::Simulate(args) => simulate_cmd::run(&args),
     };
     match result {
         Ok(code) => code,
