@@ -61,6 +61,8 @@ struct RawParticipant {
     #[serde(default)]
     cpu_limited: Vec<(Seconds, Seconds)>,
     #[serde(default)]
+    sending_stopped: Vec<(Seconds, Seconds)>,
+    #[serde(default)]
     network: RawNetwork,
     #[serde(default)]
     ice: RawIce,
@@ -314,6 +316,9 @@ pub(crate) struct ParticipantSpec {
     pub video: Option<VideoSpec>,
     pub screenshare: Option<VideoSpec>,
     pub cpu_limited: Vec<Window>,
+    /// Windows when the endpoint sends no media packets at all (its tracks replaced with
+    /// `null`, or devices that died), while it keeps receiving.
+    pub sending_stopped: Vec<Window>,
     pub network: NetworkSpec,
     pub ice: IceSpec,
     /// DOMException name and message.
@@ -630,6 +635,7 @@ fn participant(
             "turn `video` on or remove `cpu_limited`",
         ));
     }
+    let sending_stopped = windows(&at("sending_stopped"), &p.sending_stopped, duration)?;
     let network = network(&at("network"), &p.network, duration)?;
     let ice = ice(&at("ice"), &p.ice, join, duration)?;
     let gum_error = match p.gum_error {
@@ -698,6 +704,7 @@ fn participant(
         video,
         screenshare,
         cpu_limited,
+        sending_stopped,
         network,
         ice,
         gum_error,

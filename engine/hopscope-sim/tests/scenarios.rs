@@ -313,6 +313,25 @@ fn a_cpu_window_shows_as_cpu_limitation() {
 }
 
 #[test]
+fn stopped_sending_means_no_packets_while_still_receiving() {
+    let call = run(
+        "name: stop\nduration: 30s\ntopology: p2p\nparticipants:\n  - name: alice\n    sending_stopped: [[10s, 20s]]\n  - name: bob\n",
+    );
+    for kind in [MediaKind::Audio, MediaKind::Video] {
+        let stopped = call.outbound("alice", kind, 11.0, 19.0);
+        assert!(!stopped.is_empty());
+        // No packets: the model marks the intervals inactive.
+        assert!(stopped.iter().all(|i| !i.active && i.packet_rate.is_none()), "{kind:?}: {stopped:?}");
+        let before = call.outbound("alice", kind, 2.0, 9.0);
+        assert!(before.iter().all(|i| i.packet_rate.is_some_and(|r| r > 1.0)), "{kind:?} before");
+        let after = call.outbound("alice", kind, 22.0, 29.0);
+        assert!(after.iter().all(|i| i.packet_rate.is_some_and(|r| r > 1.0)), "{kind:?} after");
+    }
+    let received = call.inbound("alice", "bob", MediaKind::Audio, 11.0, 19.0);
+    assert_near("alice still hears bob", mean(received.iter().filter_map(|i| i.packet_rate)), 50.0, 2.0);
+}
+
+#[test]
 fn muted_dtx_is_neither_loss_nor_silence_trouble() {
     let call = run(&example("muted-dtx"));
     let muted = call.inbound("alice", "bob", MediaKind::Audio, 12.0, 49.0);

@@ -91,11 +91,27 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// Reads a case's dumps into the one conference they must describe.
+/// Reads a case's inputs into the one conference they must describe. An input is a dump
+/// in any format `diagnose` reads, or a simulation scenario (`*.yaml`), simulated on the
+/// spot: fixtures for situations no capture shows stay small and readable.
 pub fn load_conference(paths: &[PathBuf]) -> Result<Conference, String> {
     let mut inputs = Vec::new();
     for p in paths {
-        inputs.push(hopscope_ingest::ingest_file(p).map_err(|e| e.to_string())?);
+        let is_scenario = p.extension().is_some_and(|e| e == "yaml" || e == "yml");
+        if is_scenario {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let scenario =
+                hopscope_sim::Scenario::from_yaml(&text).map_err(|e| format!("{}: {e}", p.display()))?;
+            let simulated = hopscope_sim::simulate(&scenario);
+            let name = p.display().to_string();
+            let limits = hopscope_ingest::Limits::default();
+            inputs.push(
+                hopscope_ingest::ingest(&name, simulated.combined().as_bytes(), &limits)
+                    .map_err(|e| e.to_string())?,
+            );
+        } else {
+            inputs.push(hopscope_ingest::ingest_file(p).map_err(|e| e.to_string())?);
+        }
     }
     let mut conferences = hopscope_ingest::assemble(inputs);
     match conferences.len() {

@@ -216,3 +216,50 @@ fn list_and_metrics_describe_what_there_is() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown scope `streams`"), "{}", stderr(&o));
 }
+
+/// Every built-in rule is shown firing in some fixture case and staying silent in another
+/// of the cases that test it.
+#[test]
+fn every_builtin_rule_fires_somewhere_and_stays_silent_somewhere() {
+    let o = hopscope(&["rules", "list", "--format", "json"]);
+    let rules: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let ids: Vec<String> =
+        rules.as_array().expect("rows").iter().filter_map(|r| r["id"].as_str().map(String::from)).collect();
+    let mut fires: std::collections::BTreeSet<String> = Default::default();
+    let mut silent: std::collections::BTreeSet<String> = Default::default();
+    let dir = root().join("rules/builtin/tests");
+    for entry in std::fs::read_dir(&dir).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let doc: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&path).expect("read")).expect("yaml");
+        let tested: Vec<String> = match &doc["rule"] {
+            serde_yaml::Value::String(s) => vec![s.clone()],
+            serde_yaml::Value::Sequence(v) => v.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+            _ => ids.clone(),
+        };
+        for case in doc["cases"].as_sequence().expect("cases") {
+            let found: Vec<String> = case["expect"]
+                .as_sequence()
+                .map(|v| {
+                    v.iter()
+                        .map(|e| e["rule"].as_str().map_or_else(|| tested[0].clone(), String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for rule in &tested {
+                if found.contains(rule) {
+                    fires.insert(rule.clone());
+                } else {
+                    silent.insert(rule.clone());
+                }
+            }
+        }
+    }
+    let never_fires: Vec<&String> = ids.iter().filter(|id| !fires.contains(*id)).collect();
+    let never_silent: Vec<&String> = ids.iter().filter(|id| !silent.contains(*id)).collect();
+    assert!(never_fires.is_empty(), "no fixture case where these fire: {never_fires:?}");
+    assert!(never_silent.is_empty(), "no fixture case where these stay silent: {never_silent:?}");
+}

@@ -25,6 +25,8 @@ const BITS_PER_PIXEL: f64 = 0.035;
 const SCALES: [f64; 6] = [1.0, 0.75, 0.5, 0.375, 0.25, 0.1875];
 /// Seconds the encoder waits before stepping the resolution back up.
 const UPSCALE_AFTER_S: f64 = 3.0;
+/// Frame gaps libwebrtc averages before it calls any gap a freeze.
+const MIN_FRAMES_FOR_FREEZE: u64 = 5;
 
 /// What a sender sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -851,12 +853,19 @@ impl Flow {
             if let Some(last) = self.last_decoded {
                 // Queueing that builds up within the interval stretches the gap as well.
                 let gap = frame.at - last + path.queue_growth.max(0.0) / s.frames.len().max(1) as f64;
-                // Chrome's freeze: a gap over 3 mean frame durations and over mean + 150 ms.
-                if gap > (3.0 * self.mean_frame_gap).max(self.mean_frame_gap + 0.15) {
+                // Chrome's freeze: a gap over 3 mean frame durations and over mean + 150 ms,
+                // judged only once a few frame gaps give the mean (libwebrtc waits for
+                // kMinFrameSamplesToDetectFreeze = 5), so a slow camera's first frames are
+                // not freezes.
+                if self.c.frames_decoded > MIN_FRAMES_FOR_FREEZE
+                    && gap > (3.0 * self.mean_frame_gap).max(self.mean_frame_gap + 0.15)
+                {
                     self.c.freezes += 1;
                     self.c.freeze_duration += gap;
                 }
-                self.mean_frame_gap += (gap.min(1.0) - self.mean_frame_gap) / 30.0;
+                // The mean starts from the stream's own gaps, not a 30 fps guess.
+                let weight = (self.c.frames_decoded as f64 - 1.0).clamp(1.0, 30.0);
+                self.mean_frame_gap += (gap.min(1.0) - self.mean_frame_gap) / weight;
                 self.c.inter_frame_delay += gap;
                 self.c.squared_inter_frame_delay += gap * gap;
             }

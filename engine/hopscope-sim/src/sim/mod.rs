@@ -203,12 +203,13 @@ impl World<'_> {
             let spec = self.endpoints[s.endpoint].spec;
             let muted = s.kind == Kind::Audio && spec.audio.as_ref().is_some_and(|a| in_any(&a.muted, mid));
             let cpu = in_any(&spec.cpu_limited, mid);
+            let stopped = in_any(&spec.sending_stopped, mid);
             let window = self.pcs[s.pc].tl.media_window().map(|(a, b)| (a.max(t0), b.min(t1)));
             let allowed = self.allowed(s);
             let s = &mut self.senders[i];
             s.capture(dt, muted);
             match window {
-                Some((from, to)) if from < to => s.send(from, to, allowed, cpu, muted),
+                Some((from, to)) if from < to && !stopped => s.send(from, to, allowed, cpu, muted),
                 _ => s.send(t0, t0, allowed, cpu, muted),
             }
         }
