@@ -16,6 +16,74 @@ use crate::view::{EntityRef, Val, View};
 
 /// Evaluates `expr` for `entity` at `tick`.
 pub fn eval(view: &View, expr: &TExpr, entity: EntityRef, tick: usize) -> Val {
+    eval_with(view, expr, entity, tick, None)
+}
+
+/// Values of windowed aggregates (`avg(x, 15s)`) kept from tick to tick for one rule on one
+/// entity, so each tick reads one new value instead of the whole window again. Keyed by
+/// the aggregate's node in the rule (its address: rules outlive their evaluator) and the
+/// entity it reads (a collection's members each have their own).
+#[derive(Clone, Debug, Default)]
+struct WindowCache {
+    slots: Vec<((usize, EntityRef), Ring)>,
+}
+
+/// One metric's values over consecutive ticks `first..first + values.len()`.
+#[derive(Clone, Debug, Default)]
+struct Ring {
+    first: usize,
+    values: VecDeque<Option<f64>>,
+}
+
+impl Ring {
+    /// Makes the ring hold exactly ticks `from..=to`, reading only ticks it lacks.
+    fn cover(&mut self, view: &View, entity: EntityRef, metric: MetricId, from: usize, to: usize) {
+        let next = self.first + self.values.len();
+        if self.values.is_empty() || from < self.first || next > to + 1 {
+            self.values.clear();
+            self.first = from;
+        }
+        while self.first < from && !self.values.is_empty() {
+            self.values.pop_front();
+            self.first += 1;
+        }
+        if self.values.is_empty() {
+            self.first = from;
+        }
+        for t in self.first + self.values.len()..=to {
+            self.values.push_back(match view.value(entity, metric, t) {
+                Val::Num(v) => Some(v),
+                _ => None,
+            });
+        }
+    }
+}
+
+impl WindowCache {
+    fn ring(&mut self, node: &TExpr, entity: EntityRef) -> &mut Ring {
+        let key = (node as *const TExpr as usize, entity);
+        let i = match self.slots.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                self.slots.push((key, Ring::default()));
+                self.slots.len() - 1
+            }
+        };
+        &mut self.slots[i].1
+    }
+}
+
+fn eval_with(
+    view: &View,
+    expr: &TExpr,
+    entity: EntityRef,
+    tick: usize,
+    mut cache: Option<&mut WindowCache>,
+) -> Val {
+    // Sub-expressions of the same entity share its cache; collection members have none.
+    let eval = |e: &TExpr, cache: &mut Option<&mut WindowCache>| {
+        eval_with(view, e, entity, tick, cache.as_deref_mut())
+    };
     match expr {
         TExpr::Num(v) => Val::Num(*v),
         TExpr::Bool(b) => Val::Bool(*b),
@@ -24,16 +92,20 @@ pub fn eval(view: &View, expr: &TExpr, entity: EntityRef, tick: usize) -> Val {
         TExpr::Window { func, metric, duration_ms } => {
             let back = (duration_ms / view.step_ms).ceil() as usize;
             let first = tick.saturating_sub(back);
-            let values = (first..=tick).filter_map(|t| match view.value(entity, *metric, t) {
-                Val::Num(v) => Some(v),
-                _ => None,
-            });
             let (mut n, mut sum, mut min, mut max) = (0usize, 0.0, f64::INFINITY, f64::NEG_INFINITY);
-            for v in values {
+            let mut add = |v: f64| {
                 n += 1;
                 sum += v;
                 min = min.min(v);
                 max = max.max(v);
+            };
+            match cache {
+                Some(cache) => {
+                    let ring = cache.ring(expr, entity);
+                    ring.cover(view, entity, *metric, first, tick);
+                    ring.values.iter().flatten().for_each(|v| add(*v));
+                }
+                None => view.each_number(entity, *metric, first, tick, add),
             }
             if n == 0 {
                 return Val::Missing;
@@ -46,49 +118,49 @@ pub fn eval(view: &View, expr: &TExpr, entity: EntityRef, tick: usize) -> Val {
             })
         }
         TExpr::Present(m) => Val::Bool(view.value(entity, *m, tick) != Val::Missing),
-        TExpr::Coalesce(a, b) => match eval(view, a, entity, tick) {
-            Val::Missing => eval(view, b, entity, tick),
+        TExpr::Coalesce(a, b) => match eval(a, &mut cache) {
+            Val::Missing => eval(b, &mut cache),
             v => v,
         },
-        TExpr::Not(a) => match eval(view, a, entity, tick) {
+        TExpr::Not(a) => match eval(a, &mut cache) {
             Val::Bool(b) => Val::Bool(!b),
             _ => Val::Missing,
         },
-        TExpr::Neg(a) => match eval(view, a, entity, tick) {
+        TExpr::Neg(a) => match eval(a, &mut cache) {
             Val::Num(v) => Val::Num(-v),
             _ => Val::Missing,
         },
-        TExpr::Abs(a) => match eval(view, a, entity, tick) {
+        TExpr::Abs(a) => match eval(a, &mut cache) {
             Val::Num(v) => Val::Num(v.abs()),
             _ => Val::Missing,
         },
-        TExpr::Bin(BinOp::And, a, b) => match eval(view, a, entity, tick) {
+        TExpr::Bin(BinOp::And, a, b) => match eval(a, &mut cache) {
             Val::Bool(false) => Val::Bool(false),
-            left => match (left, eval(view, b, entity, tick)) {
+            left => match (left, eval(b, &mut cache)) {
                 (_, Val::Bool(false)) => Val::Bool(false),
                 (Val::Bool(true), Val::Bool(true)) => Val::Bool(true),
                 _ => Val::Missing,
             },
         },
-        TExpr::Bin(BinOp::Or, a, b) => match eval(view, a, entity, tick) {
+        TExpr::Bin(BinOp::Or, a, b) => match eval(a, &mut cache) {
             Val::Bool(true) => Val::Bool(true),
-            left => match (left, eval(view, b, entity, tick)) {
+            left => match (left, eval(b, &mut cache)) {
                 (_, Val::Bool(true)) => Val::Bool(true),
                 (Val::Bool(false), Val::Bool(false)) => Val::Bool(false),
                 _ => Val::Missing,
             },
         },
-        TExpr::Bin(op, a, b) => binary(*op, eval(view, a, entity, tick), eval(view, b, entity, tick)),
+        TExpr::Bin(op, a, b) => binary(*op, eval(a, &mut cache), eval(b, &mut cache)),
         TExpr::In(a, list) => {
-            let v = eval(view, a, entity, tick);
+            let v = eval(a, &mut cache);
             if v == Val::Missing {
                 return Val::Missing;
             }
-            Val::Bool(list.iter().any(|c| eval(view, c, entity, tick) == v))
+            Val::Bool(list.iter().any(|c| eval(c, &mut cache) == v))
         }
         TExpr::Collect { func, scope: child, inner } => {
             let children = view.children(entity, *child);
-            let values = children.iter().map(|c| eval(view, inner, *c, tick));
+            let values = children.iter().map(|c| eval_with(view, inner, *c, tick, cache.as_deref_mut()));
             match func {
                 CollectFn::Count => Val::Num(values.filter(|v| *v == Val::Bool(true)).count() as f64),
                 CollectFn::Any => Val::Bool(values.into_iter().any(|v| v == Val::Bool(true))),
@@ -159,6 +231,7 @@ struct Track {
     state: State,
     /// The last M raw outcomes, for `samples: N of M` (empty otherwise).
     recent: VecDeque<bool>,
+    windows: WindowCache,
 }
 
 /// One rule, with the entities its fixed attributes admit.
@@ -208,6 +281,7 @@ impl<'r> Evaluator<'r> {
                         entity,
                         state: State::Idle,
                         recent: VecDeque::with_capacity(samples),
+                        windows: WindowCache::default(),
                     })
                     .collect();
                 Plan { dynamic_filter, tracks }
@@ -300,15 +374,15 @@ fn is_fixed(e: &TExpr, scope: Scope) -> bool {
     }
 }
 
-fn holds(view: &View, rule: &Rule, filter: &[TExpr], entity: EntityRef, tick: usize) -> Val {
+fn holds(view: &View, rule: &Rule, filter: &[TExpr], track: &mut Track, tick: usize) -> Val {
     for part in filter {
-        match eval(view, part, entity, tick) {
+        match eval_with(view, part, track.entity, tick, Some(&mut track.windows)) {
             Val::Bool(true) => {}
             Val::Bool(false) => return Val::Bool(false),
             _ => return Val::Missing,
         }
     }
-    eval(view, &rule.condition, entity, tick)
+    eval_with(view, &rule.condition, track.entity, tick, Some(&mut track.windows))
 }
 
 fn step_track(
@@ -322,7 +396,7 @@ fn step_track(
     let ticks = &view.ticks;
     let entity = track.entity;
     let elapsed_ms = |from: usize, to: usize| ticks[to].seconds_since(ticks[from]) * 1000.0;
-    let raw = holds(view, rule, filter, entity, tick);
+    let raw = holds(view, rule, filter, track, tick);
     // N of M: the window of the last M samples decides.
     let now = match rule.timing.samples {
         Some((n, m)) => {
@@ -344,8 +418,9 @@ fn step_track(
     let on = now == Val::Bool(true);
     // Clearing: the `clear` condition when given (hysteresis), else the condition no
     // longer holding. Unknown never clears.
-    let clears = || match &rule.clear {
-        Some(c) => eval(view, c, entity, tick) == Val::Bool(true),
+    let windows = &mut track.windows;
+    let mut clears = || match &rule.clear {
+        Some(c) => eval_with(view, c, entity, tick, Some(windows)) == Val::Bool(true),
         None => now == Val::Bool(false),
     };
     let last = ticks.len() - 1;

@@ -293,38 +293,59 @@ impl StreamEntity {
             StreamField::Screenshare => return Val::Bool(a.screenshare),
             _ => {}
         }
-        let Some(w) = self.window(tick) else { return Val::Missing };
-        match field {
-            StreamField::Active => Val::Bool(w.active),
-            StreamField::LossPercent => Val::num(w.loss_percent),
-            StreamField::MediaLossPercent => Val::num(w.media_loss_percent),
-            StreamField::JitterMs => Val::num(w.jitter_ms),
-            StreamField::RttMs => Val::num(w.rtt_ms),
-            StreamField::BitrateKbps => Val::num(w.bitrate_kbps),
-            StreamField::PacketRate => Val::num(w.packet_rate),
-            StreamField::Fps => Val::num(w.fps),
-            StreamField::FrameWidth => Val::num(w.frame_width),
-            StreamField::FrameHeight => Val::num(w.frame_height),
-            StreamField::Freezes => Val::num(w.freezes),
-            StreamField::FrozenPercent => Val::num(w.frozen_percent),
-            StreamField::ConcealmentPercent => Val::num(w.concealment_percent),
-            StreamField::JitterBufferMs => Val::num(w.jitter_buffer_ms),
-            StreamField::Nacks => Val::num(w.nacks),
-            StreamField::Plis => Val::num(w.plis),
-            StreamField::FramesDropped => Val::num(w.frames_dropped),
-            StreamField::CpuLimitedPercent => Val::num(w.cpu_limited_percent),
-            StreamField::BandwidthLimitedPercent => Val::num(w.bandwidth_limited_percent),
-            StreamField::QualityLimitation => text(&w.quality_limitation),
-            StreamField::RetransmitPercent => Val::num(w.retransmit_percent),
-            StreamField::TargetBitrateKbps => Val::num(w.target_bitrate_kbps),
-            StreamField::AudioLevel => Val::num(w.audio_level),
-            StreamField::Mos => Val::num(w.mos),
-            StreamField::RFactor => Val::num(w.r_factor),
-            StreamField::VideoQuality => Val::num(w.video_quality),
-            StreamField::QualityLabel => text(&w.quality_label),
-            StreamField::QualityExcluded => w.quality_excluded.map_or(Val::Missing, Val::Bool),
-            _ => Val::Missing,
+        match self.window(tick) {
+            Some(w) => window_value(field, w),
+            None => Val::Missing,
         }
+    }
+
+    /// Calls `f` with each number a metric has over ticks `first..=last`, resolving the
+    /// metric once: windowed aggregates (`avg(x, 15s)`) read many ticks per evaluation.
+    pub fn each_number(&self, metric: MetricId, first: usize, last: usize, mut f: impl FnMut(f64)) {
+        let field = StreamField::of(metric);
+        for tick in first..=last {
+            if let Some(w) = self.window(tick)
+                && let Val::Num(v) = window_value(field, w)
+            {
+                f(v);
+            }
+        }
+    }
+}
+
+/// A per-interval stream metric.
+fn window_value(field: StreamField, w: &StreamWindow) -> Val {
+    let text = |s: &Option<Arc<str>>| Val::text(s.as_ref());
+    match field {
+        StreamField::Active => Val::Bool(w.active),
+        StreamField::LossPercent => Val::num(w.loss_percent),
+        StreamField::MediaLossPercent => Val::num(w.media_loss_percent),
+        StreamField::JitterMs => Val::num(w.jitter_ms),
+        StreamField::RttMs => Val::num(w.rtt_ms),
+        StreamField::BitrateKbps => Val::num(w.bitrate_kbps),
+        StreamField::PacketRate => Val::num(w.packet_rate),
+        StreamField::Fps => Val::num(w.fps),
+        StreamField::FrameWidth => Val::num(w.frame_width),
+        StreamField::FrameHeight => Val::num(w.frame_height),
+        StreamField::Freezes => Val::num(w.freezes),
+        StreamField::FrozenPercent => Val::num(w.frozen_percent),
+        StreamField::ConcealmentPercent => Val::num(w.concealment_percent),
+        StreamField::JitterBufferMs => Val::num(w.jitter_buffer_ms),
+        StreamField::Nacks => Val::num(w.nacks),
+        StreamField::Plis => Val::num(w.plis),
+        StreamField::FramesDropped => Val::num(w.frames_dropped),
+        StreamField::CpuLimitedPercent => Val::num(w.cpu_limited_percent),
+        StreamField::BandwidthLimitedPercent => Val::num(w.bandwidth_limited_percent),
+        StreamField::QualityLimitation => text(&w.quality_limitation),
+        StreamField::RetransmitPercent => Val::num(w.retransmit_percent),
+        StreamField::TargetBitrateKbps => Val::num(w.target_bitrate_kbps),
+        StreamField::AudioLevel => Val::num(w.audio_level),
+        StreamField::Mos => Val::num(w.mos),
+        StreamField::RFactor => Val::num(w.r_factor),
+        StreamField::VideoQuality => Val::num(w.video_quality),
+        StreamField::QualityLabel => text(&w.quality_label),
+        StreamField::QualityExcluded => w.quality_excluded.map_or(Val::Missing, Val::Bool),
+        _ => Val::Missing,
     }
 }
 
@@ -488,6 +509,10 @@ pub struct ParticipantEntity {
     pub pcs: Vec<usize>,
     /// Their streams (indices into [`View::streams`]).
     pub streams: Vec<usize>,
+    /// The audio and video they receive (indices into [`View::streams`]), kept apart so
+    /// `heard_*` and `seen_*` do not filter thousands of streams at every tick.
+    received_audio: Vec<usize>,
+    received_video: Vec<usize>,
     browser: Arc<str>,
     browser_version: Option<f64>,
     browser_age_ms: Option<f64>,
@@ -505,11 +530,8 @@ impl ParticipantEntity {
         let field = ParticipantField::of(metric);
         let media_pcs = || self.pcs.iter().map(|&i| &view.pcs[i]).filter(|pc| pc.has_media);
         let received = |kind: &'static str| {
-            self.streams
-                .iter()
-                .map(|&s| &view.streams[s])
-                .filter(move |s| &*s.attrs.direction == "inbound" && s.attrs.kind.as_deref() == Some(kind))
-                .filter_map(move |s| s.window(tick))
+            let streams = if kind == "audio" { &self.received_audio } else { &self.received_video };
+            streams.iter().filter_map(move |&s| view.streams[s].window(tick))
         };
         let mean =
             |values: Vec<f64>| (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64);
@@ -726,6 +748,11 @@ impl View {
                     let quality =
                         quality_of.get(&(p.id.as_str(), pc.id.as_str(), s.info.stats_id.as_str())).copied();
                     let st = inbound_entity(pi, pc_index, p, pc, s, quality, conference, &view.ticks);
+                    match st.attrs.kind.as_deref() {
+                        Some("audio") => entity.received_audio.push(view.streams.len()),
+                        Some("video") => entity.received_video.push(view.streams.len()),
+                        _ => {}
+                    }
                     pce.streams.push(view.streams.len());
                     entity.streams.push(view.streams.len());
                     view.streams.push(st);
@@ -787,6 +814,27 @@ impl View {
         }
     }
 
+    /// Calls `f` with each number a metric of an entity has over ticks `first..=last`.
+    pub fn each_number(
+        &self,
+        entity: EntityRef,
+        metric: MetricId,
+        first: usize,
+        last: usize,
+        mut f: impl FnMut(f64),
+    ) {
+        match entity {
+            EntityRef::Stream(i) => self.streams[i].each_number(metric, first, last, f),
+            _ => {
+                for tick in first..=last {
+                    if let Val::Num(v) = self.value(entity, metric, tick) {
+                        f(v);
+                    }
+                }
+            }
+        }
+    }
+
     /// A metric of an entity at a tick.
     pub fn value(&self, entity: EntityRef, metric: MetricId, tick: usize) -> Val {
         match entity {
@@ -834,6 +882,8 @@ fn participant_entity(index: usize, p: &Participant) -> ParticipantEntity {
         id: arc(p.id.as_str()),
         pcs: Vec::new(),
         streams: Vec::new(),
+        received_audio: Vec::new(),
+        received_video: Vec::new(),
         browser: arc(browser),
         browser_version,
         browser_age_ms: match (c.inferred_family, browser_version, p.time_range()) {
