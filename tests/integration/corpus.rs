@@ -304,3 +304,78 @@ fn snapshots_processed_json_and_server_dumps() {
     assert_eq!(p.id, "client-42");
     assert_eq!(p.peer_connections[0].streams.iter().filter(|s| s.direction == "inbound").count(), 3);
 }
+
+/// The built-in rules say about the real dumps what a reader of those files would.
+#[test]
+fn the_builtin_rules_find_what_a_reader_would() {
+    let Some(dir) = corpus() else { return };
+    let jitsi = dir.join("jitsi-rtcstats-server");
+    let rules_of = |d: &Diagnosis| -> Vec<String> { d.findings.iter().map(|f| f.rule.clone()).collect() };
+    let messages = |d: &Diagnosis, rule: &str| -> Vec<String> {
+        d.findings.iter().filter(|f| f.rule == rule).map(|f| f.message.clone()).collect()
+    };
+
+    // The relayed TLS call: media through TURN/TLS, a stall to 1.6 s round trip, freezes.
+    let d = one(&jitsi, "chrome-relay");
+    assert_eq!(
+        messages(&d, "relay-over-tcp"),
+        ["Annabel-7gE's media on PC_0 is relayed over TURN/tls (1 min 52 s)"]
+    );
+    assert_eq!(messages(&d, "rtt-spike"), ["Annabel-7gE's round trip on PC_0 spiked to 1.6 s (10 s)"]);
+    let freezes = messages(&d, "video-freezes");
+    assert!(freezes.iter().any(|m| m.contains("50% of the time")), "{freezes:?}");
+    assert_eq!(d.outcome, "completed");
+    // Safari behind the same relay stalls far longer.
+    let d = one(&jitsi, "safari-relay");
+    assert_eq!(messages(&d, "rtt-spike"), ["Toni-AGZ's round trip on PC_0 spiked to 5.5 s (20 s)"]);
+
+    // Sessions whose connections fail: ICE failed and a dropped call, with the camera error.
+    for name in ["chrome-standard-pc-failed", "chrome-standard-pc-reconnect"] {
+        let d = one(&jitsi, name);
+        let rules = rules_of(&d);
+        for expected in ["ice-failed", "call-dropped", "get-user-media-failed"] {
+            assert!(rules.contains(&expected.to_string()), "{name}: {rules:?}");
+        }
+        assert_eq!(d.outcome, "dropped", "{name}");
+        assert_eq!(
+            messages(&d, "get-user-media-failed"),
+            ["Lesly-U1W's media request failed: getUserMedia: NotReadableError"]
+        );
+        // Its camera failed, so it sends audio only: a low estimate there is not a network problem.
+        assert!(!rules.contains(&"low-available-bandwidth".to_string()), "{name}: {rules:?}");
+    }
+    // ICE connected but the secure handshake never completed, then failed: nobody got media.
+    let d = one(&jitsi, "undefined-ice-candidate");
+    assert_eq!(d.outcome, "failed");
+    assert!(rules_of(&d).contains(&"call-failed".to_string()));
+
+    // STUN-only probe connections fail by design and must not raise ICE failures.
+    let d = one(&jitsi, "chrome-standard-multiple-p2p");
+    let rules = rules_of(&d);
+    assert!(!rules.iter().any(|r| r.starts_with("ice-") || r.starts_with("call-")), "{rules:?}");
+    assert_eq!(d.outcome, "completed");
+
+    // A single getStats() snapshot taken while connecting is not a failed call.
+    let d = one(&dir.join("mypurecloud-webrtc-stats-gatherer"), "mock-spec-stats-initial.json");
+    assert_eq!(d.outcome, "connecting");
+    assert!(d.findings.is_empty(), "{:?}", rules_of(&d));
+
+    // Chrome 48's decaying default RTT (3000 ms, then ×0.75 a second) is not a network delay.
+    let d = one(&dir.join("jitsi-rtcstats-server-processed"), "clienttest.json");
+    assert!(!rules_of(&d).iter().any(|r| r.contains("rtt")), "{:?}", rules_of(&d));
+
+    // Every finding on every corpus file renders a message with no template left in it.
+    for entry in files(&dir) {
+        let Ok(input) = ingest_file(&entry) else { continue };
+        for c in hopscope_ingest::assemble(vec![input]) {
+            for f in diagnose(&c).findings {
+                assert!(
+                    !f.message.contains('{') && !f.message.is_empty(),
+                    "{}: {}",
+                    entry.display(),
+                    f.message
+                );
+            }
+        }
+    }
+}
