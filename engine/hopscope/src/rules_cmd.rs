@@ -61,7 +61,8 @@ struct CheckOutput<'a> {
 
 fn check(args: &RuleSourceArgs, deny_warnings: bool, format: OutputFormat) -> anyhow::Result<ExitCode> {
     let overrides = read_overrides(args.overrides.as_deref())?;
-    let set = pack::load(&args.rules, !args.no_builtin, &overrides, LoadMode::Partial)?;
+    let mut set = pack::load(&args.rules, !args.no_builtin, &overrides, LoadMode::Partial)?;
+    set.diagnostics.extend(fires_on_healthy_calls(&set.rules));
     let errors = set.diagnostics.iter().filter(|d| d.level == Level::Error).count();
     let warnings = set.diagnostics.len() - errors;
     let ok = errors == 0 && (!deny_warnings || warnings == 0);
@@ -85,6 +86,58 @@ fn check(args: &RuleSourceArgs, deny_warnings: bool, format: OutputFormat) -> an
         }
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Healthy calls no rule should have anything to say about: two people on good links, and
+/// four on a media server with one of them muted (DTX) for a while.
+const HEALTHY_CALLS: [(&str, &str); 2] = [
+    ("a healthy peer-to-peer call", include_str!("../../../examples/scenarios/p2p-clean.yaml")),
+    (
+        "a healthy 4-person SFU call with a DTX mute",
+        "name: healthy-sfu\nseed: 3\nstart: 2026-03-02T10:00:00Z\nduration: 60s\ntopology: sfu\n\
+         participants:\n  - name: alice\n  - name: bob\n    audio: {dtx: true, muted: [[20s, 40s]]}\n\
+         \x20 - name: carol\n    browser: firefox/140\n  - name: dave\n    browser: safari/26\n",
+    ),
+];
+
+/// Warns (H801) about each rule that raises a finding on a simulated healthy call: a
+/// threshold that normal variation crosses, or a condition that matches everything.
+fn fires_on_healthy_calls(rules: &[hopscope_rules::rule::Rule]) -> Vec<Diagnostic> {
+    let quality = hopscope_score::QualityConfig::default();
+    let mut out: Vec<Diagnostic> = Vec::new();
+    for (what, yaml) in HEALTHY_CALLS {
+        let Ok(scenario) = hopscope_sim::Scenario::from_yaml(yaml) else { continue };
+        let simulated = hopscope_sim::simulate(&scenario);
+        let Ok(input) = hopscope_ingest::ingest(
+            what,
+            simulated.combined().as_bytes(),
+            &hopscope_ingest::Limits::default(),
+        ) else {
+            continue;
+        };
+        for conference in hopscope_ingest::assemble(vec![input]) {
+            let view = hopscope_rules::view::View::build(&conference, &quality);
+            for finding in hopscope_rules::eval::evaluate(rules, &view) {
+                if out.iter().any(|d| d.rule.as_deref() == Some(finding.rule.as_str())) {
+                    continue;
+                }
+                let Some(rule) = rules.iter().find(|r| r.id == finding.rule) else { continue };
+                out.push(
+                    Diagnostic::warning(
+                        hopscope_rules::diagnostic::Code::H801,
+                        &rule.origin.file,
+                        rule.origin.position,
+                        format!("fires on {what} (simulated): \"{}\"", finding.message),
+                    )
+                    .with_help(
+                        "tighten the threshold or `where:`, or require it to hold (`for:`, `samples:`)",
+                    )
+                    .in_rule(&rule.id),
+                );
+            }
+        }
+    }
+    out
 }
 
 fn plural(n: usize) -> &'static str {

@@ -77,9 +77,27 @@ fn check_points_at_file_line_column_with_a_fix() {
     assert!(text.contains("bad.yaml:8:20: error[H305]"), "{text}");
     assert!(text.contains("FAILED: 0 rules check, 3 errors"), "{text}");
 
-    // The built-in pack checks clean.
+    // The built-in pack checks clean, and stays silent on healthy simulated calls.
     let o = hopscope(&["rules", "check", "--deny-warnings"]);
     assert!(o.status.success(), "{}", stdout(&o));
+
+    // A rule that loads but fires on a healthy call is a warning, fatal with --deny-warnings.
+    let loose = tempfile::tempdir().expect("tempdir");
+    write(
+        loose.path(),
+        "loose.yaml",
+        "rules:\n  - id: loose-loss\n    description: x\n    scope: stream\n    condition: loss_percent < 50%\n    severity: info\n    category: packet-loss\n    message: \"loss {loss_percent}\"\n",
+    );
+    let dir = loose.path().display().to_string();
+    let o = hopscope(&["rules", "check", "--no-builtin", "--rules", &dir]);
+    assert!(o.status.success(), "a warning alone passes: {}", stdout(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("loose.yaml:2:7: warning[H801]: fires on a healthy peer-to-peer call (simulated)"),
+        "{text}"
+    );
+    let o = hopscope(&["rules", "check", "--no-builtin", "--deny-warnings", "--rules", &dir]);
+    assert_eq!(o.status.code(), Some(1));
 }
 
 #[test]
