@@ -3,6 +3,7 @@
 mod bad_input;
 mod captured;
 mod corpus;
+mod findings;
 mod quality;
 mod same_call;
 mod schema;
