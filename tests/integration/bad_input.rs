@@ -28,16 +28,45 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
-    fn truncated_dumps_never_panic(cut in 0usize..250_000, which in 0usize..5) {
+    fn truncated_dumps_never_panic(cut in 0usize..250_000, which in 0usize..7) {
         let files = [
             "chromium/p2p-lossy/alice.webrtc-internals.json",
             "chromium/p2p-lossy/alice.rtcstats",
             "chromium/p2p-lossy/alice.hopscope.ndjson",
             "chromium/p2p-lossy/alice.chrome-rtcstats.txt",
             "chromium/gum-failure/bob.webrtc-internals.json",
+            "native/sfu-uplink-loss/call.hopscope.ndjson",
+            "native/turn-relayed/turn-fra-1.hopscope.ndjson",
         ];
         let bytes = read(files[which]);
         survives_truncation(files[which], &bytes, cut);
+    }
+
+    #[test]
+    fn middlebox_envelopes_with_junk_values_never_panic(
+        which in 0usize..2,
+        leaf in 0usize..400,
+        junk in prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            "[a-z0-9:.]{0,12}".prop_map(serde_json::Value::from),
+            Just(serde_json::json!([])),
+            Just(serde_json::json!({"x": [1, {"y": null}]})),
+        ],
+    ) {
+        // One SFU or TURN envelope of the fixtures, one of its values replaced by junk.
+        let (file, source) = [
+            ("native/sfu-uplink-loss/call.hopscope.ndjson", "sfu"),
+            ("native/turn-relayed/turn-fra-1.hopscope.ndjson", "turn"),
+        ][which];
+        let text = String::from_utf8(read(file)).expect("utf-8");
+        let line = text.lines().filter(|l| l.contains(&format!("\"source\":\"{source}\""))).nth(2).expect("envelope");
+        let mut envelope: serde_json::Value = serde_json::from_str(line).expect("JSON");
+        replace_leaf(&mut envelope, &mut { leaf }, junk);
+        let bytes = format!("{envelope}\n{line}\n");
+        survives_truncation("junk.ndjson", bytes.as_bytes(), usize::MAX);
     }
 
     #[test]
@@ -53,6 +82,20 @@ proptest! {
         lines[line] = junk;
         let i = ingest("alice.rtcstats", lines.join("\n").as_bytes(), &Limits::default()).expect("one bad line never rejects a dump");
         prop_assert_eq!(i.participants.len(), 1);
+    }
+}
+
+/// Replaces the `n`-th value (depth first) of a JSON document.
+fn replace_leaf(v: &mut serde_json::Value, n: &mut usize, junk: serde_json::Value) -> bool {
+    if *n == 0 {
+        *v = junk;
+        return true;
+    }
+    *n -= 1;
+    match v {
+        serde_json::Value::Array(items) => items.iter_mut().any(|x| replace_leaf(x, n, junk.clone())),
+        serde_json::Value::Object(map) => map.values_mut().any(|x| replace_leaf(x, n, junk.clone())),
+        _ => false,
     }
 }
 

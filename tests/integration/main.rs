@@ -4,6 +4,7 @@ mod bad_input;
 mod captured;
 mod corpus;
 mod findings;
+mod middlebox;
 mod quality;
 mod same_call;
 mod schema;

@@ -238,6 +238,10 @@ pub struct MiddleboxReport {
     pub software: Option<String>,
     /// Client transports.
     pub clients: Vec<MiddleboxClientReport>,
+    /// TURN allocations.
+    pub allocations: Vec<TurnAllocationReport>,
+    /// TURN allocations the relay refused.
+    pub allocation_errors: Vec<TurnErrorReport>,
     /// What the source offered that is not modelled.
     pub not_modelled: Vec<String>,
 }
@@ -259,6 +263,70 @@ pub struct MiddleboxClientReport {
     pub packets_sent: Option<f64>,
     /// Receive bitrate from the client, kbit/s.
     pub receive_kbps: Option<Range>,
+    /// The participant this transport was matched to, if any.
+    pub participant: Option<String>,
+    /// Why it was matched to that participant.
+    pub participant_evidence: Vec<String>,
+    /// The client's address as the server saw it (first seen).
+    pub remote_address: Option<String>,
+    /// Whether the client reached the server through a TURN relay.
+    pub relayed: Option<bool>,
+    /// Loss from the client to the server per interval, percent.
+    pub upstream_loss_pct: Option<Range>,
+    /// Worst stream's jitter at the server per interval, ms.
+    pub upstream_jitter_ms: Option<Range>,
+    /// Loss from the server to the client (the client's receiver reports), percent.
+    pub downstream_loss_pct: Option<Range>,
+    /// The server's RTT to the client, ms.
+    pub rtt_ms: Option<Range>,
+    /// The server's clock minus the participant's, seconds, when the data bound it.
+    pub clock_offset_s: Option<f64>,
+}
+
+/// A TURN allocation as the relay saw it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TurnAllocationReport {
+    /// The relay's id for it.
+    pub id: String,
+    /// The participant it was matched to, if any.
+    pub participant: Option<String>,
+    /// Why it was matched to that participant.
+    pub participant_evidence: Vec<String>,
+    /// The client's address as the relay saw it.
+    pub client_address: Option<String>,
+    /// The relayed address.
+    pub relay_address: Option<String>,
+    /// Client-to-relay transport.
+    pub protocol: Option<&'static str>,
+    /// Peers with permissions.
+    pub peers: usize,
+    /// Samples.
+    pub samples: usize,
+    /// Packets from the client over the observation.
+    pub packets_from_client: Option<f64>,
+    /// Packets to the client over the observation.
+    pub packets_to_client: Option<f64>,
+    /// Loss inside the relay from the client to its peers per interval, percent.
+    pub client_to_peers_loss_pct: Option<Range>,
+    /// Loss inside the relay from the peers to the client per interval, percent.
+    pub peers_to_client_loss_pct: Option<Range>,
+}
+
+/// An allocation the relay refused.
+#[derive(Clone, Debug, Serialize)]
+pub struct TurnErrorReport {
+    /// When (RFC 3339, the relay's clock).
+    pub at: String,
+    /// STUN error code.
+    pub code: Option<u16>,
+    /// Reason phrase.
+    pub reason: Option<String>,
+    /// The client's address as the relay saw it.
+    pub client_address: Option<String>,
+    /// The participant it was matched to, if any.
+    pub participant: Option<String>,
+    /// Why it was matched to that participant.
+    pub participant_evidence: Vec<String>,
 }
 
 /// How to diagnose.
@@ -683,6 +751,14 @@ fn timeline(conference: &Conference, origin: Option<Timestamp>) -> Vec<TimelineE
 }
 
 fn middlebox(m: &hopscope_model::middlebox::MiddleboxObservation) -> MiddleboxReport {
+    use hopscope_model::middlebox::{ParticipantMatch, intervals as mbi};
+    let who = |m: &Option<ParticipantMatch>| {
+        (
+            m.as_ref().map(|p| p.participant.to_string()),
+            m.as_ref().map(|p| p.evidence.clone()).unwrap_or_default(),
+        )
+    };
+    let pct = |v: Option<f64>| v.map(|f| f * 100.0);
     MiddleboxReport {
         kind: m.kind.map(|k| k.as_str()),
         server: m.server.clone(),
@@ -696,6 +772,8 @@ fn middlebox(m: &hopscope_model::middlebox::MiddleboxObservation) -> MiddleboxRe
                 let delta = |f: fn(&hopscope_model::middlebox::MiddleboxClientSample) -> Option<f64>| {
                     Some(f(last?)? - first.and_then(f).unwrap_or(0.0)).filter(|d| *d >= 0.0)
                 };
+                let iv = mbi::sfu_client_intervals(c);
+                let (participant, participant_evidence) = who(&c.matched);
                 MiddleboxClientReport {
                     id: c.id.clone(),
                     samples: c.samples.len(),
@@ -708,6 +786,67 @@ fn middlebox(m: &hopscope_model::middlebox::MiddleboxObservation) -> MiddleboxRe
                     receive_kbps: summary::range_of(
                         c.samples.iter().filter_map(|s| s.receive_bitrate_bps).map(|b| b / 1000.0),
                     ),
+                    participant,
+                    participant_evidence,
+                    remote_address: c.remote_address().map(String::from),
+                    relayed: c.relayed,
+                    upstream_loss_pct: summary::range_of(
+                        iv.iter().filter_map(|i| pct(i.upstream_loss_fraction)),
+                    ),
+                    upstream_jitter_ms: summary::range_of(iv.iter().filter_map(|i| i.upstream_jitter_ms)),
+                    downstream_loss_pct: summary::range_of(
+                        iv.iter().filter_map(|i| pct(i.downstream_loss_fraction)),
+                    ),
+                    rtt_ms: summary::range_of(iv.iter().filter_map(|i| i.rtt_ms)),
+                    clock_offset_s: c
+                        .matched
+                        .as_ref()
+                        .and_then(|m| m.clock_offset.as_ref())
+                        .map(|o| o.estimate_s()),
+                }
+            })
+            .collect(),
+        allocations: m
+            .allocations
+            .iter()
+            .map(|a| {
+                let iv = mbi::turn_intervals(a);
+                let total = |f: fn(&hopscope_model::middlebox::TurnAllocationSample) -> Option<f64>| {
+                    hopscope_model::intervals::cumulative_total(a.samples.iter().map(f))
+                };
+                let (participant, participant_evidence) = who(&a.matched);
+                TurnAllocationReport {
+                    id: a.id.clone(),
+                    participant,
+                    participant_evidence,
+                    client_address: a.client_address.clone(),
+                    relay_address: a.relay_address.clone(),
+                    protocol: a.protocol.map(|p| p.as_str()),
+                    peers: a.peers.len(),
+                    samples: a.samples.len(),
+                    packets_from_client: total(|s| s.packets_from_client),
+                    packets_to_client: total(|s| s.packets_to_client),
+                    client_to_peers_loss_pct: summary::range_of(
+                        iv.iter().filter_map(|i| pct(i.client_to_peers_loss_fraction)),
+                    ),
+                    peers_to_client_loss_pct: summary::range_of(
+                        iv.iter().filter_map(|i| pct(i.peers_to_client_loss_fraction)),
+                    ),
+                }
+            })
+            .collect(),
+        allocation_errors: m
+            .allocation_errors
+            .iter()
+            .map(|e| {
+                let (participant, participant_evidence) = who(&e.matched);
+                TurnErrorReport {
+                    at: e.at.to_rfc3339(),
+                    code: e.code,
+                    reason: e.reason.clone(),
+                    client_address: e.client_address.clone(),
+                    participant,
+                    participant_evidence,
                 }
             })
             .collect(),

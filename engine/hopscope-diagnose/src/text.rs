@@ -105,37 +105,7 @@ pub fn render(d: &Diagnosis, detail: Detail) -> String {
     }
     render_path(&mut out, d);
     if !d.middleboxes.is_empty() {
-        let _ = writeln!(out, "\nMedia servers and relays");
-        for m in &d.middleboxes {
-            let _ = writeln!(
-                out,
-                "  {} {} ({} client transports)",
-                m.software.as_deref().unwrap_or(m.kind.unwrap_or("middlebox")),
-                m.server,
-                m.clients.len()
-            );
-            for c in &m.clients {
-                let state = match (c.ice_connected, c.ice_failed) {
-                    (_, true) => "ICE failed",
-                    (Some(true), _) => "ICE connected",
-                    (Some(false), _) => "ICE not connected",
-                    (None, _) => "ICE state unknown",
-                };
-                let _ = writeln!(
-                    out,
-                    "    {}: {state}; received {} packets, sent {}{}",
-                    c.id,
-                    count(c.packets_received),
-                    count(c.packets_sent),
-                    c.receive_kbps
-                        .map(|r| format!("; receive {} kbit/s (max {})", f0(r.mean), f0(r.max)))
-                        .unwrap_or_default()
-                );
-            }
-            if !m.not_modelled.is_empty() {
-                let _ = writeln!(out, "    not modelled: {}", m.not_modelled.join("; "));
-            }
-        }
+        render_middleboxes(&mut out, d);
     }
     if !d.timeline.is_empty() {
         let _ = writeln!(out, "\nTimeline");
@@ -449,6 +419,125 @@ fn flow_line(f: &FlowSummary) -> Option<String> {
         parts.push(format!("estimate {} kbit/s", f0(a.mean)));
     }
     (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// The middlebox section: each server's clients (and which participant each is, and why),
+/// TURN allocations and refusals.
+fn render_middleboxes(out: &mut String, d: &Diagnosis) {
+    let _ = writeln!(out, "\nMedia servers and relays");
+    let who = |participant: &Option<String>, evidence: &[String]| match participant {
+        Some(p) => format!(" → {p} ({})", evidence.first().map(String::as_str).unwrap_or("matched")),
+        None => " → no participant matched".to_string(),
+    };
+    let loss = |r: Range| {
+        if r.max - r.mean < 0.05 { pct(r.mean) } else { format!("{} (worst {})", pct(r.mean), pct(r.max)) }
+    };
+    for m in &d.middleboxes {
+        let mut what = Vec::new();
+        if !m.clients.is_empty() {
+            what.push(format!("{} client transports", m.clients.len()));
+        }
+        if !m.allocations.is_empty() {
+            what.push(format!("{} allocations", m.allocations.len()));
+        }
+        if !m.allocation_errors.is_empty() {
+            what.push(format!("{} allocation errors", m.allocation_errors.len()));
+        }
+        if what.is_empty() {
+            what.push("0 client transports".into());
+        }
+        let _ = writeln!(
+            out,
+            "  {} {} ({})",
+            m.software.as_deref().unwrap_or(m.kind.unwrap_or("middlebox")),
+            m.server,
+            what.join(", ")
+        );
+        for c in &m.clients {
+            let state = match (c.ice_connected, c.ice_failed) {
+                (_, true) => "ICE failed",
+                (Some(true), _) => "ICE connected",
+                (Some(false), _) => "ICE not connected",
+                (None, _) => "ICE state unknown",
+            };
+            let mut parts = vec![state.to_string()];
+            if c.packets_received.is_some() || c.packets_sent.is_some() {
+                parts.push(format!(
+                    "received {} packets, sent {}",
+                    count(c.packets_received),
+                    count(c.packets_sent)
+                ));
+            }
+            if let Some(r) = c.receive_kbps {
+                parts.push(format!("receive {} kbit/s (max {})", f0(r.mean), f0(r.max)));
+            }
+            if let Some(r) = c.upstream_loss_pct {
+                parts.push(format!("upstream loss {}", loss(r)));
+            }
+            if let Some(j) = c.upstream_jitter_ms {
+                parts.push(format!("jitter up to {}", ms(j.max)));
+            }
+            if let Some(r) = c.downstream_loss_pct {
+                parts.push(format!("downstream loss {}", loss(r)));
+            }
+            if let Some(r) = c.rtt_ms {
+                parts.push(format!("RTT {}", ms_range(r)));
+            }
+            if let Some(o) = c.clock_offset_s.filter(|o| o.abs() >= 1.0) {
+                parts.push(format!("server clock {o:+.1} s"));
+            }
+            let _ = writeln!(
+                out,
+                "    {}{}: {}",
+                c.id,
+                who(&c.participant, &c.participant_evidence),
+                parts.join("; ")
+            );
+        }
+        for a in &m.allocations {
+            let mut parts = Vec::new();
+            if let (Some(c), Some(r)) = (&a.client_address, &a.relay_address) {
+                parts.push(format!(
+                    "{c} → {r}{}",
+                    a.protocol.map(|p| format!(" over {p}")).unwrap_or_default()
+                ));
+            }
+            if a.packets_from_client.is_some() || a.packets_to_client.is_some() {
+                parts.push(format!(
+                    "{} packets from the client, {} to it",
+                    count(a.packets_from_client),
+                    count(a.packets_to_client)
+                ));
+            }
+            if let Some(r) = a.client_to_peers_loss_pct {
+                parts.push(format!("relay loss to peers {}", loss(r)));
+            }
+            if let Some(r) = a.peers_to_client_loss_pct {
+                parts.push(format!("relay loss to the client {}", loss(r)));
+            }
+            let _ = writeln!(
+                out,
+                "    allocation {}{}: {}",
+                a.id,
+                who(&a.participant, &a.participant_evidence),
+                parts.join("; ")
+            );
+        }
+        for e in &m.allocation_errors {
+            let _ = writeln!(
+                out,
+                "    allocation refused at {}: {} {}{}{}",
+                short_time(&e.at),
+                e.code.map(|c| c.to_string()).unwrap_or_else(|| "?".into()),
+                e.reason.as_deref().unwrap_or(""),
+                e.client_address.as_deref().map(|c| format!(" from {c}")).unwrap_or_default(),
+                who(&e.participant, &e.participant_evidence)
+            );
+        }
+        if !m.not_modelled.is_empty() {
+            let _ = writeln!(out, "    not modelled: {}", m.not_modelled.join("; "));
+        }
+    }
 }
 
 fn f0(v: f64) -> String {

@@ -5,13 +5,58 @@
 //! sends and the other receives (SSRCs), or one side's remote candidate being the other's
 //! local candidate. Several getStats snapshots of the same endpoint (the same outbound
 //! SSRCs) become one participant with several reports.
+//!
+//! Middlebox observations join by their conference id; an observation without one (a TURN
+//! relay rarely knows the call) is split into its records, and each record joins the call
+//! of the one participant it matches ([`middlebox`]: participant id, addresses, SSRCs).
+//! Ids never join across calls: a record only matches participants whose call ids do not
+//! contradict its own. Records that match nobody stay together in a conference of their
+//! own, and every record is then matched within its conference and noted when it matches
+//! nothing or contradicts.
+
+mod middlebox;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use hopscope_model::middlebox::{MiddleboxKind, MiddleboxObservation};
 use hopscope_model::stats::IceCandidate;
 use hopscope_model::{Conference, ConferenceId, DataNote, Participant, ParticipantId, PeerConnection};
 
 use crate::{Format, Ingested};
+
+/// A middlebox observation, or one record of it when it has no conference id to join by.
+#[derive(Clone, Copy, PartialEq)]
+enum Part {
+    Whole,
+    Client(usize),
+    Allocation(usize),
+    Error(usize),
+}
+
+struct Unit {
+    obs: usize,
+    part: Part,
+}
+
+fn unit_records<'a>(m: &'a MiddleboxObservation, part: Part) -> Vec<middlebox::Record<'a>> {
+    use middlebox::Record;
+    match part {
+        Part::Whole => middlebox::records(m),
+        Part::Client(j) => m.clients.get(j).map(Record::Client).into_iter().collect(),
+        Part::Allocation(j) => m.allocations.get(j).map(Record::Allocation).into_iter().collect(),
+        Part::Error(j) => m.allocation_errors.get(j).map(Record::Error).into_iter().collect(),
+    }
+}
+
+/// Whether two groups' call ids allow them to be one call: no identifier present on both
+/// sides with different values.
+fn compatible(a: &BTreeSet<(String, String)>, b: &BTreeSet<(String, String)>) -> bool {
+    let names: BTreeSet<&str> = a.iter().map(|(k, _)| k.as_str()).collect();
+    names.into_iter().all(|name| {
+        let mut theirs = b.iter().filter(|(k, _)| k == name).peekable();
+        theirs.peek().is_none() || theirs.any(|pair| a.contains(pair))
+    })
+}
 
 /// Groups ingested inputs into conferences. Deterministic: the same inputs in the same
 /// order give the same conferences.
@@ -25,7 +70,8 @@ pub fn assemble(inputs: Vec<Ingested>) -> Vec<Conference> {
     let mut notes: Vec<Vec<DataNote>> = Vec::new();
     let mut keys: Vec<Vec<(String, String)>> = Vec::new();
     let mut formats = Vec::new();
-    let mut middleboxes = Vec::new();
+    let mut sources: Vec<String> = Vec::new();
+    let mut observations: Vec<(usize, MiddleboxObservation)> = Vec::new();
     // Inputs with no call data (a Jicofo log, a getUserMedia-only page) still get a
     // conference of their own so what we learned about them is reported.
     let mut empty_inputs = Vec::new();
@@ -37,11 +83,12 @@ pub fn assemble(inputs: Vec<Ingested>) -> Vec<Conference> {
             items.push(Item { input: i, participant: p });
         }
         for m in input.middleboxes {
-            middleboxes.push((i, m));
+            observations.push((i, m));
         }
         notes.push(input.notes);
         keys.push(input.conference_keys);
         formats.push(input.format);
+        sources.push(input.source);
     }
 
     // Merge snapshot files of one endpoint: same outbound SSRCs.
@@ -62,10 +109,31 @@ pub fn assemble(inputs: Vec<Ingested>) -> Vec<Conference> {
     }
     let items = merged;
 
-    // Union-find over participants, plus one node per middlebox.
-    let n = items.len() + middleboxes.len();
+    // Middlebox observations with a call id join whole; the others record by record.
+    let mut units: Vec<Unit> = Vec::new();
+    for (k, (_, m)) in observations.iter().enumerate() {
+        let keyed = m.conference_keys.iter().any(|(key, _)| joining_key(key));
+        let parts = m
+            .clients
+            .iter()
+            .enumerate()
+            .map(|(j, _)| Part::Client(j))
+            .chain(m.allocations.iter().enumerate().map(|(j, _)| Part::Allocation(j)))
+            .chain(m.allocation_errors.iter().enumerate().map(|(j, _)| Part::Error(j)));
+        let before = units.len();
+        if !keyed {
+            units.extend(parts.map(|part| Unit { obs: k, part }));
+        }
+        if units.len() == before {
+            units.push(Unit { obs: k, part: Part::Whole });
+        }
+    }
+
+    // Union-find over participants, plus one node per middlebox unit.
+    let n = items.len() + units.len();
     let mut parent: Vec<usize> = (0..n).collect();
-    let mut reasons: Vec<String> = Vec::new();
+    // Why two nodes were joined, by one of the nodes.
+    let mut reasons: Vec<(usize, String)> = Vec::new();
     fn find(parent: &mut [usize], x: usize) -> usize {
         let mut r = x;
         while parent[r] != r {
@@ -79,37 +147,36 @@ pub fn assemble(inputs: Vec<Ingested>) -> Vec<Conference> {
         }
         r
     }
-    let union = |parent: &mut Vec<usize>, a: usize, b: usize, why: String, reasons: &mut Vec<String>| {
-        let (ra, rb) = (find(parent, a), find(parent, b));
-        if ra != rb {
-            parent[ra.max(rb)] = ra.min(rb);
-            if !reasons.contains(&why) {
-                reasons.push(why);
+    let union =
+        |parent: &mut Vec<usize>, a: usize, b: usize, why: String, reasons: &mut Vec<(usize, String)>| {
+            let (ra, rb) = (find(parent, a), find(parent, b));
+            if ra != rb {
+                parent[ra.max(rb)] = ra.min(rb);
+                if !why.is_empty() && !reasons.iter().any(|(_, r)| *r == why) {
+                    reasons.push((a, why));
+                }
             }
-        }
-    };
+        };
     let key_sets: Vec<BTreeSet<(String, String)>> = (0..n)
         .map(|i| {
-            let input = if i < items.len() { items[i].input } else { middleboxes[i - items.len()].0 };
-            let mut set: BTreeSet<(String, String)> =
-                keys[input].iter().filter(|(k, _)| joining_key(k)).cloned().collect();
             if i < items.len() {
+                let mut set: BTreeSet<(String, String)> =
+                    keys[items[i].input].iter().filter(|(k, _)| joining_key(k)).cloned().collect();
                 for (k, v) in &items[i].participant.identifiers {
                     if joining_key(k) {
                         set.insert((k.clone(), v.clone()));
                     }
                 }
+                set
             } else {
-                set.extend(
-                    middleboxes[i - items.len()]
-                        .1
-                        .conference_keys
-                        .iter()
-                        .filter(|(k, _)| joining_key(k))
-                        .cloned(),
-                );
+                observations[units[i - items.len()].obs]
+                    .1
+                    .conference_keys
+                    .iter()
+                    .filter(|(k, _)| joining_key(k))
+                    .cloned()
+                    .collect()
             }
-            set
         })
         .collect();
     for a in 0..n {
@@ -135,6 +202,81 @@ pub fn assemble(inputs: Vec<Ingested>) -> Vec<Conference> {
         }
     }
 
+    // Middlebox records join the call of the participant they match, among the participants
+    // whose call ids do not contradict the record's (kept per group as groups merge).
+    let facts: Vec<middlebox::Facts> = if units.is_empty() {
+        Vec::new()
+    } else {
+        items.iter().map(|it| middlebox::Facts::of(&it.participant)).collect()
+    };
+    let mut group_keys: BTreeMap<usize, BTreeSet<(String, String)>> = BTreeMap::new();
+    for (i, set) in key_sets.iter().enumerate() {
+        let r = find(&mut parent, i);
+        group_keys.entry(r).or_default().extend(set.iter().cloned());
+    }
+    let mut unit_notes: Vec<Vec<DataNote>> = (0..units.len()).map(|_| Vec::new()).collect();
+    for (u, unit) in units.iter().enumerate() {
+        let node = items.len() + u;
+        let (input, m) = &observations[unit.obs];
+        let kind = m.kind.map(MiddleboxKind::as_str).unwrap_or("middlebox");
+        for r in unit_records(m, unit.part) {
+            let own_root = find(&mut parent, node);
+            let own = group_keys.get(&own_root).cloned().unwrap_or_default();
+            let candidates: Vec<usize> = (0..items.len())
+                .filter(|&i| {
+                    let root = find(&mut parent, i);
+                    group_keys.get(&root).is_none_or(|theirs| compatible(&own, theirs))
+                })
+                .collect();
+            let refs: Vec<&middlebox::Facts> = candidates.iter().map(|&i| &facts[i]).collect();
+            let d = middlebox::decide(r, &refs);
+            match d.chosen {
+                Some(c) => {
+                    let item = candidates[c];
+                    let item_root = find(&mut parent, item);
+                    let why = format!(
+                        "{kind} {}: {} is {}: {}",
+                        m.server,
+                        r.describe(),
+                        items[item].participant.id,
+                        d.evidence.first().map(String::as_str).unwrap_or("matched")
+                    );
+                    union(&mut parent, node, item, why, &mut reasons);
+                    if item_root != own_root {
+                        let mut merged = group_keys.remove(&own_root).unwrap_or_default();
+                        merged.extend(group_keys.remove(&item_root).unwrap_or_default());
+                        group_keys.insert(find(&mut parent, node), merged);
+                    }
+                }
+                None if unit.part != Part::Whole => {
+                    for p in d.problems {
+                        unit_notes[u].push(DataNote {
+                            source: sources[*input].clone(),
+                            location: Some(format!("{kind} {}, {}", m.server, r.name())),
+                            message: format!("{p}; not joined to any call"),
+                        });
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+    // What matched nobody stays together, one conference per observation.
+    let with_participants: BTreeSet<usize> = (0..items.len()).map(|i| find(&mut parent, i)).collect();
+    let mut leftover: BTreeMap<usize, usize> = BTreeMap::new();
+    for (u, unit) in units.iter().enumerate() {
+        let node = items.len() + u;
+        if with_participants.contains(&find(&mut parent, node)) {
+            continue;
+        }
+        match leftover.get(&unit.obs) {
+            Some(&first) => union(&mut parent, first, node, String::new(), &mut reasons),
+            None => {
+                leftover.insert(unit.obs, node);
+            }
+        }
+    }
+
     // Build conferences in order of first appearance.
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for i in 0..n {
@@ -142,14 +284,15 @@ pub fn assemble(inputs: Vec<Ingested>) -> Vec<Conference> {
         groups.entry(r).or_default().push(i);
     }
     let mut items: Vec<Option<Item>> = items.into_iter().map(Some).collect();
-    let mut middleboxes: Vec<Option<(usize, hopscope_model::middlebox::MiddleboxObservation)>> =
-        middleboxes.into_iter().map(Some).collect();
     let item_count = items.len();
     let mut conferences = Vec::new();
     for (_, members) in groups {
         let mut conference = Conference::default();
         let mut inputs_used = BTreeSet::new();
         let mut conf_keys: BTreeSet<(String, String)> = BTreeSet::new();
+        // Observation → the parts of it in this conference, in order.
+        let mut parts: BTreeMap<usize, Vec<Part>> = BTreeMap::new();
+        let mut extra_notes = Vec::new();
         for &m in &members {
             conf_keys.extend(key_sets[m].iter().cloned());
             if m < item_count {
@@ -157,24 +300,34 @@ pub fn assemble(inputs: Vec<Ingested>) -> Vec<Conference> {
                     inputs_used.insert(item.input);
                     conference.participants.push(item.participant);
                 }
-            } else if let Some((input, mb)) = middleboxes[m - item_count].take() {
-                inputs_used.insert(input);
-                conference.middleboxes.push(mb);
+            } else {
+                let unit = &units[m - item_count];
+                parts.entry(unit.obs).or_default().push(unit.part);
+                extra_notes.append(&mut unit_notes[m - item_count]);
             }
+        }
+        let mut mb_sources = Vec::new();
+        for (k, parts) in parts {
+            let (input, obs) = &mut observations[k];
+            inputs_used.insert(*input);
+            mb_sources.push(sources[*input].clone());
+            conference.middleboxes.push(take_parts(obs, &parts));
         }
         for i in inputs_used {
             conference.notes.extend(notes[i].iter().cloned());
         }
         conference.id = conference_id(&conf_keys, &conference);
         if conference.participants.len() + conference.middleboxes.len() > 1 {
+            let member_set: BTreeSet<usize> = members.iter().copied().collect();
             conference.joined_by = reasons
                 .iter()
-                .filter(|r| conf_keys.iter().any(|(_, v)| r.contains(v.as_str())) || !r.starts_with("same "))
-                .cloned()
+                .filter(|(node, _)| member_set.contains(node))
+                .map(|(_, r)| r.clone())
                 .collect();
         }
         disambiguate_names(&mut conference.participants);
         mark_matched_peers(&mut conference);
+        middlebox::attach(&mut conference, &mb_sources, extra_notes);
         conferences.push(conference);
     }
     for (_, source, keys, notes) in empty_inputs {
@@ -186,6 +339,33 @@ pub fn assemble(inputs: Vec<Ingested>) -> Vec<Conference> {
         conferences.push(Conference { id: ConferenceId::new(id), notes, ..Conference::default() });
     }
     conferences
+}
+
+/// Moves the given parts of an observation out into an observation of their own (the
+/// whole one when it joined whole).
+fn take_parts(obs: &mut MiddleboxObservation, parts: &[Part]) -> MiddleboxObservation {
+    if parts.contains(&Part::Whole) {
+        return std::mem::take(obs);
+    }
+    let mut out = MiddleboxObservation {
+        kind: obs.kind,
+        server: obs.server.clone(),
+        software: obs.software.clone(),
+        conference_keys: obs.conference_keys.clone(),
+        not_modelled: obs.not_modelled.clone(),
+        ..MiddleboxObservation::default()
+    };
+    for part in parts {
+        match *part {
+            Part::Client(j) => out.clients.extend(obs.clients.get_mut(j).map(std::mem::take)),
+            Part::Allocation(j) => out.allocations.extend(obs.allocations.get_mut(j).map(std::mem::take)),
+            Part::Error(j) => {
+                out.allocation_errors.extend(obs.allocation_errors.get_mut(j).map(std::mem::take))
+            }
+            Part::Whole => {}
+        }
+    }
+    out
 }
 
 /// Two endpoints whose connections carry each other's media directly are peers, whatever

@@ -162,6 +162,8 @@ pub fn ingest(name: &str, bytes: &[u8], limits: &Limits) -> Result<Ingested, Ing
             if let Some(c) = read.conference {
                 result.conference_keys.push(("conference".into(), c));
             }
+            result.middleboxes.extend(read.middleboxes);
+            result.notes.extend(read.notes);
             read.participants
         }
         Format::JitsiServer => {

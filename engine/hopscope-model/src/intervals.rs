@@ -25,18 +25,18 @@ const MIN_GAP_S: f64 = 5.0;
 
 /// Increase of a cumulative counter; `None` when unknown or when the counter went
 /// backwards (a reset).
-fn increase(prev: Option<f64>, cur: Option<f64>) -> Option<f64> {
+pub(crate) fn increase(prev: Option<f64>, cur: Option<f64>) -> Option<f64> {
     let d = cur? - prev?;
     (d >= 0.0).then_some(d)
 }
 
 /// Whether a counter went backwards.
-fn went_backwards(prev: Option<f64>, cur: Option<f64>) -> bool {
+pub(crate) fn went_backwards(prev: Option<f64>, cur: Option<f64>) -> bool {
     matches!((prev, cur), (Some(p), Some(c)) if c < p)
 }
 
 /// Safe ratio: `None` when the denominator is not positive.
-fn ratio(num: Option<f64>, den: Option<f64>) -> Option<f64> {
+pub(crate) fn ratio(num: Option<f64>, den: Option<f64>) -> Option<f64> {
     let den = den?;
     (den > 0.0).then(|| num.map(|n| n / den)).flatten()
 }
@@ -55,7 +55,7 @@ pub fn typical_interval_s(times: impl Iterator<Item = Timestamp>) -> Option<f64>
 
 /// Pairs consecutive samples with a positive time step, skipping repeated timestamps and
 /// refusing to bridge long gaps. Yields `(previous, current, dt_seconds)`.
-fn steps<'a, S>(
+pub(crate) fn steps<'a, S>(
     samples: &'a [S],
     at: impl Fn(&S) -> Timestamp + Copy + 'a,
 ) -> impl Iterator<Item = (&'a S, &'a S, f64)> + 'a {

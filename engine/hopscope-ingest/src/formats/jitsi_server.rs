@@ -1,9 +1,12 @@
 //! Jitsi server-side rtcstats dumps: `{"statsSessionId", "type": "identity"|"stats-entry",
 //! "data"}` per line, where a stats entry's `data` is JSON inside a string.
 //!
-//! - **JVB** (Jitsi Videobridge): per-endpoint ICE transport counters and receive bitrates
-//!   become SFU-side observations. Its transceiver node graphs, receiver video constraints
-//!   and payload maps are free-form debug state and are not modelled (said so in the result).
+//! - **JVB** (Jitsi Videobridge): per-endpoint ICE transport counters, receive bitrates, the
+//!   bridge's RTT to the endpoint, NACK/PLI counters and the SSRCs it receives become
+//!   SFU-side observations (JVB reports per endpoint transport, not per SSRC, so the
+//!   counters go on streams with `ssrc: None`). Its transceiver node graphs, receiver video
+//!   constraints and payload maps are free-form debug state and are not modelled (said so
+//!   in the result).
 //! - **Jicofo** (conference focus) and **Jigasi** (SIP gateway) carry signalling state and
 //!   logs, no media statistics: they are recognised and described, not modelled.
 
@@ -11,8 +14,10 @@ use std::collections::BTreeMap;
 
 use hopscope_model::Timestamp;
 use hopscope_model::middlebox::{
-    MiddleboxClient, MiddleboxClientSample, MiddleboxKind, MiddleboxObservation,
+    MiddleboxClient, MiddleboxClientSample, MiddleboxKind, MiddleboxObservation, SfuInboundSample,
+    SfuInboundStream, SfuOutboundSample, SfuOutboundStream,
 };
+use hopscope_model::stats::MediaKind;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -43,6 +48,8 @@ pub(crate) fn read(source_name: &str, text: &str) -> Result<ServerDump, IngestEr
     let mut endpoint_names: Vec<String> = Vec::new();
     let mut clients: BTreeMap<String, MiddleboxClient> = BTreeMap::new();
     let mut last: BTreeMap<String, MiddleboxClientSample> = BTreeMap::new();
+    let mut last_in: BTreeMap<String, SfuInboundSample> = BTreeMap::new();
+    let mut last_out: BTreeMap<String, SfuOutboundSample> = BTreeMap::new();
     let mut entries = 0usize;
     let mut members = std::collections::BTreeSet::new();
     let mut notes = Vec::new();
@@ -127,12 +134,27 @@ pub(crate) fn read(source_name: &str, text: &str) -> Result<ServerDump, IngestEr
                             .map(|m| m * 1e6)
                             .or(s.receive_bitrate_bps);
                     }
+                    let transceiver = ep.get("transceiver");
+                    if let Some(rtt) = transceiver
+                        .and_then(|t| t.get("endpointConnectionStats"))
+                        .and_then(|c| c.get("rtt"))
+                        .and_then(Value::as_f64)
+                        .filter(|r| *r > 0.0)
+                    {
+                        // JVB reports 0 until it has a measurement.
+                        s.rtt_s = Some(rtt / 1000.0);
+                    }
                     *prev = s.clone();
-                    clients
+                    let client = clients
                         .entry(id.clone())
-                        .or_insert_with(|| MiddleboxClient { id: id.clone(), ..MiddleboxClient::default() })
-                        .samples
-                        .push(s);
+                        .or_insert_with(|| MiddleboxClient { id: id.clone(), ..MiddleboxClient::default() });
+                    client.samples.push(s);
+                    if let Some(name) = ep.get("statsId").and_then(Value::as_str) {
+                        client.display_name = Some(name.to_string());
+                    }
+                    if let Some(t) = transceiver {
+                        jvb_streams(id, t, at, client, &mut last_in, &mut last_out);
+                    }
                 }
             }
             other => notes.push((
@@ -151,7 +173,7 @@ pub(crate) fn read(source_name: &str, text: &str) -> Result<ServerDump, IngestEr
     match app.to_ascii_uppercase().as_str() {
         "JVB" => {
             notes.push((None, format!(
-                "Jitsi Videobridge dump from {server_name}: {} stats entries, {} endpoints; read as SFU-side observations (ICE state, packets and bytes per endpoint transport)",
+                "Jitsi Videobridge dump from {server_name}: {} stats entries, {} endpoints; read as SFU-side observations (ICE state, packets, bytes, RTT, NACKs, PLIs and received SSRCs per endpoint transport)",
                 entries,
                 clients.len()
             )));
@@ -160,6 +182,9 @@ pub(crate) fn read(source_name: &str, text: &str) -> Result<ServerDump, IngestEr
                 "receiver video constraints".to_string(),
                 "RTP payload-type maps and stream information store".to_string(),
                 "message transport counters".to_string(),
+                "endpoint connection loss statistics (a window JVB does not document: not cumulative counters)"
+                    .to_string(),
+                "bandwidth estimation and bitrate allocation state".to_string(),
             ];
             Ok(ServerDump {
                 middlebox: Some(MiddleboxObservation {
@@ -169,6 +194,7 @@ pub(crate) fn read(source_name: &str, text: &str) -> Result<ServerDump, IngestEr
                     conference_keys: keys.clone(),
                     clients: clients.into_values().collect(),
                     not_modelled,
+                    ..MiddleboxObservation::default()
                 }),
                 notes,
                 conference_keys: keys,
@@ -192,5 +218,109 @@ pub(crate) fn read(source_name: &str, text: &str) -> Result<ServerDump, IngestEr
             format: format!("a Jitsi server dump from `{app}`"),
             reason: "only JVB (videobridge) dumps carry media statistics hopscope reads; Jicofo and Jigasi are recognised".into(),
         }),
+    }
+}
+
+/// The first value under a key starting with `prefix` (JVB suffixes node names with ids).
+fn prefixed<'v>(v: &'v Value, prefix: &str) -> Option<&'v Value> {
+    v.as_object()?.iter().find(|(k, _)| k.starts_with(prefix)).map(|(_, v)| v)
+}
+
+/// What JVB's transceiver offers per stream: NACK/PLI counters (transport totals, on
+/// streams without an SSRC) and the SSRCs it receives from the endpoint.
+fn jvb_streams(
+    id: &str,
+    transceiver: &Value,
+    at: Timestamp,
+    client: &mut MiddleboxClient,
+    last_in: &mut BTreeMap<String, SfuInboundSample>,
+    last_out: &mut BTreeMap<String, SfuOutboundSample>,
+) {
+    let sender = transceiver.get(format!("RTP sender {id}"));
+    let receiver = transceiver.get(format!("RTP receiver {id}"));
+    let num = |v: Option<&Value>, key: &str| v.and_then(|v| v.get(key)).and_then(Value::as_f64);
+    // PLIs the bridge sent to the endpoint (about its uplink) and received from it (about
+    // what the bridge forwards); NACKs received from it.
+    let plis_sent = num(sender.and_then(|s| prefixed(s, "Node Sent RTCP stats")), "num_RtcpFbPliPacket_tx");
+    let plis_received =
+        num(receiver.and_then(|r| prefixed(r, "Node RTCP termination")), "num_RtcpFbPliPacket_rx");
+    let nacks_received = num(sender.and_then(|s| s.get("Nack handler")), "num_nack_packets_received");
+    let inbound = last_in.entry(id.to_string()).or_default();
+    inbound.at = at;
+    inbound.pli_count = plis_sent.or(inbound.pli_count);
+    if inbound.pli_count.is_some() {
+        let sample = inbound.clone();
+        stream_in(client, None, None).samples.push(sample);
+    }
+    let outbound = last_out.entry(id.to_string()).or_default();
+    outbound.at = at;
+    outbound.pli_count = plis_received.or(outbound.pli_count);
+    outbound.nack_count = nacks_received.or(outbound.nack_count);
+    if outbound.pli_count.is_some() || outbound.nack_count.is_some() {
+        let sample = outbound.clone();
+        match client.outbound.iter_mut().find(|s| s.ssrc.is_none()) {
+            Some(s) => s.samples.push(sample),
+            None => client
+                .outbound
+                .push(SfuOutboundStream { samples: vec![sample], ..SfuOutboundStream::default() }),
+        }
+    }
+    let received = transceiver
+        .get("Stream Information Store")
+        .and_then(|s| s.get("Receive SSRC store"))
+        .and_then(|s| s.get("Receive SSRCs"))
+        .and_then(Value::as_str);
+    for (kind, ssrc) in received.map(receive_ssrcs).unwrap_or_default() {
+        stream_in(client, Some(ssrc), kind);
+    }
+}
+
+fn stream_in(
+    client: &mut MiddleboxClient,
+    ssrc: Option<u32>,
+    kind: Option<MediaKind>,
+) -> &mut SfuInboundStream {
+    let i = match client.inbound.iter().position(|s| s.ssrc == ssrc) {
+        Some(i) => i,
+        None => {
+            client.inbound.push(SfuInboundStream { ssrc, kind, samples: Vec::new() });
+            client.inbound.len() - 1
+        }
+    };
+    &mut client.inbound[i]
+}
+
+/// `{video=[2483627358, 1351887809], audio=[1292517411]}` → (kind, SSRC) pairs.
+fn receive_ssrcs(text: &str) -> Vec<(Option<MediaKind>, u32)> {
+    let mut out = Vec::new();
+    let body = text.trim().trim_start_matches('{').trim_end_matches('}');
+    for part in body.split(']') {
+        let Some((kind, list)) = part.split_once('=') else { continue };
+        let kind = MediaKind::parse(kind.trim_matches(|c: char| c == ',' || c.is_whitespace()));
+        for n in list.trim_start_matches('[').split(',') {
+            if let Ok(ssrc) = n.trim().parse::<u32>() {
+                out.push((kind, ssrc));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jvb_receive_ssrc_store() {
+        let got = receive_ssrcs("{video=[2483627358, 1351887809], audio=[1292517411]}");
+        assert_eq!(
+            got,
+            vec![
+                (Some(MediaKind::Video), 2_483_627_358),
+                (Some(MediaKind::Video), 1_351_887_809),
+                (Some(MediaKind::Audio), 1_292_517_411)
+            ]
+        );
+        assert!(receive_ssrcs("garbage").is_empty());
     }
 }

@@ -1,14 +1,20 @@
 //! hopscope's native observation format: one JSON envelope per observation, as NDJSON, a
 //! JSON array, or a single object. Documented by `sdk/schema/observation.schema.json`.
 //!
-//! An envelope names its app, conference, participant and source; carries a full W3C
-//! `getStats()` report for one peer connection (`pc` + `stats`) and/or events. A file may
-//! hold a whole conference: envelopes are grouped by participant.
+//! An envelope names its app, conference and source. Endpoint envelopes name a participant
+//! and carry a full W3C `getStats()` report for one peer connection (`pc` + `stats`) and/or
+//! events; a file may hold a whole conference: they are grouped by participant. SFU and
+//! TURN envelopes (`source: sfu|turn`, docs/middlebox-observations.md) carry a server's
+//! view of client transports and relay allocations; they are grouped by server
+//! ([`middlebox`]) and may be mixed with endpoint envelopes in one file.
+
+mod middlebox;
 
 use std::collections::BTreeMap;
 
 use hopscope_model::events::EventKind;
-use hopscope_model::{RemoteKind, Timestamp};
+use hopscope_model::middlebox::{MiddleboxKind, MiddleboxObservation};
+use hopscope_model::{DataNote, RemoteKind, Timestamp};
 use serde::Deserialize;
 use serde::de::DeserializeSeed;
 use serde_json::Value;
@@ -35,8 +41,18 @@ struct Envelope<'a> {
     remote: Option<String>,
     #[serde(borrow)]
     stats: Option<&'a RawValue>,
-    #[serde(default)]
-    events: Vec<NativeEvent>,
+    events: Option<Vec<NativeEvent>>,
+    // Middlebox envelopes (kept raw: checked with field paths in `middlebox`).
+    #[serde(borrow)]
+    server: Option<&'a RawValue>,
+    #[serde(borrow)]
+    software: Option<&'a RawValue>,
+    #[serde(borrow)]
+    transports: Option<&'a RawValue>,
+    #[serde(borrow)]
+    allocations: Option<&'a RawValue>,
+    #[serde(borrow)]
+    errors: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -56,10 +72,13 @@ struct NativeEvent {
     value: Value,
 }
 
-/// Participants read from a native file, by participant id, plus the conference id.
+/// Participants read from a native file, by participant id, plus the conference id (of
+/// the endpoint envelopes), middlebox observations and remarks about the file.
 pub(crate) struct NativeRead {
     pub participants: Vec<ParticipantBuilder>,
     pub conference: Option<String>,
+    pub middleboxes: Vec<MiddleboxObservation>,
+    pub notes: Vec<DataNote>,
 }
 
 /// Reads native envelopes (NDJSON, array, or one object).
@@ -68,21 +87,68 @@ pub(crate) fn read(source_name: &str, text: &str, fallback_name: &str) -> Result
     let mut order: Vec<String> = Vec::new();
     let mut conference = None;
     let mut ok = 0usize;
+    let mut skipped = 0usize;
     let mut first_error = None;
+    let mut collected = middlebox::Collected::default();
+    let mut notes: Vec<DataNote> = Vec::new();
     let mut apply = |env: Envelope, location: Location| -> Result<(), String> {
         if let Some(v) = env.v
             && v > VERSION
         {
             return Err(format!("envelope version {v} is newer than this hopscope understands ({VERSION})"));
         }
-        match env.source.as_deref() {
-            None | Some("endpoint") => {}
-            Some(other @ ("sfu" | "turn")) => {
+        let kind = match env.source.as_deref() {
+            None | Some("endpoint") => None,
+            Some("sfu") => Some(MiddleboxKind::Sfu),
+            Some("turn") => Some(MiddleboxKind::Turn),
+            Some(other) => return Err(format!("unknown source `{other}`; expected endpoint, sfu or turn")),
+        };
+        if let Some(kind) = kind {
+            let endpoint_only = [
+                ("pc", env.pc.is_some()),
+                ("stats", env.stats.is_some()),
+                ("events", env.events.is_some()),
+                ("remote", env.remote.is_some()),
+            ];
+            if let Some((field, _)) = endpoint_only.iter().find(|(_, present)| *present) {
                 return Err(format!(
-                    "`source: {other}` observations are recognised but not modelled by this version; send endpoint observations"
+                    "`{field}` belongs to endpoint observations, not `source: {}`; send it in an endpoint envelope",
+                    kind.as_str()
                 ));
             }
-            Some(other) => return Err(format!("unknown source `{other}`; expected endpoint, sfu or turn")),
+            let checked = middlebox::check(middlebox::Header {
+                kind,
+                at: env.timestamp.and_then(Timestamp::from_epoch_ms),
+                server: env.server,
+                software: env.software,
+                conference: env.conference,
+                transports: env.transports,
+                allocations: env.allocations,
+                errors: env.errors,
+            })?;
+            for (path, message) in &checked.notes {
+                let location = Some(format!("{location}, {path}"));
+                if !notes.iter().any(|n| n.message == *message) {
+                    notes.push(DataNote {
+                        source: source_name.to_string(),
+                        location,
+                        message: message.clone(),
+                    });
+                }
+            }
+            collected.apply(checked);
+            return Ok(());
+        }
+        let middlebox_only = [
+            ("transports", env.transports.is_some()),
+            ("allocations", env.allocations.is_some()),
+            ("errors", env.errors.is_some()),
+        ];
+        if let Some((field, _)) = middlebox_only.iter().find(|(_, present)| *present) {
+            let source = if *field == "transports" { "sfu" } else { "turn" };
+            return Err(format!(
+                "`{field}` is only read in `source: {source}` observations; set `\"source\": \"{source}\"`"
+            ));
         }
         let name = env.participant.clone().unwrap_or_else(|| fallback_name.to_string());
         if conference.is_none() {
@@ -139,7 +205,7 @@ pub(crate) fn read(source_name: &str, text: &str, fallback_name: &str) -> Result
             };
             b.pc(pc).push_report(report_time, objects.iter().map(|(id, r)| (id.as_str(), r)));
         }
-        for (i, e) in env.events.iter().enumerate() {
+        for (i, e) in env.events.iter().flatten().enumerate() {
             let Some(t) = e.timestamp.and_then(Timestamp::from_epoch_ms).or(at) else {
                 b.note(Some(format!("{location}, events[{i}]")), "event without a timestamp skipped");
                 continue;
@@ -157,7 +223,27 @@ pub(crate) fn read(source_name: &str, text: &str, fallback_name: &str) -> Result
         Ok(())
     };
     let trimmed = text.trim_start();
-    if trimmed.starts_with('[') {
+    // One pretty-printed object: its first line is not a whole envelope.
+    let first_line = trimmed.lines().next().unwrap_or("").trim_end();
+    let single = (trimmed.starts_with('{') && !first_line.ends_with('}'))
+        .then(|| serde_json::from_str::<Envelope>(text).ok())
+        .flatten();
+    if let Some(env) = single {
+        let loc = Location::Line(text[..text.len() - trimmed.len()].matches('\n').count() + 1);
+        match apply(env, loc.clone()) {
+            Ok(()) => ok += 1,
+            Err(problem) => {
+                skipped += 1;
+                first_error.get_or_insert(IngestError::Malformed {
+                    source_name: source_name.to_string(),
+                    location: loc,
+                    problem,
+                    expected: "a hopscope observation envelope (see sdk/schema/observation.schema.json)"
+                        .into(),
+                });
+            }
+        }
+    } else if trimmed.starts_with('[') {
         let envelopes: Vec<Envelope> = serde_json::from_str(text).map_err(|e| {
             IngestError::from_json(source_name, &e, "an array of hopscope observation envelopes")
         })?;
@@ -166,6 +252,7 @@ pub(crate) fn read(source_name: &str, text: &str, fallback_name: &str) -> Result
             match apply(env, loc.clone()) {
                 Ok(()) => ok += 1,
                 Err(problem) => {
+                    skipped += 1;
                     first_error.get_or_insert(IngestError::Malformed {
                         source_name: source_name.to_string(),
                         location: loc,
@@ -189,6 +276,7 @@ pub(crate) fn read(source_name: &str, text: &str, fallback_name: &str) -> Result
             match result {
                 Ok(()) => ok += 1,
                 Err(problem) => {
+                    skipped += 1;
                     first_error.get_or_insert(IngestError::Malformed {
                         source_name: source_name.to_string(),
                         location: loc,
@@ -211,8 +299,17 @@ pub(crate) fn read(source_name: &str, text: &str, fallback_name: &str) -> Result
             participants.push(b);
         }
     }
-    if let (Some(err), Some(first)) = (first_error, participants.first_mut()) {
-        first.note(None, format!("some observations were skipped; the first: {err}"));
+    if let Some(err) = first_error {
+        let what = if skipped == 1 {
+            "1 observation was".to_string()
+        } else {
+            format!("{skipped} observations were")
+        };
+        notes.push(DataNote {
+            source: source_name.to_string(),
+            location: None,
+            message: format!("{what} skipped; the first: {err}"),
+        });
     }
-    Ok(NativeRead { participants, conference })
+    Ok(NativeRead { participants, conference, middleboxes: collected.finish(), notes })
 }
