@@ -628,6 +628,7 @@ fn finish(rule: &Rule, view: &View, entity: EntityRef, episode: Episode, last: u
         message,
         actions: rule.actions.clone(),
         raised_ms: ticks[raised].epoch_ms(),
+        ended_ms: ticks[end].epoch_ms(),
     }
 }
 
