@@ -400,10 +400,11 @@ fn step_track(
     // N of M: the window of the last M samples decides.
     let now = match rule.timing.samples {
         Some((n, m)) => {
-            track.recent.push_back(raw == Val::Bool(true));
-            while track.recent.len() > m as usize {
+            // Make room first, so a full window never grows (nor allocates).
+            while track.recent.len() >= m as usize {
                 track.recent.pop_front();
             }
+            track.recent.push_back(raw == Val::Bool(true));
             let hits = track.recent.iter().filter(|h| **h).count();
             if hits >= n as usize {
                 Val::Bool(true)
