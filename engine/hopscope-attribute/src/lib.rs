@@ -29,7 +29,7 @@ pub use hop::{Direction, HopClass, HopRef};
 pub use observe::Thresholds;
 
 use crate::localise::localise;
-use crate::observe::{Observed, Signal, observe};
+use crate::observe::{Observer, SIGNALS, Signal, TickMeasurements};
 
 /// What attribution concluded about a conference.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -52,17 +52,45 @@ pub fn attribute_with(
     findings: &[Finding],
     limits: &Thresholds,
 ) -> Attribution {
-    let observed = observe(conference, view, limits);
-    let mut faults = Vec::new();
-    for (signal, kind) in [
-        (Signal::Loss, FaultKind::Loss),
-        (Signal::Jitter, FaultKind::Jitter),
-        (Signal::Delay, FaultKind::Delay),
-        (Signal::Bandwidth, FaultKind::Bandwidth),
-    ] {
-        faults.extend(signal_faults(&observed, view, signal, kind, limits));
+    let observer = Observer::new(conference, view, limits);
+    // Tick by tick: measure, localise, keep only what the verdicts need.
+    let mut runs: [BTreeMap<Vec<usize>, Run>; 4] = Default::default();
+    let mut cpu: BTreeMap<String, Vec<(usize, f64)>> = BTreeMap::new();
+    let mut buffers: [TickMeasurements; 4] = Default::default();
+    let mut cpu_now = Vec::new();
+    for tick in 0..view.ticks.len() {
+        observer.measure(tick, &mut buffers, &mut cpu_now);
+        for (k, tm) in buffers.iter().enumerate() {
+            let clean = tm.measurements.iter().filter(|m| !m.bad).count();
+            for v in localise(&observer.paths, &tm.measurements) {
+                let sum = v.explains.iter().map(|&m| tm.values[m]).sum();
+                let samples =
+                    v.explains.iter().take(MAX_SAMPLES).map(|&m| (tm.subjects[m], tm.values[m])).collect();
+                runs[k].entry(v.hops).or_default().seen.push(Seen {
+                    tick,
+                    confidence: v.confidence,
+                    sum,
+                    count: v.explains.len(),
+                    samples,
+                    clean,
+                });
+            }
+        }
+        for (who, v) in cpu_now.drain(..) {
+            cpu.entry(who).or_default().push((tick, v));
+        }
     }
-    faults.extend(cpu_faults(&observed, view, limits));
+    let mut faults = Vec::new();
+    for (k, signal) in SIGNALS.into_iter().enumerate() {
+        let kind = match signal {
+            Signal::Loss => FaultKind::Loss,
+            Signal::Jitter => FaultKind::Jitter,
+            Signal::Delay => FaultKind::Delay,
+            Signal::Bandwidth => FaultKind::Bandwidth,
+        };
+        faults.extend(signal_faults(&observer, view, signal, kind, std::mem::take(&mut runs[k]), limits));
+    }
+    faults.extend(cpu_faults(cpu, view, limits));
     faults.extend(connectivity_faults(conference));
     faults.extend(interruption_faults(conference));
     merge_sfu_overload(&mut faults);
@@ -74,13 +102,28 @@ pub fn attribute_with(
     Attribution { faults, unobserved: unobserved(conference) }
 }
 
-/// A verdict seen over a run of ticks.
+/// Measurements kept per verdict and tick, for evidence and for who was affected: enough
+/// for every receiver of a 50-person call, bounded for hostile input.
+const MAX_SAMPLES: usize = 64;
+
+/// One tick on which the localiser named a hop set.
+#[derive(Debug, Default)]
+struct Seen {
+    tick: usize,
+    confidence: f64,
+    /// Sum and count of the values it explained.
+    sum: f64,
+    count: usize,
+    /// Some of them: (subject, value).
+    samples: Vec<(usize, f64)>,
+    /// Clean measurements at that tick (what exonerated the rest).
+    clean: usize,
+}
+
+/// A verdict seen over ticks.
 #[derive(Debug, Default)]
 struct Run {
-    ticks: Vec<usize>,
-    confidence: Vec<f64>,
-    /// (tick, measurement indices) explained.
-    explained: Vec<(usize, Vec<usize>)>,
+    seen: Vec<Seen>,
 }
 
 /// The shortest a fault may be: a blip of one or two seconds is noise, but a single
@@ -90,25 +133,15 @@ fn min_duration_ms(view: &View) -> f64 {
 }
 
 fn signal_faults(
-    observed: &Observed,
+    observer: &Observer<'_>,
     view: &View,
     signal: Signal,
     kind: FaultKind,
+    mut verdicts: BTreeMap<Vec<usize>, Run>,
     limits: &Thresholds,
 ) -> Vec<Fault> {
-    let Some(per_tick) = observed.ticks.get(&signal) else { return Vec::new() };
-    // Hop set → ticks where the localiser named it.
-    let mut verdicts: BTreeMap<Vec<usize>, Run> = BTreeMap::new();
-    for (tick, tm) in per_tick.iter().enumerate() {
-        for v in localise(&tm.measurements) {
-            let run = verdicts.entry(v.hops.clone()).or_default();
-            run.ticks.push(tick);
-            run.confidence.push(v.confidence);
-            run.explained.push((tick, v.explains));
-        }
-    }
     // An undecided verdict that contains a decided hop is the same fault seen on a tick
-    // with less evidence: fold it in.
+    // with less evidence: fold it in, at half weight (consistent with the hop, not proof).
     let decided: Vec<usize> = verdicts.keys().filter(|k| k.len() == 1).map(|k| k[0]).collect();
     let undecided: Vec<Vec<usize>> = verdicts.keys().filter(|k| k.len() > 1).cloned().collect();
     for key in undecided {
@@ -117,89 +150,68 @@ fn signal_faults(
             && let Some(run) = verdicts.remove(&key)
             && let Some(target) = verdicts.get_mut(&vec![hosts[0]])
         {
-            // Folded ticks count half: they are consistent with the hop, not proof of it.
-            target.ticks.extend(&run.ticks);
-            target.confidence.extend(run.confidence.iter().map(|c| c * 0.5));
-            target.explained.extend(run.explained);
+            target.seen.extend(run.seen.into_iter().map(|s| Seen { confidence: s.confidence * 0.5, ..s }));
         }
     }
     let gap = (10_000.0 / view.step_ms).ceil().max(2.0) as usize;
     let mut out = Vec::new();
-    for (hops, run) in verdicts {
-        let mut order: Vec<usize> = (0..run.ticks.len()).collect();
-        order.sort_by_key(|&i| run.ticks[i]);
-        let mut segment: Vec<usize> = Vec::new();
-        let mut flush = |segment: &mut Vec<usize>| {
-            if let Some(f) = make_fault(observed, view, signal, kind, &hops, &run, segment, limits) {
-                out.push(f);
-            }
-            segment.clear();
-        };
-        for i in order {
-            if let Some(&last) = segment.last()
-                && run.ticks[i] > run.ticks[last] + gap
+    for (hops, mut run) in verdicts {
+        run.seen.sort_by_key(|s| s.tick);
+        let mut segment: Vec<&Seen> = Vec::new();
+        for s in &run.seen {
+            if let Some(last) = segment.last()
+                && s.tick > last.tick + gap
             {
-                flush(&mut segment);
+                out.extend(make_fault(observer, view, signal, kind, &hops, &segment, limits));
+                segment.clear();
             }
-            segment.push(i);
+            segment.push(s);
         }
-        flush(&mut segment);
+        out.extend(make_fault(observer, view, signal, kind, &hops, &segment, limits));
     }
     out
 }
 
-#[allow(clippy::too_many_arguments)]
 fn make_fault(
-    observed: &Observed,
+    observer: &Observer<'_>,
     view: &View,
     signal: Signal,
     kind: FaultKind,
     hops: &[usize],
-    run: &Run,
-    segment: &[usize],
+    segment: &[&Seen],
     limits: &Thresholds,
 ) -> Option<Fault> {
-    let first = segment.iter().map(|&i| run.ticks[i]).min()?;
-    let last = segment.iter().map(|&i| run.ticks[i]).max()?;
-    let distinct: BTreeSet<usize> = segment.iter().map(|&i| run.ticks[i]).collect();
+    let first = segment.iter().map(|s| s.tick).min()?;
+    let last = segment.iter().map(|s| s.tick).max()?;
+    let distinct: BTreeSet<usize> = segment.iter().map(|s| s.tick).collect();
     let span_ms = view.ticks[last].seconds_since(view.ticks[first]) * 1000.0 + view.step_ms;
     if span_ms < min_duration_ms(view) || distinct.len() < 2 && view.step_ms < limits.window_ms {
         return None;
     }
-    let per_tick = observed.ticks.get(&signal)?;
     let covered = distinct.len() as f64 / (last - first + 1) as f64;
-    let mean_conf = segment.iter().map(|&i| run.confidence[i]).sum::<f64>() / segment.len() as f64;
+    let mean_conf = segment.iter().map(|s| s.confidence).sum::<f64>() / segment.len() as f64;
     let confidence = (mean_conf * (0.6 + 0.4 * covered)).clamp(0.0, 0.99);
-
-    let mut values = Vec::new();
+    let (sum, count) = segment.iter().fold((0.0, 0usize), |(s, c), x| (s + x.sum, c + x.count));
+    let magnitude = (count > 0).then(|| sum / count as f64);
     let mut affected = BTreeSet::new();
-    let mut peak: Option<(usize, &Vec<usize>)> = None;
-    for &i in segment {
-        let (tick, explained) = &run.explained[i];
-        let tm = &per_tick[*tick];
-        for &m in explained {
-            values.push(tm.values[m]);
+    for s in segment {
+        for &(subject, _) in &s.samples {
             // Who suffers: receivers of the media for loss and jitter, the sender whose
             // video is held back for bandwidth, each end of a slow round trip.
-            let s = &tm.subjects[m];
+            let x = &observer.subjects[subject];
             let who = match signal {
-                Signal::Loss | Signal::Jitter => s.receiver.clone(),
-                Signal::Bandwidth => s.sender.clone(),
-                Signal::Delay => Some(s.observer.clone()),
+                Signal::Loss | Signal::Jitter => x.receiver.clone(),
+                Signal::Bandwidth => x.sender.clone(),
+                Signal::Delay => Some(x.observer.clone()),
             };
             if let Some(w) = who.filter(|w| !w.is_empty() && w != "the media server" && w != "the far end") {
                 affected.insert(w);
             }
         }
-        if peak.is_none_or(|(_, e)| explained.len() > e.len()) {
-            peak = Some((*tick, explained));
-        }
     }
-    let magnitude = (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64);
-    let candidates: Vec<HopRef> = hops.iter().map(|&h| observed.hops.get(h).clone()).collect();
-    let evidence = peak
-        .map(|(tick, explained)| describe(signal, &per_tick[tick], explained, hops.len() == 1))
-        .unwrap_or_default();
+    let peak = segment.iter().copied().max_by(|a, b| a.count.cmp(&b.count).then(b.tick.cmp(&a.tick)))?;
+    let evidence = describe(observer, signal, peak, hops.len() == 1);
+    let candidates: Vec<HopRef> = hops.iter().map(|&h| observer.hops.get(h).clone()).collect();
     let from = view.ticks[first];
     // A tick stands for the sampling interval around it: a single sparse sample still has
     // a length.
@@ -242,16 +254,10 @@ fn build(
 }
 
 /// The measurements that pin a fault, in words, at its worst tick.
-fn describe(
-    signal: Signal,
-    tm: &observe::TickMeasurements,
-    explained: &[usize],
-    decided: bool,
-) -> Vec<String> {
+fn describe(observer: &Observer<'_>, signal: Signal, peak: &Seen, decided: bool) -> Vec<String> {
     let mut lines = Vec::new();
-    for &m in explained.iter().take(4) {
-        let s = &tm.subjects[m];
-        let v = tm.values[m];
+    for &(subject, v) in peak.samples.iter().take(4) {
+        let s = &observer.subjects[subject];
         let what = match (&s.sender, &s.kind) {
             (Some(sender), Some(kind)) => format!("{sender}'s {kind}"),
             (Some(sender), None) => format!("{sender}'s media"),
@@ -269,27 +275,28 @@ fn describe(
             (Signal::Bandwidth, _) => format!("{what} was bandwidth-limited {v:.0}% of the time"),
         });
     }
-    if explained.len() > 4 {
-        lines.push(format!("and {} more measurements like these", explained.len() - 4));
+    if peak.count > 4 {
+        lines.push(format!("and {} more measurements like these", peak.count - 4));
     }
-    let clean = tm.measurements.iter().filter(|m| !m.bad).count();
-    if decided && clean > 0 {
+    if decided && peak.clean > 0 {
         lines.push(format!(
-            "{clean} other measurement{} at the same time crossed the rest of the path cleanly",
-            if clean == 1 { "" } else { "s" }
+            "{} other measurement{} at the same time crossed the rest of the path cleanly",
+            peak.clean,
+            if peak.clean == 1 { "" } else { "s" }
         ));
     }
     lines
 }
 
-fn cpu_faults(observed: &Observed, view: &View, limits: &Thresholds) -> Vec<Fault> {
-    let mut by_sender: BTreeMap<&str, Vec<(usize, f64)>> = BTreeMap::new();
-    for (tick, who, v) in &observed.cpu {
-        by_sender.entry(who).or_default().push((*tick, *v));
-    }
+fn cpu_faults(
+    by_sender: BTreeMap<String, Vec<(usize, f64)>>,
+    view: &View,
+    limits: &Thresholds,
+) -> Vec<Fault> {
     let gap = (10_000.0 / view.step_ms).ceil().max(2.0) as usize;
     let mut out = Vec::new();
     for (who, mut ticks) in by_sender {
+        let who = who.as_str();
         ticks.sort_by_key(|t| t.0);
         ticks.dedup_by_key(|t| t.0);
         let mut start = 0;

@@ -7,11 +7,11 @@
 //! thirty bad networks do). When several hops explain exactly the same measurements, the
 //! data cannot tell them apart: they come back together, undecided.
 
-/// One measurement: the hops its path crosses, and what it said.
-#[derive(Clone, Debug, PartialEq)]
+/// One measurement: the path it crosses, and what it said.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Measurement {
-    /// Hop indices (into the caller's table) along the measured path.
-    pub path: Vec<usize>,
+    /// The path (index into the `paths` given to [`localise`]).
+    pub path: usize,
     /// Whether the measured value crossed the "bad" threshold (else it is clearly clean;
     /// values in between are not measurements at all).
     pub bad: bool,
@@ -32,18 +32,20 @@ pub struct Verdict {
     pub confidence: f64,
 }
 
-/// Localises the bad measurements. Deterministic: ties break by hop index.
-pub fn localise(measurements: &[Measurement]) -> Vec<Verdict> {
-    let hop_count = measurements.iter().flat_map(|m| m.path.iter().copied()).max().map_or(0, |m| m + 1);
+/// Localises the bad measurements; `paths[i]` lists the hops (indices into the caller's
+/// table) of path `i`. Deterministic: ties break by hop index.
+pub fn localise(paths: &[Vec<usize>], measurements: &[Measurement]) -> Vec<Verdict> {
+    let path = |m: &Measurement| paths.get(m.path).map_or(&[][..], Vec::as_slice);
+    let hop_count = measurements.iter().flat_map(|m| path(m).iter().copied()).max().map_or(0, |m| m + 1);
     let mut exonerated = vec![false; hop_count];
     for m in measurements.iter().filter(|m| !m.bad) {
-        for &h in &m.path {
+        for &h in path(m) {
             exonerated[h] = true;
         }
     }
     let mut support: Vec<Vec<usize>> = vec![Vec::new(); hop_count];
     for (i, m) in measurements.iter().enumerate().filter(|(_, m)| m.bad) {
-        for &h in &m.path {
+        for &h in path(m) {
             if !exonerated[h] && !support[h].contains(&i) {
                 support[h].push(i);
             }
@@ -81,16 +83,32 @@ pub fn localise(measurements: &[Measurement]) -> Vec<Verdict> {
 mod tests {
     use super::*;
 
-    fn m(path: &[usize], bad: bool) -> Measurement {
-        Measurement { path: path.to_vec(), bad, direct: false }
+    /// Measurements with their paths inline, for readable tests.
+    struct Call(Vec<(Vec<usize>, bool, bool)>);
+
+    impl Call {
+        fn localise(&self) -> Vec<Verdict> {
+            let paths: Vec<Vec<usize>> = self.0.iter().map(|(p, _, _)| p.clone()).collect();
+            let ms: Vec<Measurement> = self
+                .0
+                .iter()
+                .enumerate()
+                .map(|(i, (_, bad, direct))| Measurement { path: i, bad: *bad, direct: *direct })
+                .collect();
+            localise(&paths, &ms)
+        }
+    }
+
+    fn m(path: &[usize], bad: bool) -> (Vec<usize>, bool, bool) {
+        (path.to_vec(), bad, false)
     }
 
     // Hops for a 3-person SFU call: 0..3 uplinks, 3..6 downlinks, 6 the SFU.
-    fn flow(from: usize, to: usize, bad: bool) -> Measurement {
+    fn flow(from: usize, to: usize, bad: bool) -> (Vec<usize>, bool, bool) {
         m(&[from, 6, 3 + to], bad)
     }
 
-    fn call(bad: impl Fn(usize, usize) -> bool) -> Vec<Measurement> {
+    fn call(bad: impl Fn(usize, usize) -> bool) -> Call {
         let mut out = Vec::new();
         for s in 0..3 {
             for r in 0..3 {
@@ -99,12 +117,12 @@ mod tests {
                 }
             }
         }
-        out
+        Call(out)
     }
 
     #[test]
     fn one_bad_uplink_is_pinned_on_the_sender() {
-        let v = localise(&call(|s, _| s == 1));
+        let v = call(|s, _| s == 1).localise();
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].hops, vec![1]);
         assert_eq!(v[0].explains.len(), 2);
@@ -113,14 +131,14 @@ mod tests {
 
     #[test]
     fn one_bad_downlink_is_pinned_on_the_receiver() {
-        let v = localise(&call(|_, r| r == 2));
+        let v = call(|_, r| r == 2).localise();
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].hops, vec![5]);
     }
 
     #[test]
     fn everyone_hurting_points_at_the_shared_server() {
-        let v = localise(&call(|_, _| true));
+        let v = call(|_, _| true).localise();
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].hops, vec![6]);
         assert_eq!(v[0].explains.len(), 6);
@@ -128,7 +146,7 @@ mod tests {
 
     #[test]
     fn two_faults_at_once_are_both_found() {
-        let v = localise(&call(|s, r| s == 0 || r == 1));
+        let v = call(|s, r| s == 0 || r == 1).localise();
         let mut hops: Vec<Vec<usize>> = v.iter().map(|x| x.hops.clone()).collect();
         hops.sort();
         assert_eq!(hops, vec![vec![0], vec![4]]);
@@ -137,7 +155,7 @@ mod tests {
     #[test]
     fn a_lone_peer_to_peer_flow_cannot_split_its_two_ends() {
         // alice's uplink (0) and bob's downlink (1) carry the only measurement.
-        let v = localise(&[m(&[0, 1], true), m(&[2, 3], false)]);
+        let v = Call(vec![m(&[0, 1], true), m(&[2, 3], false)]).localise();
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].hops, vec![0, 1]);
         assert!((v[0].confidence - 0.5).abs() < 1e-9);
@@ -146,19 +164,19 @@ mod tests {
     #[test]
     fn a_direct_measurement_splits_them() {
         // The SFU's receiver report covers only the sender's uplink.
-        let report = Measurement { path: vec![0], bad: true, direct: true };
-        let v = localise(&[m(&[0, 6, 4], true), report]);
+        let report = (vec![0], true, true);
+        let v = Call(vec![m(&[0, 6, 4], true), report]).localise();
         assert_eq!(v[0].hops, vec![0]);
         assert!(v[0].confidence > 0.85, "{}", v[0].confidence);
         // ...and a clean report exonerates it, leaving the rest undecided.
-        let clean = Measurement { path: vec![0], bad: false, direct: true };
-        let v = localise(&[m(&[0, 6, 4], true), clean]);
+        let clean = (vec![0], false, true);
+        let v = Call(vec![m(&[0, 6, 4], true), clean]).localise();
         assert_eq!(v[0].hops, vec![4, 6]);
     }
 
     #[test]
     fn clean_calls_give_nothing() {
-        assert!(localise(&call(|_, _| false)).is_empty());
-        assert!(localise(&[]).is_empty());
+        assert!(call(|_, _| false).localise().is_empty());
+        assert!(localise(&[], &[]).is_empty());
     }
 }

@@ -104,23 +104,31 @@ pub struct Subject {
     pub receiver: Option<String>,
     /// `audio`/`video`, for flows.
     pub kind: Option<String>,
-    /// How it was measured, for evidence ("received", "reported by the media server").
+    /// How it was measured, for evidence ("measured on arrival", "reported back by the
+    /// media server").
     pub how: &'static str,
 }
 
-/// One tick's measurements of one signal, with their subjects and values.
+/// One tick's measurements of one signal. Reused from tick to tick: the conference is
+/// measured a tick at a time, so memory stays proportional to one tick.
 #[derive(Clone, Debug, Default)]
 pub struct TickMeasurements {
     /// For the localiser.
     pub measurements: Vec<Measurement>,
-    /// What each measured, in the same order.
-    pub subjects: Vec<Subject>,
+    /// What each measured (index into [`Observer::subjects`]), in the same order.
+    pub subjects: Vec<usize>,
     /// The values (percent, ms), in the same order.
     pub values: Vec<f64>,
 }
 
 impl TickMeasurements {
-    fn push(&mut self, path: Vec<usize>, value: f64, limits: (f64, f64), direct: bool, subject: Subject) {
+    fn clear(&mut self) {
+        self.measurements.clear();
+        self.subjects.clear();
+        self.values.clear();
+    }
+
+    fn push(&mut self, path: usize, value: f64, limits: (f64, f64), direct: bool, subject: usize) {
         let bad = if value >= limits.0 {
             true
         } else if value <= limits.1 {
@@ -138,32 +146,51 @@ impl TickMeasurements {
 #[derive(Clone, Debug)]
 struct StreamInfo {
     entity: EntityRef,
-    receiver: String,
+    /// Its subject (index into `subjects`).
+    subject: usize,
     sender: Option<String>,
+    receiver: String,
     kind: Option<String>,
     /// The hops between sender and receiver (inbound), or from the sender to whoever
-    /// reports on it (outbound).
-    path: Vec<usize>,
+    /// reports on it (outbound): index into `paths`.
+    path: usize,
     /// A sent stream: its values are what the far end reports back.
     outbound: bool,
     /// Its connection (index into the view's).
     pc: usize,
     /// For outbound streams: the far end's report covers the uplink alone (an SFU).
     report_is_uplink: bool,
+    /// Audio of the same flow measures its loss better (video hides loss behind
+    /// retransmissions): worked out once, not at every tick.
+    audio_twin: bool,
 }
 
-/// The signals of a whole conference, per tick.
+/// The four signals, in the order [`Observer::measure`] fills them.
+pub const SIGNALS: [Signal; 4] = [Signal::Loss, Signal::Jitter, Signal::Delay, Signal::Bandwidth];
+
+/// Measures a conference tick by tick.
 #[derive(Debug)]
-pub struct Observed {
+pub struct Observer<'v> {
+    view: &'v View,
+    limits: Thresholds,
+    metrics: Option<Metrics>,
+    back: usize,
     /// Hop numbering.
     pub hops: HopTable,
-    /// Per signal, per tick.
-    pub ticks: BTreeMap<Signal, Vec<TickMeasurements>>,
-    /// Senders CPU-limited at a tick: (tick, participant, share %).
-    pub cpu: Vec<(usize, String, f64)>,
+    /// Paths, as hop indices.
+    pub paths: Vec<Vec<usize>>,
+    /// What is measured.
+    pub subjects: Vec<Subject>,
+    streams: Vec<StreamInfo>,
+    pcs: Vec<PcPath>,
+    /// Per connection: (path, subject) of its round trip.
+    round_trips: Vec<(usize, usize)>,
+    /// Per connection and tick: the bandwidth estimate is still ramping up.
+    ramping: Vec<Vec<bool>>,
 }
 
 /// Resolves the metric ids once.
+#[derive(Debug)]
 struct Metrics {
     loss: MetricId,
     concealment: MetricId,
@@ -310,107 +337,252 @@ fn smoothed(view: &View, entity: EntityRef, metric: MetricId, tick: usize, back:
     (n > 0).then(|| sum / n as f64)
 }
 
-/// Gathers every measurement of the conference.
-pub fn observe(conference: &Conference, view: &View, limits: &Thresholds) -> Observed {
-    let mut hops = HopTable::default();
-    let mut ticks: BTreeMap<Signal, Vec<TickMeasurements>> = BTreeMap::new();
-    let n = view.ticks.len();
-    for signal in [Signal::Loss, Signal::Jitter, Signal::Delay, Signal::Bandwidth] {
-        ticks.insert(signal, vec![TickMeasurements::default(); n]);
-    }
-    let mut cpu = Vec::new();
-    let Some(m) = Metrics::new() else { return Observed { hops, ticks, cpu } };
-    let back = (limits.window_ms / view.step_ms).ceil().max(1.0) as usize - 1;
-    let paths = pc_paths(conference, view);
+impl<'v> Observer<'v> {
+    /// Works out every flow, report and round trip of the conference and their paths.
+    pub fn new(conference: &Conference, view: &'v View, limits: &Thresholds) -> Observer<'v> {
+        let mut hops = HopTable::default();
+        let mut paths: Vec<Vec<usize>> = Vec::new();
+        let mut path_ids: BTreeMap<Vec<usize>, usize> = BTreeMap::new();
+        let mut intern = |path: Vec<usize>| -> usize {
+            *path_ids.entry(path.clone()).or_insert_with(|| {
+                paths.push(path);
+                paths.len() - 1
+            })
+        };
+        let mut subjects = Vec::new();
+        let back = (limits.window_ms / view.step_ms).ceil().max(1.0) as usize - 1;
+        let pcs = pc_paths(conference, view);
+        let metrics = Metrics::new();
 
-    // Which connection of which participant sends each SSRC: a flow's sender side.
-    let mut sent_on: BTreeMap<u32, usize> = BTreeMap::new();
-    for (i, st) in view.streams.iter().enumerate() {
-        if &*st.attrs.direction == "outbound"
-            && let Some(ssrc) = st.attrs.ssrc
-        {
-            sent_on.entry(ssrc).or_insert(view.streams[i].pc);
+        // Which connection sends each SSRC: a flow's sender side.
+        let mut sent_on: BTreeMap<u32, usize> = BTreeMap::new();
+        for st in &view.streams {
+            if &*st.attrs.direction == "outbound"
+                && let Some(ssrc) = st.attrs.ssrc
+            {
+                sent_on.entry(ssrc).or_insert(st.pc);
+            }
+        }
+
+        let mut streams = Vec::new();
+        for (i, st) in view.streams.iter().enumerate() {
+            let a = &st.attrs;
+            let here = &pcs[st.pc];
+            let kind = a.kind.as_deref().map(String::from);
+            if &*a.direction == "inbound" {
+                // The sender: named by the data, else by the far end of a peer connection.
+                let sender = a
+                    .sender
+                    .as_deref()
+                    .map(String::from)
+                    .or_else(|| (!here.via_sfu).then(|| here.peer.clone()).flatten());
+                let sender_path = a.ssrc.and_then(|s| sent_on.get(&s)).map(|&pc| &pcs[pc]);
+                let mut path = Vec::new();
+                let sender_key = sender.clone().unwrap_or_else(|| {
+                    format!("the sender of SSRC {}", a.ssrc.map_or("?".into(), |s| s.to_string()))
+                });
+                path.push(hops.id(HopRef::access(&sender_key, Direction::Up)));
+                // A relay's two ways are separate hops, like an access network's: what it
+                // takes in from a sender and what it hands to a receiver.
+                if let Some(t) = sender_path.and_then(|p| p.turn.as_deref()) {
+                    path.push(hops.id(HopRef::turn_way(t, Direction::Up)));
+                }
+                if here.via_sfu {
+                    path.push(hops.id(HopRef::sfu(here.sfu.as_deref())));
+                }
+                if let Some(t) = here.turn.as_deref() {
+                    path.push(hops.id(HopRef::turn_way(t, Direction::Down)));
+                }
+                path.push(hops.id(HopRef::access(&a.participant, Direction::Down)));
+                path.dedup();
+                subjects.push(Subject {
+                    observer: a.participant.to_string(),
+                    sender: sender.clone(),
+                    receiver: Some(a.participant.to_string()),
+                    kind: kind.clone(),
+                    how: "measured on arrival",
+                });
+                streams.push(StreamInfo {
+                    entity: EntityRef::Stream(i),
+                    subject: subjects.len() - 1,
+                    sender,
+                    receiver: a.participant.to_string(),
+                    kind,
+                    path: intern(path),
+                    outbound: false,
+                    pc: st.pc,
+                    report_is_uplink: false,
+                    audio_twin: false,
+                });
+            } else {
+                // What the far end reports: an SFU terminates RTCP, so its report is the
+                // uplink (and the sender's relay); a peer's report covers the whole way.
+                let mut path = vec![hops.id(HopRef::access(&a.participant, Direction::Up))];
+                if let Some(t) = here.turn.as_deref() {
+                    path.push(hops.id(HopRef::turn_way(t, Direction::Up)));
+                }
+                if !here.via_sfu {
+                    let peer = here.peer.as_deref().unwrap_or("the far end");
+                    path.push(hops.id(HopRef::access(peer, Direction::Down)));
+                }
+                let receiver = here.peer.clone().unwrap_or_else(|| {
+                    if here.via_sfu { "the media server".into() } else { "the far end".into() }
+                });
+                subjects.push(Subject {
+                    observer: a.participant.to_string(),
+                    sender: Some(a.participant.to_string()),
+                    receiver: Some(receiver.clone()),
+                    kind: kind.clone(),
+                    how: if here.via_sfu {
+                        "reported back by the media server"
+                    } else {
+                        "reported back by the receiver"
+                    },
+                });
+                streams.push(StreamInfo {
+                    entity: EntityRef::Stream(i),
+                    subject: subjects.len() - 1,
+                    sender: Some(a.participant.to_string()),
+                    receiver,
+                    kind,
+                    path: intern(path),
+                    outbound: true,
+                    pc: st.pc,
+                    report_is_uplink: here.via_sfu,
+                    audio_twin: false,
+                });
+            }
+        }
+
+        // Audio of the same flow (same sender, receiver, way and path) measures its loss
+        // better than video does.
+        let audio: std::collections::HashSet<(Option<&str>, &str, bool, usize)> = streams
+            .iter()
+            .filter(|s| s.kind.as_deref() == Some("audio"))
+            .map(|s| (s.sender.as_deref(), s.receiver.as_str(), s.outbound, s.path))
+            .collect();
+        let twins: Vec<bool> = streams
+            .iter()
+            .map(|s| audio.contains(&(s.sender.as_deref(), s.receiver.as_str(), s.outbound, s.path)))
+            .collect();
+        for (s, twin) in streams.iter_mut().zip(twins) {
+            s.audio_twin = twin;
+        }
+
+        // Round trips: each connection's path, both directions of each access network.
+        let mut round_trips = Vec::new();
+        for pc in &pcs {
+            let mut path = vec![hops.id(HopRef::access(&pc.participant, Direction::Both))];
+            if let Some(t) = pc.turn.as_deref() {
+                path.push(hops.id(HopRef::turn(t)));
+            }
+            if pc.via_sfu {
+                path.push(hops.id(HopRef::sfu(pc.sfu.as_deref())));
+            } else {
+                let peer = pc.peer.as_deref().unwrap_or("the far end");
+                path.push(hops.id(HopRef::access(peer, Direction::Both)));
+            }
+            subjects.push(Subject {
+                observer: pc.participant.clone(),
+                sender: None,
+                receiver: None,
+                kind: None,
+                how: "round trip of the connection",
+            });
+            round_trips.push((intern(path), subjects.len() - 1));
+        }
+
+        let ramping = match &metrics {
+            Some(m) => ramp_ups(view, &pcs, m, limits),
+            None => Vec::new(),
+        };
+        Observer {
+            view,
+            limits: *limits,
+            metrics,
+            back,
+            hops,
+            paths,
+            subjects,
+            streams,
+            pcs,
+            round_trips,
+            ramping,
         }
     }
 
-    let mut streams = Vec::new();
-    for (i, st) in view.streams.iter().enumerate() {
-        let a = &st.attrs;
-        let here = &paths[st.pc];
-        let kind = a.kind.as_deref().map(String::from);
-        if &*a.direction == "inbound" {
-            // The sender: named by the data, else by the far end of a peer connection.
-            let sender = a
-                .sender
-                .as_deref()
-                .map(String::from)
-                .or_else(|| (!here.via_sfu).then(|| here.peer.clone()).flatten());
-            let sender_path = a.ssrc.and_then(|s| sent_on.get(&s)).map(|&pc| &paths[pc]);
-            let mut path = Vec::new();
-            let sender_key = sender.clone().unwrap_or_else(|| {
-                format!("the sender of SSRC {}", a.ssrc.map_or("?".into(), |s| s.to_string()))
-            });
-            path.push(hops.id(HopRef::access(&sender_key, Direction::Up)));
-            // A relay's two ways are separate hops, like an access network's: what it takes
-            // in from a sender and what it hands to a receiver.
-            if let Some(t) = sender_path.and_then(|p| p.turn.as_deref()) {
-                path.push(hops.id(HopRef::turn_way(t, Direction::Up)));
+    /// Fills `out` with the measurements of every signal at `tick`, in [`SIGNALS`] order,
+    /// and `cpu` with the senders CPU-limited then (participant, share %).
+    pub fn measure(&self, tick: usize, out: &mut [TickMeasurements; 4], cpu: &mut Vec<(String, f64)>) {
+        for t in out.iter_mut() {
+            t.clear();
+        }
+        cpu.clear();
+        let Some(m) = &self.metrics else { return };
+        let (view, limits, back) = (self.view, &self.limits, self.back);
+        let now = view.ticks[tick];
+        let [loss, jitter, delay, bandwidth] = out;
+        for s in &self.streams {
+            if view.value(s.entity, m.active, tick) != Val::Bool(true) || self.pcs[s.pc].in_outage(now) {
+                continue;
             }
-            if here.via_sfu {
-                path.push(hops.id(HopRef::sfu(here.sfu.as_deref())));
+            // An audio flow's loss is the path's loss; video hides it behind retransmissions.
+            let is_audio = s.kind.as_deref() == Some("audio");
+            // Chrome counts no loss across a gap longer than its reordering window (an
+            // outage restarts the sequence numbering), but the receiver still conceals what
+            // never came: for received audio, the concealed share is the loss it heard.
+            let concealed = if is_audio && !s.outbound {
+                smoothed(view, s.entity, m.concealment, tick, back)
+            } else {
+                None
+            };
+            let lost = match (smoothed(view, s.entity, m.loss, tick, back), concealed) {
+                (Some(l), Some(c)) => Some(l.max(c)),
+                (l, c) => l.or(c),
+            };
+            if let Some(v) = lost
+                && (is_audio || !s.audio_twin)
+            {
+                loss.push(s.path, v, limits.loss, s.report_is_uplink, s.subject);
             }
-            if let Some(t) = here.turn.as_deref() {
-                path.push(hops.id(HopRef::turn_way(t, Direction::Down)));
+            if is_audio && let Some(v) = smoothed(view, s.entity, m.jitter, tick, back) {
+                jitter.push(s.path, v, limits.jitter, s.report_is_uplink, s.subject);
             }
-            path.push(hops.id(HopRef::access(&a.participant, Direction::Down)));
-            path.dedup();
-            streams.push(StreamInfo {
-                entity: EntityRef::Stream(i),
-                receiver: a.participant.to_string(),
-                sender,
-                kind,
-                path,
-                pc: st.pc,
-                outbound: false,
-                report_is_uplink: false,
-            });
-        } else {
-            // What the far end reports: an SFU terminates RTCP, so its report is the uplink
-            // (and the sender's relay); a peer's report covers the whole way.
-            let mut path = vec![hops.id(HopRef::access(&a.participant, Direction::Up))];
-            if let Some(t) = here.turn.as_deref() {
-                path.push(hops.id(HopRef::turn_way(t, Direction::Up)));
-            }
-            if !here.via_sfu {
-                if let Some(peer) = &here.peer {
-                    path.push(hops.id(HopRef::access(peer, Direction::Down)));
-                } else {
-                    path.push(hops.id(HopRef::access("the far end", Direction::Down)));
+            if s.outbound && s.kind.as_deref() == Some("video") {
+                // The estimate starts low and climbs for the first seconds of every
+                // connection; Chrome reports `bandwidth` limitation while it does.
+                let ramping = self.ramping.get(s.pc).and_then(|r| r.get(tick)).copied().unwrap_or(true);
+                if !ramping && let Some(v) = smoothed(view, s.entity, m.bandwidth, tick, back) {
+                    bandwidth.push(s.path, v, limits.bandwidth, false, s.subject);
+                }
+                if let Some(v) = smoothed(view, s.entity, m.cpu, tick, back)
+                    && v >= limits.cpu
+                    && let Some(sender) = &s.sender
+                {
+                    cpu.push((sender.clone(), v));
                 }
             }
-            streams.push(StreamInfo {
-                entity: EntityRef::Stream(i),
-                receiver: here.peer.clone().unwrap_or_else(|| {
-                    if here.via_sfu { "the media server".into() } else { "the far end".into() }
-                }),
-                sender: Some(a.participant.to_string()),
-                kind,
-                path,
-                pc: st.pc,
-                outbound: true,
-                report_is_uplink: here.via_sfu,
-            });
+        }
+        for (i, pc) in self.pcs.iter().enumerate() {
+            if pc.in_outage(now) {
+                continue;
+            }
+            if let Some(v) = smoothed(view, EntityRef::Pc(i), m.pc_rtt, tick, back) {
+                let (path, subject) = self.round_trips[i];
+                delay.push(path, v, limits.rtt, false, subject);
+            }
         }
     }
+}
 
-    // Per connection and tick: is the bandwidth estimate still ramping up after connecting?
-    // Early on, yes, unless it has already fallen to half its best (that is congestion).
-    let ramping: Vec<Vec<bool>> = paths
-        .iter()
+/// Per connection and tick: is the bandwidth estimate still ramping up after connecting?
+/// Early on, yes, unless it has already fallen to half its best (that is congestion).
+fn ramp_ups(view: &View, pcs: &[PcPath], m: &Metrics, limits: &Thresholds) -> Vec<Vec<bool>> {
+    pcs.iter()
         .enumerate()
         .map(|(i, pc)| {
             let mut best = 0.0f64;
-            (0..n)
+            (0..view.ticks.len())
                 .map(|tick| {
                     let now = view.ticks[tick];
                     let available = match view.value(EntityRef::Pc(i), m.pc_available, tick) {
@@ -428,111 +600,5 @@ pub fn observe(conference: &Conference, view: &View, limits: &Thresholds) -> Obs
                 })
                 .collect()
         })
-        .collect();
-    for tick in 0..n {
-        let now = view.ticks[tick];
-        for s in &streams {
-            if view.value(s.entity, m.active, tick) != Val::Bool(true) || paths[s.pc].in_outage(now) {
-                continue;
-            }
-            let outbound = s.outbound;
-            let subject = |how: &'static str| Subject {
-                observer: if outbound { s.sender.clone().unwrap_or_default() } else { s.receiver.clone() },
-                sender: s.sender.clone(),
-                receiver: Some(s.receiver.clone()),
-                kind: s.kind.clone(),
-                how,
-            };
-            let how = if outbound {
-                if s.report_is_uplink {
-                    "reported back by the media server"
-                } else {
-                    "reported back by the receiver"
-                }
-            } else {
-                "measured on arrival"
-            };
-            // An audio flow's loss is the path's loss; video hides it behind retransmissions.
-            let is_audio = s.kind.as_deref() == Some("audio");
-            // Chrome counts no loss across a gap longer than its reordering window (an
-            // outage restarts the sequence numbering), but the receiver still conceals what
-            // never came: for received audio, the concealed share is the loss it heard.
-            let concealed = if is_audio && !outbound {
-                smoothed(view, s.entity, m.concealment, tick, back)
-            } else {
-                None
-            };
-            let loss = match (smoothed(view, s.entity, m.loss, tick, back), concealed) {
-                (Some(l), Some(c)) => Some(l.max(c)),
-                (l, c) => l.or(c),
-            };
-            if let Some(v) = loss
-                && (is_audio || !has_audio_twin(&streams, s))
-                && let Some(t) = ticks.get_mut(&Signal::Loss)
-            {
-                t[tick].push(s.path.clone(), v, limits.loss, s.report_is_uplink, subject(how));
-            }
-            if is_audio
-                && let Some(v) = smoothed(view, s.entity, m.jitter, tick, back)
-                && let Some(t) = ticks.get_mut(&Signal::Jitter)
-            {
-                t[tick].push(s.path.clone(), v, limits.jitter, s.report_is_uplink, subject(how));
-            }
-            // The bandwidth estimate starts low and climbs for the first seconds of every
-            // connection; Chrome reports `bandwidth` limitation while it does.
-            let ramping = ramping[s.pc][tick];
-            if outbound && s.kind.as_deref() == Some("video") {
-                if !ramping
-                    && let Some(v) = smoothed(view, s.entity, m.bandwidth, tick, back)
-                    && let Some(t) = ticks.get_mut(&Signal::Bandwidth)
-                {
-                    t[tick].push(s.path.clone(), v, limits.bandwidth, false, subject("the sender's encoder"));
-                }
-                if let Some(v) = smoothed(view, s.entity, m.cpu, tick, back)
-                    && v >= limits.cpu
-                    && let Some(sender) = &s.sender
-                {
-                    cpu.push((tick, sender.clone(), v));
-                }
-            }
-        }
-        // Round trips: each connection's path, both directions of each access network.
-        for (i, pc) in paths.iter().enumerate() {
-            if pc.in_outage(now) {
-                continue;
-            }
-            let Some(v) = smoothed(view, EntityRef::Pc(i), m.pc_rtt, tick, back) else { continue };
-            let mut path = vec![hops.id(HopRef::access(&pc.participant, Direction::Both))];
-            if let Some(t) = pc.turn.as_deref() {
-                path.push(hops.id(HopRef::turn(t)));
-            }
-            if pc.via_sfu {
-                path.push(hops.id(HopRef::sfu(pc.sfu.as_deref())));
-            } else {
-                let peer = pc.peer.as_deref().unwrap_or("the far end");
-                path.push(hops.id(HopRef::access(peer, Direction::Both)));
-            }
-            let subject = Subject {
-                observer: pc.participant.clone(),
-                sender: None,
-                receiver: None,
-                kind: None,
-                how: "round trip of the connection",
-            };
-            if let Some(t) = ticks.get_mut(&Signal::Delay) {
-                t[tick].push(path, v, limits.rtt, false, subject);
-            }
-        }
-    }
-    Observed { hops, ticks, cpu }
-}
-
-/// Whether the same sender → receiver pair also has audio, which measures the path better.
-fn has_audio_twin(streams: &[StreamInfo], s: &StreamInfo) -> bool {
-    streams.iter().any(|o| {
-        o.kind.as_deref() == Some("audio")
-            && o.sender == s.sender
-            && o.receiver == s.receiver
-            && o.path == s.path
-    })
+        .collect()
 }
