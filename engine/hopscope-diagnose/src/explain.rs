@@ -90,7 +90,7 @@ fn summary(outcome: &str, attribution: &Attribution, findings: &[Finding]) -> St
         .map(headline)
         .unwrap_or_default();
     if faults.len() == 1 {
-        format!("{how}. {main}.")
+        format!("{how}. {}.", capitalise(&main))
     } else {
         format!("{how}. {} problems; the biggest: {main}.", faults.len())
     }
