@@ -3,6 +3,7 @@
 //! Pure and deterministic: no IO, no clock, no randomness. The same conference gives the
 //! same diagnosis, byte for byte once serialised.
 
+pub mod explain;
 pub mod report;
 pub mod summary;
 pub mod text;

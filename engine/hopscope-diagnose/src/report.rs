@@ -26,6 +26,10 @@ pub struct Diagnosis {
     /// How the call went, as callstats.io defined it: `completed`, `failed`,
     /// `partially_failed`, `dropped`, `aborted`, or `connecting` (the data ends mid-setup).
     pub outcome: String,
+    /// The conference told in plain English, a paragraph per root cause.
+    pub narrative: crate::explain::Narrative,
+    /// Root causes: which hop caused each problem, with evidence and confidence.
+    pub attribution: hopscope_attribute::Attribution,
     /// One entry per participant.
     pub participants: Vec<ParticipantReport>,
     /// The connection-path graph.
@@ -360,15 +364,13 @@ pub fn diagnose_with(conference: &Conference, options: &Options<'_>) -> Diagnosi
     let range = conference.time_range();
     let origin = range.map(|(a, _)| a);
     let scores = hopscope_score::score_conference(conference, quality);
-    let findings = if options.rules.is_empty() {
-        Vec::new()
-    } else {
-        let view = hopscope_rules::view::View::build_with(conference, &scores);
-        let mut f = hopscope_rules::eval::evaluate(options.rules, &view);
-        // Most severe first; within a severity, in time order (evaluate sorts by time).
-        f.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.raised_ms.total_cmp(&b.raised_ms)));
-        f
-    };
+    let view = hopscope_rules::view::View::build_with(conference, &scores);
+    let mut findings = hopscope_rules::eval::evaluate(options.rules, &view);
+    let attribution = hopscope_attribute::attribute(conference, &view, &findings);
+    // Most severe first; within a severity, in time order (evaluate sorts by time).
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.raised_ms.total_cmp(&b.raised_ms)));
+    let outcome = hopscope_rules::view::outcome(conference).to_string();
+    let narrative = crate::explain::narrate(&outcome, &attribution, &findings);
     let mut participants: Vec<ParticipantReport> = conference.participants.iter().map(participant).collect();
     attach_quality(&mut participants, &scores);
     let mut undetermined = Vec::new();
@@ -408,7 +410,9 @@ pub fn diagnose_with(conference: &Conference, options: &Options<'_>) -> Diagnosi
         ended_at: range.map(|(_, b)| b.to_rfc3339()),
         duration_s: range.map(|(a, b)| b.seconds_since(a)),
         topology,
-        outcome: hopscope_rules::view::outcome(conference).to_string(),
+        outcome,
+        narrative,
+        attribution,
         participants,
         path: path_report(&graph),
         findings,

@@ -48,6 +48,7 @@ pub fn render(d: &Diagnosis, detail: Detail) -> String {
         let _ = writeln!(out, "Joined because: {}", d.joined_by.join("; "));
     }
     let _ = writeln!(out);
+    render_narrative(&mut out, d, detail);
     render_findings(&mut out, d, detail);
     if !d.participants.is_empty() {
         let _ = writeln!(out, "Participants ({})", d.participants.len());
@@ -141,14 +142,73 @@ pub fn render(d: &Diagnosis, detail: Detail) -> String {
     out
 }
 
+/// What happened: the summary, then a paragraph per root cause with what to do.
+fn render_narrative(out: &mut String, d: &Diagnosis, detail: Detail) {
+    let n = &d.narrative;
+    let _ = writeln!(out, "What happened");
+    let _ = writeln!(out, "{}", wrap(&n.summary, "  ", "  "));
+    for p in &n.paragraphs {
+        let _ = writeln!(out, "{}", wrap(&p.text, "  • ", "    "));
+        if detail == Detail::Full {
+            for e in &p.evidence {
+                let _ = writeln!(out, "{}", wrap(e, "      - ", "        "));
+            }
+        }
+        for (who, what) in [
+            ("user", &p.actions.user),
+            ("support", &p.actions.support),
+            ("operations", &p.actions.operations),
+        ] {
+            if let Some(what) = what {
+                let _ = writeln!(out, "{}", wrap(&format!("{who}: {what}"), "      → ", "        "));
+            }
+        }
+    }
+    if detail == Detail::Full {
+        for u in &n.unobserved {
+            let _ = writeln!(out, "{}", wrap(&format!("not observed: {u}"), "  ", "    "));
+        }
+    }
+    let _ = writeln!(out);
+}
+
+/// Wraps text at 100 columns with a first-line and a continuation prefix.
+fn wrap(text: &str, first: &str, rest: &str) -> String {
+    let mut out = String::from(first);
+    let mut width = first.chars().count();
+    for (i, word) in text.split_whitespace().enumerate() {
+        let w = word.chars().count();
+        if i > 0 && width + 1 + w > 100 {
+            out.push('\n');
+            out.push_str(rest);
+            width = rest.chars().count();
+        } else if i > 0 {
+            out.push(' ');
+            width += 1;
+        }
+        out.push_str(word);
+        width += w;
+    }
+    out
+}
+
 fn render_findings(out: &mut String, d: &Diagnosis, detail: Detail) {
     if d.findings.is_empty() {
         let _ = writeln!(out, "Findings: none\n");
         return;
     }
-    let _ = writeln!(out, "Findings ({})", d.findings.len());
+    // Findings a root cause explains are folded under it: shown in full detail only.
+    let explained: std::collections::BTreeSet<&str> =
+        d.attribution.faults.iter().flat_map(|f| f.symptoms.iter().map(String::as_str)).collect();
+    let shown: Vec<&hopscope_rules::finding::Finding> =
+        d.findings.iter().filter(|f| detail == Detail::Full || !explained.contains(f.id.as_str())).collect();
+    let folded = d.findings.len() - shown.len();
+    let _ = match folded {
+        0 => writeln!(out, "Findings ({})", d.findings.len()),
+        n => writeln!(out, "Findings ({}; {n} more explained above, see --detail full)", shown.len()),
+    };
     let category_width = d.findings.iter().map(|f| f.category_str().len() + 2).max().unwrap_or(0);
-    for f in &d.findings {
+    for f in shown {
         let when = match (&f.cleared_at, f.open_at_end) {
             (Some(c), _) => format!("{}–{}", short_time(&f.raised_at), short_time(c)),
             (None, _) => format!("from {}", short_time(&f.raised_at)),

@@ -400,10 +400,11 @@ fn step_track(
     // N of M: the window of the last M samples decides.
     let now = match rule.timing.samples {
         Some((n, m)) => {
-            track.recent.push_back(raw == Val::Bool(true));
-            while track.recent.len() > m as usize {
+            // Make room first, so a full window never grows (nor allocates).
+            while track.recent.len() >= m as usize {
                 track.recent.pop_front();
             }
+            track.recent.push_back(raw == Val::Bool(true));
             let hits = track.recent.iter().filter(|h| **h).count();
             if hits >= n as usize {
                 Val::Bool(true)
@@ -628,6 +629,7 @@ fn finish(rule: &Rule, view: &View, entity: EntityRef, episode: Episode, last: u
         message,
         actions: rule.actions.clone(),
         raised_ms: ticks[raised].epoch_ms(),
+        ended_ms: ticks[end].epoch_ms(),
     }
 }
 

@@ -119,6 +119,9 @@ pub struct Finding {
     /// Epoch ms of `raised_at`, for ordering.
     #[serde(skip)]
     pub raised_ms: f64,
+    /// Epoch ms of when it stopped holding, or of the end of the data while open.
+    #[serde(skip)]
+    pub ended_ms: f64,
 }
 
 impl Finding {

@@ -50,7 +50,7 @@ const MIN_STEP_MS: f64 = 1000.0;
 /// ... nor coarser.
 const MAX_STEP_MS: f64 = 10_000.0;
 /// Long calls get a coarser grid rather than an unbounded one.
-const MAX_TICKS: usize = 20_000;
+const MAX_TICKS: usize = 7_200;
 
 /// Maps ticks to the windows covering them: `out[t]` = index into `windows`, or `NONE`.
 fn cover(ticks: &[Timestamp], windows: impl Iterator<Item = (Timestamp, Timestamp)>) -> Vec<u32> {

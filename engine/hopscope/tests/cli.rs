@@ -109,3 +109,49 @@ fn help_explains_the_commands() {
     let text = stdout(&o);
     assert!(text.contains("diagnose") && text.contains("quality") && text.contains("Examples"), "{text}");
 }
+
+#[test]
+fn diagnose_tells_what_happened_and_where_first() {
+    let o = hopscope(&[
+        "diagnose",
+        &fixture("chromium/p2p-lossy/alice.rtcstats"),
+        &fixture("chromium/p2p-lossy/bob.rtcstats"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let what = text.find("What happened").expect("a narrative section");
+    let findings = text.find("Findings (").expect("a findings section");
+    assert!(what < findings, "the story comes before the list");
+    // 5 % loss on the router both ways: from two endpoints' data alone, each direction could
+    // be the sender's uplink or the receiver's downlink, and the report says so.
+    assert!(text.contains("more explained above"), "symptoms fold under their cause: {text}");
+
+    let o = hopscope(&[
+        "diagnose",
+        "--format",
+        "json",
+        &fixture("chromium/p2p-lossy/alice.rtcstats"),
+        &fixture("chromium/p2p-lossy/bob.rtcstats"),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let conf = &v["conferences"][0];
+    let faults = conf["attribution"]["faults"].as_array().expect("faults");
+    assert!(
+        faults.iter().any(|f| f["kind"] == "loss"
+            && f["hop"].is_null()
+            && f["candidates"].as_array().is_some_and(|c| c.len() == 2)),
+        "{faults:?}"
+    );
+    assert!(conf["narrative"]["summary"].as_str().is_some_and(|s| s.starts_with("The call completed.")));
+    let paragraphs = conf["narrative"]["paragraphs"].as_array().expect("paragraphs");
+    assert_eq!(paragraphs.len(), faults.len());
+    let texts: Vec<&str> = paragraphs.iter().filter_map(|p| p["text"].as_str()).collect();
+    assert!(
+        texts.iter().any(|t| t
+            .starts_with("Either alice's network (uplink) or bob's network (downlink) lost packets")
+            && t.contains("The data cannot tell which: a third participant")),
+        "{texts:#?}"
+    );
+    let support = paragraphs[0]["actions"]["support"].as_str().unwrap_or_default();
+    assert!(support.contains("alice and bob"), "both people are asked: {support}");
+}

@@ -29,6 +29,14 @@ const ARRAYS: [(&str, &str); 11] = [
 ];
 
 /// Reads ObserveRTC samples into `builder`.
+/// A peer connection's merged objects in first-seen order, with an index by key so
+/// thousands of ids stay linear.
+#[derive(Default)]
+struct Objects {
+    list: Vec<(String, crate::fields::RawStats)>,
+    index: HashMap<String, usize>,
+}
+
 pub(crate) fn read(
     source_name: &str,
     text: &str,
@@ -51,7 +59,7 @@ pub(crate) fn read(
         return Err(IngestError::Empty { source_name: source_name.to_string() });
     }
     // Delta state per peer connection: (array, key) → merged object.
-    let mut state: HashMap<String, Vec<(String, crate::fields::RawStats)>> = HashMap::new();
+    let mut state: HashMap<String, Objects> = HashMap::new();
     for sample in samples {
         let Some(at) = sample.get("timestamp").and_then(Value::as_f64).and_then(Timestamp::from_epoch_ms)
         else {
@@ -68,7 +76,7 @@ pub(crate) fn read(
         }
         for pc in sample.get("peerConnections").and_then(Value::as_array).into_iter().flatten() {
             let Some(pc_id) = pc.get("peerConnectionId").and_then(Value::as_str) else { continue };
-            let objects = state.entry(pc_id.to_string()).or_default();
+            let Objects { list: objects, index } = state.entry(pc_id.to_string()).or_default();
             for (array, stats_type) in ARRAYS {
                 for obj in pc.get(array).and_then(Value::as_array).into_iter().flatten() {
                     // RTP deltas are keyed by SSRC (later deltas often omit the id).
@@ -77,13 +85,10 @@ pub(crate) fn read(
                         .map(|s| format!("{array}:{s}"))
                         .or_else(|| obj.get("id").and_then(Value::as_str).map(String::from));
                     let Some(key) = key else { continue };
-                    let i = match objects.iter().position(|(k, _)| *k == key) {
-                        Some(i) => i,
-                        None => {
-                            objects.push((key.clone(), crate::fields::RawStats::default()));
-                            objects.len() - 1
-                        }
-                    };
+                    let i = *index.entry(key.clone()).or_insert_with(|| {
+                        objects.push((key, crate::fields::RawStats::default()));
+                        objects.len() - 1
+                    });
                     let target = &mut objects[i].1;
                     let _ = ObjectSeed { target: &mut *target, keys: KeyMode::Plain }.deserialize(obj);
                     target.kind = Some(StatsKind::parse(stats_type));

@@ -1,0 +1,844 @@
+//! hopscope attribute: which hop of the connection path caused each problem.
+//!
+//! Every media flow, sender-side report and round trip of a conference is a measurement of
+//! the hops its path crosses (`observe`). At each tick the localiser finds the fewest hops
+//! that explain the bad measurements, exonerating every hop a clean measurement crosses
+//! (`localise`). Ticks that agree become a fault with a time range, a confidence, the
+//! evidence in words and the findings it explains; when the data cannot tell two hops
+//! apart, the fault lists both and says what data would decide. CPU limitation and
+//! connectivity failures are read directly from what the endpoints report.
+//!
+//! Pure and deterministic: the same conference and findings give the same faults.
+
+pub mod fault;
+pub mod hop;
+pub mod localise;
+pub mod observe;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hopscope_model::events::{ConnectionState, EventKind, IceConnectionState, Outcome};
+use hopscope_model::{Conference, RemoteKind, Timestamp};
+use hopscope_rules::finding::{Finding, stable_id};
+use hopscope_rules::rule::Category;
+use hopscope_rules::view::View;
+use serde::Serialize;
+
+pub use fault::{Candidate, Fault, FaultKind};
+pub use hop::{Direction, HopClass, HopRef};
+pub use observe::Thresholds;
+
+use crate::localise::localise;
+use crate::observe::{Observer, SIGNALS, Signal, TickMeasurements};
+
+/// What attribution concluded about a conference.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Attribution {
+    /// Root causes, in time order.
+    pub faults: Vec<Fault>,
+    /// Hops on the paths that no data describes from the inside.
+    pub unobserved: Vec<String>,
+}
+
+/// Runs attribution with the default thresholds.
+pub fn attribute(conference: &Conference, view: &View, findings: &[Finding]) -> Attribution {
+    attribute_with(conference, view, findings, &Thresholds::default())
+}
+
+/// Runs attribution.
+pub fn attribute_with(
+    conference: &Conference,
+    view: &View,
+    findings: &[Finding],
+    limits: &Thresholds,
+) -> Attribution {
+    let observer = Observer::new(conference, view, limits);
+    // Tick by tick: measure, localise, keep only what the verdicts need.
+    let mut runs: [BTreeMap<Vec<usize>, Run>; 4] = Default::default();
+    let mut cpu: BTreeMap<String, Vec<(usize, f64)>> = BTreeMap::new();
+    let mut buffers: [TickMeasurements; 4] = Default::default();
+    let mut cpu_now = Vec::new();
+    for tick in 0..view.ticks.len() {
+        observer.measure(tick, &mut buffers, &mut cpu_now);
+        for (k, tm) in buffers.iter().enumerate() {
+            let clean = tm.measurements.iter().filter(|m| !m.bad).count();
+            for v in localise(&observer.paths, &tm.measurements) {
+                let sum = v.explains.iter().map(|&m| tm.values[m]).sum();
+                let samples =
+                    v.explains.iter().take(MAX_SAMPLES).map(|&m| (tm.subjects[m], tm.values[m])).collect();
+                runs[k].entry(v.hops).or_default().seen.push(Seen {
+                    tick,
+                    confidence: v.confidence,
+                    sum,
+                    count: v.explains.len(),
+                    samples,
+                    clean,
+                });
+            }
+        }
+        for (who, v) in cpu_now.drain(..) {
+            cpu.entry(who).or_default().push((tick, v));
+        }
+    }
+    let mut faults = Vec::new();
+    for (k, signal) in SIGNALS.into_iter().enumerate() {
+        let kind = match signal {
+            Signal::Loss => FaultKind::Loss,
+            Signal::Jitter => FaultKind::Jitter,
+            Signal::Delay => FaultKind::Delay,
+            Signal::Bandwidth => FaultKind::Bandwidth,
+        };
+        faults.extend(signal_faults(&observer, view, signal, kind, std::mem::take(&mut runs[k]), limits));
+    }
+    faults.extend(cpu_faults(cpu, view, limits));
+    faults.extend(connectivity_faults(conference));
+    faults.extend(interruption_faults(conference));
+    merge_sfu_overload(&mut faults);
+    merge_both_ways(&mut faults);
+    for f in &mut faults {
+        f.symptoms = symptoms(f, findings, view);
+    }
+    faults.sort_by(|a, b| a.from_ms.total_cmp(&b.from_ms).then_with(|| a.id.cmp(&b.id)));
+    Attribution { faults, unobserved: unobserved(conference) }
+}
+
+/// Measurements kept per verdict and tick, for evidence and for who was affected: enough
+/// for every receiver of a 50-person call, bounded for hostile input.
+const MAX_SAMPLES: usize = 64;
+
+/// One tick on which the localiser named a hop set.
+#[derive(Debug, Default)]
+struct Seen {
+    tick: usize,
+    confidence: f64,
+    /// Sum and count of the values it explained.
+    sum: f64,
+    count: usize,
+    /// Some of them: (subject, value).
+    samples: Vec<(usize, f64)>,
+    /// Clean measurements at that tick (what exonerated the rest).
+    clean: usize,
+}
+
+/// A verdict seen over ticks.
+#[derive(Debug, Default)]
+struct Run {
+    seen: Vec<Seen>,
+}
+
+/// The shortest a fault may be: a blip of one or two seconds is noise, but a single
+/// 10-second sample of a sparse dump counts.
+fn min_duration_ms(view: &View) -> f64 {
+    view.step_ms.max(4000.0)
+}
+
+fn signal_faults(
+    observer: &Observer<'_>,
+    view: &View,
+    signal: Signal,
+    kind: FaultKind,
+    mut verdicts: BTreeMap<Vec<usize>, Run>,
+    limits: &Thresholds,
+) -> Vec<Fault> {
+    // An undecided verdict that contains a decided hop is the same fault seen on a tick
+    // with less evidence: fold it in, at half weight (consistent with the hop, not proof).
+    let decided: Vec<usize> = verdicts.keys().filter(|k| k.len() == 1).map(|k| k[0]).collect();
+    let undecided: Vec<Vec<usize>> = verdicts.keys().filter(|k| k.len() > 1).cloned().collect();
+    for key in undecided {
+        let hosts: Vec<usize> = decided.iter().copied().filter(|h| key.contains(h)).collect();
+        if hosts.len() == 1
+            && let Some(run) = verdicts.remove(&key)
+            && let Some(target) = verdicts.get_mut(&vec![hosts[0]])
+        {
+            target.seen.extend(run.seen.into_iter().map(|s| Seen { confidence: s.confidence * 0.5, ..s }));
+        }
+    }
+    let gap = (10_000.0 / view.step_ms).ceil().max(2.0) as usize;
+    let mut out = Vec::new();
+    for (hops, mut run) in verdicts {
+        run.seen.sort_by_key(|s| s.tick);
+        let mut segment: Vec<&Seen> = Vec::new();
+        for s in &run.seen {
+            if let Some(last) = segment.last()
+                && s.tick > last.tick + gap
+            {
+                out.extend(make_fault(observer, view, signal, kind, &hops, &segment, limits));
+                segment.clear();
+            }
+            segment.push(s);
+        }
+        out.extend(make_fault(observer, view, signal, kind, &hops, &segment, limits));
+    }
+    out
+}
+
+fn make_fault(
+    observer: &Observer<'_>,
+    view: &View,
+    signal: Signal,
+    kind: FaultKind,
+    hops: &[usize],
+    segment: &[&Seen],
+    limits: &Thresholds,
+) -> Option<Fault> {
+    let first = segment.iter().map(|s| s.tick).min()?;
+    let last = segment.iter().map(|s| s.tick).max()?;
+    let distinct: BTreeSet<usize> = segment.iter().map(|s| s.tick).collect();
+    let span_ms = view.ticks[last].seconds_since(view.ticks[first]) * 1000.0 + view.step_ms;
+    if span_ms < min_duration_ms(view) || distinct.len() < 2 && view.step_ms < limits.window_ms {
+        return None;
+    }
+    let covered = distinct.len() as f64 / (last - first + 1) as f64;
+    let mean_conf = segment.iter().map(|s| s.confidence).sum::<f64>() / segment.len() as f64;
+    let confidence = (mean_conf * (0.6 + 0.4 * covered)).clamp(0.0, 0.99);
+    let (sum, count) = segment.iter().fold((0.0, 0usize), |(s, c), x| (s + x.sum, c + x.count));
+    let magnitude = (count > 0).then(|| sum / count as f64);
+    let mut affected = BTreeSet::new();
+    for s in segment {
+        for &(subject, _) in &s.samples {
+            // Who suffers: receivers of the media for loss and jitter, the sender whose
+            // video is held back for bandwidth, each end of a slow round trip.
+            let x = &observer.subjects[subject];
+            let who = match signal {
+                Signal::Loss | Signal::Jitter => x.receiver.clone(),
+                Signal::Bandwidth => x.sender.clone(),
+                Signal::Delay => Some(x.observer.clone()),
+            };
+            if let Some(w) = who.filter(|w| !w.is_empty() && w != "the media server" && w != "the far end") {
+                affected.insert(w);
+            }
+        }
+    }
+    let peak = segment.iter().copied().max_by(|a, b| a.count.cmp(&b.count).then(b.tick.cmp(&a.tick)))?;
+    let evidence = describe(observer, signal, peak, hops.len() == 1);
+    let candidates: Vec<HopRef> = hops.iter().map(|&h| observer.hops.get(h).clone()).collect();
+    let from = view.ticks[first];
+    // A tick stands for the sampling interval around it: a single sparse sample still has
+    // a length.
+    let end = view.ticks[view.ticks.len() - 1];
+    let to = view.ticks[last].plus_ms(view.step_ms).min(end).max(from);
+    Some(build(kind, candidates, confidence, from, to, magnitude, affected.into_iter().collect(), evidence))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    kind: FaultKind,
+    candidates: Vec<HopRef>,
+    confidence: f64,
+    from: Timestamp,
+    to: Timestamp,
+    magnitude: Option<f64>,
+    affected: Vec<String>,
+    evidence: Vec<String>,
+) -> Fault {
+    let decided = candidates.len() == 1;
+    let score = if decided { confidence } else { 1.0 / candidates.len() as f64 };
+    let key: Vec<String> = candidates.iter().map(|h| format!("{h:?}")).collect();
+    let id = stable_id(&[kind.as_str(), &key.join("|"), &from.to_rfc3339()]);
+    Fault {
+        id,
+        kind,
+        hop: decided.then(|| candidates[0].clone()),
+        would_decide: (!decided).then(|| fault::would_decide(&candidates)),
+        candidates: candidates.into_iter().map(|hop| Candidate { hop, score }).collect(),
+        confidence: if decided { confidence } else { score },
+        from: from.to_rfc3339(),
+        to: to.to_rfc3339(),
+        from_ms: from.epoch_ms(),
+        to_ms: to.epoch_ms(),
+        magnitude,
+        affected,
+        evidence,
+        symptoms: Vec::new(),
+    }
+}
+
+/// The measurements that pin a fault, in words, at its worst tick.
+fn describe(observer: &Observer<'_>, signal: Signal, peak: &Seen, decided: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    for &(subject, v) in peak.samples.iter().take(4) {
+        let s = &observer.subjects[subject];
+        let what = match (&s.sender, &s.kind) {
+            (Some(sender), Some(kind)) => format!("{sender}'s {kind}"),
+            (Some(sender), None) => format!("{sender}'s media"),
+            _ => "the media".into(),
+        };
+        let receiver = s.receiver.as_deref().unwrap_or("the far end");
+        lines.push(match (signal, s.how) {
+            (Signal::Loss, "measured on arrival") => format!("{receiver} lost {v:.1}% of {what}"),
+            (Signal::Loss, how) => format!("{v:.1}% of {what} lost ({how})"),
+            (Signal::Jitter, "measured on arrival") => {
+                format!("{what} reached {receiver} with {v:.0} ms of jitter")
+            }
+            (Signal::Jitter, how) => format!("{what} arrived with {v:.0} ms of jitter ({how})"),
+            (Signal::Delay, _) => format!("{}'s connection had a {v:.0} ms round trip", s.observer),
+            (Signal::Bandwidth, _) => format!("{what} was bandwidth-limited {v:.0}% of the time"),
+        });
+    }
+    if peak.count > 4 {
+        lines.push(format!("and {} more measurements like these", peak.count - 4));
+    }
+    if decided && peak.clean > 0 {
+        lines.push(format!(
+            "{} other measurement{} at the same time crossed the rest of the path cleanly",
+            peak.clean,
+            if peak.clean == 1 { "" } else { "s" }
+        ));
+    }
+    lines
+}
+
+fn cpu_faults(
+    by_sender: BTreeMap<String, Vec<(usize, f64)>>,
+    view: &View,
+    limits: &Thresholds,
+) -> Vec<Fault> {
+    let gap = (10_000.0 / view.step_ms).ceil().max(2.0) as usize;
+    let mut out = Vec::new();
+    for (who, mut ticks) in by_sender {
+        let who = who.as_str();
+        ticks.sort_by_key(|t| t.0);
+        ticks.dedup_by_key(|t| t.0);
+        let mut start = 0;
+        for i in 0..=ticks.len() {
+            if i == ticks.len() || i > start && ticks[i].0 > ticks[i - 1].0 + gap {
+                let seg = &ticks[start..i];
+                if let (Some(f), Some(l)) = (seg.first(), seg.last()) {
+                    let span = view.ticks[l.0].seconds_since(view.ticks[f.0]) * 1000.0 + view.step_ms;
+                    if span >= min_duration_ms(view) && (seg.len() >= 2 || view.step_ms >= limits.window_ms) {
+                        let mean = seg.iter().map(|t| t.1).sum::<f64>() / seg.len() as f64;
+                        out.push(build(
+                            FaultKind::Cpu,
+                            vec![HopRef::endpoint(who)],
+                            0.9,
+                            view.ticks[f.0],
+                            view.ticks[l.0],
+                            Some(mean),
+                            vec![who.to_string()],
+                            vec![format!(
+                                "{who}'s browser reported its video encoder CPU-limited {mean:.0}% of the time (qualityLimitationReason: cpu)"
+                            )],
+                        ));
+                    }
+                }
+                start = i;
+            }
+        }
+    }
+    out
+}
+
+/// How one media connection fared.
+struct PcFate<'a> {
+    participant: &'a str,
+    via_sfu: bool,
+    /// The far end of a peer-to-peer connection, when its data is here.
+    peer: Option<&'a str>,
+    connected: bool,
+    /// When a connection that was up broke (disconnected for good or failed).
+    broke_at: Option<Timestamp>,
+    started: Option<Timestamp>,
+    ended: Option<Timestamp>,
+    turn_error: Option<(u16, String, String)>,
+    /// The offer/answer step that failed, with the browser's error.
+    negotiation_error: Option<String>,
+}
+
+impl PcFate<'_> {
+    fn broken(&self) -> bool {
+        !self.connected || self.broke_at.is_some()
+    }
+}
+
+fn fates(conference: &Conference) -> Vec<PcFate<'_>> {
+    let peers = hopscope_model::graph::match_peers(conference);
+    let mut fates = Vec::new();
+    for (pi, p) in conference.participants.iter().enumerate() {
+        for (ci, pc) in p.peer_connections.iter().enumerate() {
+            // Probes (no media, no negotiation) fail by design.
+            let media = !pc.inbound.is_empty()
+                || !pc.outbound.is_empty()
+                || pc.events.iter().any(|e| {
+                    matches!(
+                        e.kind,
+                        EventKind::TrackAdded(_) | EventKind::Negotiation { outcome: Outcome::Failed(_), .. }
+                    )
+                });
+            if !media {
+                continue;
+            }
+            let connected = pc.ever_connected();
+            let failed_at = pc
+                .events
+                .iter()
+                .find(|e| {
+                    matches!(
+                        e.kind,
+                        EventKind::IceConnectionState(IceConnectionState::Failed)
+                            | EventKind::ConnectionState(ConnectionState::Failed)
+                    )
+                })
+                .map(|e| e.at);
+            // A drop starts when the path went down: a few seconds before the connection
+            // reported `disconnected` on its way to failing.
+            let broke_at = failed_at.map(|failed| {
+                pc.ice_states()
+                    .filter(|(t, s)| *s == IceConnectionState::Disconnected && *t <= failed)
+                    .last()
+                    .map_or(failed, |(t, _)| t.plus_ms(-NOTICE_MS))
+            });
+            let turn_error = pc.events.iter().find_map(|e| match &e.kind {
+                EventKind::IceCandidateError(err) => {
+                    let code = err.error_code?;
+                    let url = err.url.clone().unwrap_or_default();
+                    (url.starts_with("turn") && (400..500).contains(&code))
+                        .then(|| (code, err.error_text.clone().unwrap_or_default(), url))
+                }
+                _ => None,
+            });
+            let negotiation_error = pc.events.iter().find_map(|e| match &e.kind {
+                EventKind::Negotiation { step, outcome: Outcome::Failed(why) } => {
+                    Some(format!("{} failed: {why}", step.method_name()))
+                }
+                _ => None,
+            });
+            let gave_up = failed_at.is_some()
+                || pc.events.iter().any(|e| {
+                    matches!(
+                        e.kind,
+                        EventKind::Closed | EventKind::Negotiation { outcome: Outcome::Failed(_), .. }
+                    )
+                });
+            if !connected && !gave_up && turn_error.is_none() {
+                continue; // still connecting when the data ends: not a fault (yet)
+            }
+            let range = pc.time_range();
+            fates.push(PcFate {
+                participant: p.id.as_str(),
+                via_sfu: pc.remote_kind == RemoteKind::Sfu,
+                // Unmatched (a connection that never came up shares nothing to match on),
+                // the far end of a two-person call is the other person.
+                peer: peers.get(&(pi, ci)).map(|&(qi, _)| conference.participants[qi].id.as_str()).or_else(
+                    || {
+                        (pc.remote_kind != RemoteKind::Sfu && conference.participants.len() == 2)
+                            .then(|| conference.participants[1 - pi].id.as_str())
+                    },
+                ),
+                connected,
+                broke_at: if connected { broke_at } else { None },
+                started: if connected {
+                    broke_at
+                } else {
+                    pc.events.first().map(|e| e.at).or(range.map(|r| r.0))
+                },
+                ended: failed_at.or(range.map(|r| r.1)),
+                turn_error,
+                negotiation_error,
+            });
+        }
+    }
+    fates
+}
+
+/// Connections that never came up or broke, read from the endpoints' events: a TURN
+/// server refusing credentials, one participant's network, the media server when nobody's
+/// connection holds, and either end of a peer-to-peer connection when both fail.
+fn connectivity_faults(conference: &Conference) -> Vec<Fault> {
+    let fates = fates(conference);
+    let up: BTreeSet<&str> = fates.iter().filter(|f| !f.broken()).map(|f| f.participant).collect();
+    let broken: Vec<&PcFate> = fates.iter().filter(|f| f.broken()).collect();
+    let mut out = Vec::new();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    let range = |fs: &[&PcFate]| -> Option<(Timestamp, Timestamp)> {
+        let from = fs.iter().filter_map(|f| f.started).reduce(Timestamp::min)?;
+        let to = fs.iter().filter_map(|f| f.ended).reduce(Timestamp::max)?;
+        Some((from, to))
+    };
+
+    for f in broken.iter().filter(|f| f.turn_error.is_some()) {
+        let Some((code, text, url)) = &f.turn_error else { continue };
+        let Some((from, to)) = range(&[f]) else { continue };
+        if !done.insert(f.participant) {
+            continue;
+        }
+        out.push(build(
+            FaultKind::TurnAuth,
+            vec![HopRef::turn(&url_host(url))],
+            0.9,
+            from,
+            to,
+            None,
+            vec![f.participant.to_string()],
+            vec![format!(
+                "{}'s browser got STUN/TURN error {code} ({}) from {url}",
+                f.participant,
+                text.trim_end_matches('.')
+            )],
+        ));
+    }
+    // An offer or answer one side could not apply: the application's signalling, at them.
+    for f in broken.iter().filter(|f| f.negotiation_error.is_some()) {
+        let Some(why) = &f.negotiation_error else { continue };
+        let Some((from, to)) = range(&[f]) else { continue };
+        if !done.insert(f.participant) {
+            continue;
+        }
+        out.push(build(
+            FaultKind::Connectivity,
+            vec![HopRef::endpoint(f.participant)],
+            0.85,
+            from,
+            to,
+            None,
+            vec![f.participant.to_string()],
+            vec![format!("{}'s browser: {why}", f.participant)],
+        ));
+    }
+    // The peer of someone the relay refused, or who could not apply the other's
+    // description, could never reach them: same fault.
+    let rest: Vec<&PcFate> = broken
+        .iter()
+        .copied()
+        .filter(|f| !done.contains(f.participant) && !f.peer.is_some_and(|p| done.contains(p)))
+        .collect();
+
+    let sfu_side: Vec<&PcFate> = rest.iter().copied().filter(|f| f.via_sfu).collect();
+    if sfu_side.len() > 1 && up.is_empty() {
+        // Nobody's connection to the server holds: the server (or the way to it) is down.
+        if let Some((from, to)) = range(&sfu_side) {
+            let who: BTreeSet<&str> = sfu_side.iter().map(|f| f.participant).collect();
+            out.push(build(
+                FaultKind::Connectivity,
+                vec![HopRef::sfu(None)],
+                0.75,
+                from,
+                to,
+                None,
+                who.iter().map(|w| w.to_string()).collect(),
+                vec![format!("no participant's media connection to the server held ({} of them)", who.len())],
+            ));
+            done.extend(who);
+        }
+    }
+    let p2p: Vec<&PcFate> =
+        rest.iter().copied().filter(|f| !f.via_sfu && !done.contains(f.participant)).collect();
+    // Peer to peer, both ends broken: either network could be the one blocking it.
+    let mut pairs: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for f in &p2p {
+        if let Some(peer) = f.peer
+            && p2p.iter().any(|g| g.participant == peer)
+        {
+            let pair = if f.participant < peer { (f.participant, peer) } else { (peer, f.participant) };
+            pairs.insert(pair);
+        }
+    }
+    for (a, b) in pairs {
+        let both: Vec<&PcFate> =
+            p2p.iter().copied().filter(|f| f.participant == a || f.participant == b).collect();
+        let Some((from, to)) = range(&both) else { continue };
+        let what = if both.iter().any(|f| f.connected) { "dropped" } else { "never came up" };
+        out.push(build(
+            FaultKind::Connectivity,
+            vec![HopRef::access(a, Direction::Both), HopRef::access(b, Direction::Both)],
+            0.5,
+            from,
+            to,
+            None,
+            vec![a.to_string(), b.to_string()],
+            vec![format!("the connection between {a} and {b} {what} on both sides")],
+        ));
+        done.insert(a);
+        done.insert(b);
+    }
+    let lone: Vec<&PcFate> = rest.iter().copied().filter(|f| !done.contains(f.participant)).collect();
+    for f in lone {
+        let Some((from, to)) = range(&[f]) else { continue };
+        if !done.insert(f.participant) {
+            continue;
+        }
+        let what = if f.connected { "dropped" } else { "never came up" };
+        let mut evidence = vec![format!("{}'s media connection {what}", f.participant)];
+        if !up.is_empty() {
+            evidence.push(format!("{} stayed connected", up.iter().copied().collect::<Vec<_>>().join(", ")));
+        }
+        out.push(build(
+            FaultKind::Connectivity,
+            vec![HopRef::access(f.participant, Direction::Both)],
+            if up.is_empty() { 0.6 } else { 0.85 },
+            from,
+            to,
+            None,
+            vec![f.participant.to_string()],
+            evidence,
+        ));
+    }
+    out
+}
+
+/// Connections that went `disconnected` and came back: the path was down for a while.
+/// Everyone's connection to the media server at once is the server; both ends of a
+/// peer-to-peer connection see the same outage, so either network could be it.
+fn interruption_faults(conference: &Conference) -> Vec<Fault> {
+    // (participant, via SFU, from, to), the path down from a few seconds before ICE noticed.
+    let mut outages: Vec<(&str, bool, Timestamp, Timestamp)> = Vec::new();
+    for p in &conference.participants {
+        for pc in &p.peer_connections {
+            let mut down: Option<Timestamp> = None;
+            for (t, st) in pc.ice_states() {
+                match (st, down) {
+                    (IceConnectionState::Disconnected, None) => down = Some(t),
+                    (s, Some(d)) if s.is_connected() => {
+                        outages.push((
+                            p.id.as_str(),
+                            pc.remote_kind == RemoteKind::Sfu,
+                            d.plus_ms(-NOTICE_MS),
+                            t,
+                        ));
+                        down = None;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut used = vec![false; outages.len()];
+    let sfu_users: BTreeSet<&str> = conference
+        .participants
+        .iter()
+        .filter(|p| {
+            p.peer_connections.iter().any(|pc| pc.remote_kind == RemoteKind::Sfu && pc.ever_connected())
+        })
+        .map(|p| p.id.as_str())
+        .collect();
+    for i in 0..outages.len() {
+        if used[i] {
+            continue;
+        }
+        let (who, via_sfu, from, to) = outages[i];
+        // Everyone whose outage overlaps this one.
+        let together: Vec<usize> =
+            (0..outages.len()).filter(|&j| !used[j] && outages[j].2 <= to && from <= outages[j].3).collect();
+        let people: BTreeSet<&str> = together.iter().map(|&j| outages[j].0).collect();
+        for &j in &together {
+            used[j] = true;
+        }
+        let from = together.iter().map(|&j| outages[j].2).reduce(Timestamp::min).unwrap_or(from);
+        let to = together.iter().map(|&j| outages[j].3).reduce(Timestamp::max).unwrap_or(to);
+        let secs = to.seconds_since(from);
+        let names: Vec<String> = people.iter().map(|p| p.to_string()).collect();
+        let (candidates, confidence, evidence) = if via_sfu
+            && people.len() > 1
+            && people.len() == sfu_users.len()
+        {
+            (
+                vec![HopRef::sfu(None)],
+                0.75,
+                format!(
+                    "every participant's connection to the media server went down at once for about {secs:.0} s"
+                ),
+            )
+        } else if !via_sfu && people.len() == 2 {
+            let mut c: Vec<HopRef> = people.iter().map(|p| HopRef::access(p, Direction::Both)).collect();
+            c.sort();
+            (
+                c,
+                0.5,
+                format!(
+                    "the connection between {} was down for about {secs:.0} s and came back",
+                    names.join(" and ")
+                ),
+            )
+        } else {
+            (
+                vec![HopRef::access(who, Direction::Both)],
+                if sfu_users.len() > 1 { 0.85 } else { 0.6 },
+                format!(
+                    "{who}'s connection was down for about {secs:.0} s and came back; the others' stayed up"
+                ),
+            )
+        };
+        out.push(build(
+            FaultKind::Connectivity,
+            candidates,
+            confidence,
+            from,
+            to,
+            None,
+            names,
+            vec![evidence],
+        ));
+    }
+    out
+}
+
+/// How long before `disconnected` the path was already down (Chrome notices after ~5 s).
+const NOTICE_MS: f64 = 6000.0;
+
+fn url_host(url: &str) -> String {
+    let rest = url.split_once(':').map_or(url, |(_, r)| r);
+    let host = rest.split(['?', '/']).next().unwrap_or(rest);
+    match host.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h.trim_matches(['[', ']']).to_string(),
+        _ => host.to_string(),
+    }
+}
+
+/// The same fault up and down a hop at the same time is one fault at the hop (a Wi-Fi
+/// that loses both ways, a relay that drops everything).
+fn merge_both_ways(faults: &mut Vec<Fault>) {
+    let mut i = 0;
+    while i < faults.len() {
+        let partner = faults[i].hop.as_ref().filter(|h| h.direction == Some(Direction::Up)).and_then(|up| {
+            let down = HopRef { direction: Some(Direction::Down), ..up.clone() };
+            (0..faults.len()).find(|&j| {
+                faults[j].kind == faults[i].kind
+                    && faults[j].hop.as_ref() == Some(&down)
+                    && faults[j].from_ms <= faults[i].to_ms
+                    && faults[i].from_ms <= faults[j].to_ms
+            })
+        });
+        if let Some(j) = partner {
+            let other = faults.remove(j);
+            let i = if j < i { i - 1 } else { i };
+            let f = &mut faults[i];
+            if let Some(h) = &mut f.hop {
+                h.direction = if h.class == HopClass::Access { Some(Direction::Both) } else { None };
+                f.candidates = vec![Candidate { hop: h.clone(), score: f.confidence.max(other.confidence) }];
+            }
+            if other.from_ms < f.from_ms {
+                f.from_ms = other.from_ms;
+                f.from = other.from.clone();
+            }
+            if other.to_ms > f.to_ms {
+                f.to_ms = other.to_ms;
+                f.to = other.to.clone();
+            }
+            f.magnitude = match (f.magnitude, other.magnitude) {
+                (Some(a), Some(b)) => Some((a + b) / 2.0),
+                (a, b) => a.or(b),
+            };
+            f.confidence = f.confidence.max(other.confidence);
+            f.evidence.extend(other.evidence);
+            f.affected.extend(other.affected);
+            f.affected.sort();
+            f.affected.dedup();
+            f.id = stable_id(&[f.kind.as_str(), &format!("{:?}", f.hop), &f.from]);
+        }
+        i += 1;
+    }
+}
+
+/// Delay and jitter at the media server at the same time are one fault: it is overloaded.
+fn merge_sfu_overload(faults: &mut Vec<Fault>) {
+    let at_sfu =
+        |f: &Fault, k: FaultKind| f.kind == k && f.hop.as_ref().is_some_and(|h| h.class == HopClass::Sfu);
+    let mut i = 0;
+    while i < faults.len() {
+        if at_sfu(&faults[i], FaultKind::Delay)
+            && let Some(j) = (0..faults.len()).find(|&j| {
+                at_sfu(&faults[j], FaultKind::Jitter)
+                    && faults[j].from_ms <= faults[i].to_ms
+                    && faults[i].from_ms <= faults[j].to_ms
+            })
+        {
+            let jitter = faults.remove(j);
+            let i = if j < i { i - 1 } else { i };
+            let f = &mut faults[i];
+            f.kind = FaultKind::SfuOverload;
+            f.from_ms = f.from_ms.min(jitter.from_ms);
+            f.to_ms = f.to_ms.max(jitter.to_ms);
+            if jitter.from_ms < f.from_ms || jitter.from < f.from {
+                f.from = jitter.from.clone();
+            }
+            if jitter.to > f.to {
+                f.to = jitter.to.clone();
+            }
+            f.evidence.extend(jitter.evidence);
+            f.affected.extend(jitter.affected);
+            f.affected.sort();
+            f.affected.dedup();
+            f.confidence = f.confidence.max(jitter.confidence);
+            f.id = stable_id(&["sfu-overload", &f.from]);
+        }
+        i += 1;
+    }
+}
+
+/// The findings a fault explains: the same time, the same people, a related category.
+fn symptoms(fault: &Fault, findings: &[Finding], view: &View) -> Vec<String> {
+    let related = |c: Category| match fault.kind {
+        FaultKind::Loss => matches!(c, Category::PacketLoss | Category::Quality),
+        FaultKind::Jitter => matches!(c, Category::Jitter | Category::Quality),
+        FaultKind::Delay => matches!(c, Category::Delay | Category::Quality),
+        FaultKind::Bandwidth => matches!(c, Category::Bandwidth | Category::Quality | Category::PacketLoss),
+        FaultKind::Cpu => matches!(c, Category::Cpu | Category::Quality),
+        FaultKind::Connectivity => matches!(c, Category::Ice | Category::CallOutcome | Category::Media),
+        FaultKind::TurnAuth => matches!(c, Category::Turn | Category::Ice | Category::CallOutcome),
+        FaultKind::SfuOverload => {
+            matches!(
+                c,
+                Category::Delay | Category::Jitter | Category::PacketLoss | Category::Quality | Category::Sfu
+            )
+        }
+    };
+    let source = fault.owner();
+    findings
+        .iter()
+        .filter(|f| related(f.category))
+        .filter(|f| f.raised_ms <= fault.to_ms + 10_000.0 && fault.from_ms <= f.ended_ms + 10_000.0)
+        .filter(|f| {
+            let Some(p) = f.scope.participant.as_deref() else { return true };
+            let involved = fault.affected.iter().any(|a| a == p) || source == Some(p);
+            // A received stream is a symptom of an uplink fault only if it comes from that sender.
+            let from_source = match (source, stream_sender(view, f)) {
+                (Some(s), Some(sender)) if f.scope.direction.as_deref() == Some("inbound") => {
+                    fault.hop.as_ref().is_none_or(|h| h.direction != Some(Direction::Up)) || sender == s
+                }
+                _ => true,
+            };
+            involved && from_source
+        })
+        .map(|f| f.id.clone())
+        .collect()
+}
+
+/// The sender of the stream a finding is about, when known.
+fn stream_sender<'v>(view: &'v View, f: &Finding) -> Option<&'v str> {
+    let ssrc = f.scope.ssrc?;
+    view.streams
+        .iter()
+        .find(|s| s.attrs.ssrc == Some(ssrc) && Some(&*s.attrs.participant) == f.scope.participant.as_deref())
+        .and_then(|s| s.attrs.sender.as_deref())
+}
+
+/// Hops whose inside no data shows.
+fn unobserved(conference: &Conference) -> Vec<String> {
+    let mut out = Vec::new();
+    let sfu = conference
+        .participants
+        .iter()
+        .flat_map(|p| &p.peer_connections)
+        .any(|pc| pc.remote_kind == RemoteKind::Sfu);
+    let has_sfu_data =
+        conference.middleboxes.iter().any(|m| m.kind == Some(hopscope_model::middlebox::MiddleboxKind::Sfu));
+    if sfu && !has_sfu_data {
+        out.push(
+            "the media server: no server-side data, so its problems are inferred from who is affected".into(),
+        );
+    }
+    let relayed = conference.participants.iter().flat_map(|p| &p.peer_connections).any(|pc| {
+        pc.candidates
+            .iter()
+            .any(|c| !c.is_remote && c.candidate_type == Some(hopscope_model::stats::CandidateType::Relay))
+    });
+    let has_turn_data =
+        conference.middleboxes.iter().any(|m| m.kind == Some(hopscope_model::middlebox::MiddleboxKind::Turn));
+    if relayed && !has_turn_data {
+        out.push(
+            "TURN relays: no relay-side data, so a relay and the network on either side of it look alike"
+                .into(),
+        );
+    }
+    out
+}

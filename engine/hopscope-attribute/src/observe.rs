@@ -1,0 +1,604 @@
+//! From the conference to measurements: every flow of media from a sender to a receiver,
+//! every sender-side report, every round trip, each with the hops its path crosses and
+//! whether it was bad or clean at a tick.
+//!
+//! Paths: a flow from S to R through a media server crosses S's uplink, S's TURN relay (if
+//! any), the server, R's relay and R's downlink; peer to peer it skips the server. What an
+//! SFU reports back to a sender (RTCP receiver reports: it terminates RTCP) covers the
+//! sender's uplink alone; a peer's report covers the whole path again.
+
+use std::collections::BTreeMap;
+
+use hopscope_model::events::IceConnectionState;
+use hopscope_model::graph::{HopKind, PathGraph, match_peers};
+use hopscope_model::{Conference, RemoteKind};
+use hopscope_rules::catalogue::{MetricId, Scope};
+use hopscope_rules::view::{EntityRef, Val, View};
+
+use crate::hop::{Direction, HopRef};
+use crate::localise::Measurement;
+
+/// What a measurement is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Signal {
+    /// Packet loss.
+    Loss,
+    /// Interarrival jitter.
+    Jitter,
+    /// Round-trip time.
+    Delay,
+    /// The sender's bandwidth estimate holds its encoder back.
+    Bandwidth,
+}
+
+/// Thresholds: bad at or above `bad`, clean at or below `clean`, no verdict in between.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Thresholds {
+    /// Loss, percent over the smoothing window.
+    pub loss: (f64, f64),
+    /// Audio jitter, ms.
+    pub jitter: (f64, f64),
+    /// Round trip, ms.
+    pub rtt: (f64, f64),
+    /// Share of time the encoder is bandwidth-limited, percent.
+    pub bandwidth: (f64, f64),
+    /// Share of time the encoder is CPU-limited, percent.
+    pub cpu: f64,
+    /// Smoothing window, ms: one-second windows of a 5 % loss swing from 0 to 10 %.
+    pub window_ms: f64,
+    /// How long after connecting the bandwidth estimate is still ramping up, ms.
+    pub ramp_up_ms: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            // 3 % is where speech starts to break up (G.113 Opus/PLC curves; the built-in
+            // rules raise at 5 %); 1 % is what healthy Wi-Fi shows.
+            loss: (3.0, 1.0),
+            // Twilio's high-jitter warning is 30 ms; healthy paths stay under 15 ms.
+            jitter: (30.0, 15.0),
+            // G.114: 150 ms one way is the comfort limit.
+            rtt: (300.0, 150.0),
+            bandwidth: (50.0, 10.0),
+            cpu: 50.0,
+            window_ms: 5000.0,
+            // libwebrtc's estimate starts at 300 kbit/s and takes 10-20 s to reach HD rates.
+            ramp_up_ms: 20_000.0,
+        }
+    }
+}
+
+/// The hops of a conference, numbered for [`crate::localise`].
+#[derive(Clone, Debug, Default)]
+pub struct HopTable {
+    hops: Vec<HopRef>,
+    index: BTreeMap<HopRef, usize>,
+}
+
+impl HopTable {
+    /// The index of a hop, adding it when new.
+    pub fn id(&mut self, hop: HopRef) -> usize {
+        if let Some(&i) = self.index.get(&hop) {
+            return i;
+        }
+        self.hops.push(hop.clone());
+        self.index.insert(hop, self.hops.len() - 1);
+        self.hops.len() - 1
+    }
+
+    /// A hop by index.
+    pub fn get(&self, i: usize) -> &HopRef {
+        &self.hops[i]
+    }
+}
+
+/// Who and what a measurement is, for evidence and for folding symptoms.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Subject {
+    /// Whose data it is.
+    pub observer: String,
+    /// The sender of the media, when the measurement is about a flow.
+    pub sender: Option<String>,
+    /// The receiver of the media, when the measurement is about a flow.
+    pub receiver: Option<String>,
+    /// `audio`/`video`, for flows.
+    pub kind: Option<String>,
+    /// How it was measured, for evidence ("measured on arrival", "reported back by the
+    /// media server").
+    pub how: &'static str,
+}
+
+/// One tick's measurements of one signal. Reused from tick to tick: the conference is
+/// measured a tick at a time, so memory stays proportional to one tick.
+#[derive(Clone, Debug, Default)]
+pub struct TickMeasurements {
+    /// For the localiser.
+    pub measurements: Vec<Measurement>,
+    /// What each measured (index into [`Observer::subjects`]), in the same order.
+    pub subjects: Vec<usize>,
+    /// The values (percent, ms), in the same order.
+    pub values: Vec<f64>,
+}
+
+impl TickMeasurements {
+    fn clear(&mut self) {
+        self.measurements.clear();
+        self.subjects.clear();
+        self.values.clear();
+    }
+
+    fn push(&mut self, path: usize, value: f64, limits: (f64, f64), direct: bool, subject: usize) {
+        let bad = if value >= limits.0 {
+            true
+        } else if value <= limits.1 {
+            false
+        } else {
+            return;
+        };
+        self.measurements.push(Measurement { path, bad, direct });
+        self.subjects.push(subject);
+        self.values.push(value);
+    }
+}
+
+/// A media stream as attribution sees it.
+#[derive(Clone, Debug)]
+struct StreamInfo {
+    entity: EntityRef,
+    /// Its subject (index into `subjects`).
+    subject: usize,
+    sender: Option<String>,
+    receiver: String,
+    kind: Option<String>,
+    /// The hops between sender and receiver (inbound), or from the sender to whoever
+    /// reports on it (outbound): index into `paths`.
+    path: usize,
+    /// A sent stream: its values are what the far end reports back.
+    outbound: bool,
+    /// Its connection (index into the view's).
+    pc: usize,
+    /// For outbound streams: the far end's report covers the uplink alone (an SFU).
+    report_is_uplink: bool,
+    /// Audio of the same flow measures its loss better (video hides loss behind
+    /// retransmissions): worked out once, not at every tick.
+    audio_twin: bool,
+}
+
+/// The four signals, in the order [`Observer::measure`] fills them.
+pub const SIGNALS: [Signal; 4] = [Signal::Loss, Signal::Jitter, Signal::Delay, Signal::Bandwidth];
+
+/// Measures a conference tick by tick.
+#[derive(Debug)]
+pub struct Observer<'v> {
+    view: &'v View,
+    limits: Thresholds,
+    metrics: Option<Metrics>,
+    back: usize,
+    /// Hop numbering.
+    pub hops: HopTable,
+    /// Paths, as hop indices.
+    pub paths: Vec<Vec<usize>>,
+    /// What is measured.
+    pub subjects: Vec<Subject>,
+    streams: Vec<StreamInfo>,
+    pcs: Vec<PcPath>,
+    /// Per connection: (path, subject) of its round trip.
+    round_trips: Vec<(usize, usize)>,
+    /// Per connection and tick: the bandwidth estimate is still ramping up.
+    ramping: Vec<Vec<bool>>,
+}
+
+/// Resolves the metric ids once.
+#[derive(Debug)]
+struct Metrics {
+    loss: MetricId,
+    concealment: MetricId,
+    jitter: MetricId,
+    active: MetricId,
+    cpu: MetricId,
+    bandwidth: MetricId,
+    pc_rtt: MetricId,
+    pc_available: MetricId,
+}
+
+impl Metrics {
+    fn new() -> Option<Metrics> {
+        let s = |n: &str| Scope::Stream.metric(n).map(|(id, _)| id);
+        Some(Metrics {
+            loss: s("loss_percent")?,
+            concealment: s("concealment_percent")?,
+            jitter: s("jitter_ms")?,
+            active: s("active")?,
+            cpu: s("cpu_limited_percent")?,
+            bandwidth: s("bandwidth_limited_percent")?,
+            pc_rtt: Scope::PeerConnection.metric("rtt_ms").map(|(id, _)| id)?,
+            pc_available: Scope::PeerConnection.metric("available_outgoing_kbps").map(|(id, _)| id)?,
+        })
+    }
+}
+
+/// Where one peer connection leads.
+#[derive(Clone, Debug, Default)]
+struct PcPath {
+    participant: String,
+    via_sfu: bool,
+    sfu: Option<String>,
+    turn: Option<String>,
+    /// For peer-to-peer: the participant at the far end, when their data is here.
+    peer: Option<String>,
+    /// When ICE connected (again, after each disconnection).
+    connected_at: Vec<hopscope_model::Timestamp>,
+    /// When the path was down: from a few seconds before ICE noticed (`disconnected`) until
+    /// it reconnected. What the streams show then is the outage, which connectivity reports.
+    outages: Vec<(hopscope_model::Timestamp, hopscope_model::Timestamp)>,
+}
+
+/// How long before `disconnected` the path was already down (Chrome notices after ~5 s).
+const NOTICE_MS: f64 = 6000.0;
+
+impl PcPath {
+    fn in_outage(&self, t: hopscope_model::Timestamp) -> bool {
+        self.outages.iter().any(|(a, b)| *a <= t && t <= *b)
+    }
+}
+
+fn pc_paths(conference: &Conference, view: &View) -> Vec<PcPath> {
+    let graph = PathGraph::build(conference);
+    let peers = match_peers(conference);
+    view.pcs
+        .iter()
+        .map(|pce| {
+            let participant = &conference.participants[pce.participant];
+            let pc = &participant.peer_connections[pce.index];
+            let senders =
+                pc.inbound.iter().filter_map(|s| s.info.ssrc).collect::<std::collections::BTreeSet<_>>();
+            let via_sfu = match pc.remote_kind {
+                RemoteKind::Sfu => true,
+                RemoteKind::Peer => false,
+                // Many streams in on one connection is what a media server looks like.
+                _ => senders.len() > 2,
+            };
+            let connected_at: Vec<_> = pc
+                .ice_states()
+                .scan(false, |was_up, (t, s)| {
+                    let now_up = s.is_connected();
+                    let came_up = now_up && !*was_up;
+                    *was_up = now_up;
+                    Some(came_up.then_some(t))
+                })
+                .flatten()
+                .collect();
+            let mut outages = Vec::new();
+            let mut down: Option<hopscope_model::Timestamp> = None;
+            for (t, st) in pc.ice_states() {
+                match (st, down) {
+                    (IceConnectionState::Disconnected | IceConnectionState::Failed, None) => down = Some(t),
+                    (s, Some(d)) if s.is_connected() => {
+                        outages.push((d.plus_ms(-NOTICE_MS), t));
+                        down = None;
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(d) = down {
+                let forever = hopscope_model::Timestamp::from_epoch_ms(f64::MAX).unwrap_or(d);
+                outages.push((d.plus_ms(-NOTICE_MS), forever));
+            }
+            let mut path = PcPath {
+                participant: participant.id.to_string(),
+                via_sfu,
+                connected_at,
+                outages,
+                ..PcPath::default()
+            };
+            for route in graph
+                .routes()
+                .iter()
+                .filter(|r| r.participant == participant.id && r.peer_connection == pc.id)
+            {
+                for hop in route.hops.iter().filter_map(|h| graph.hop(*h)) {
+                    match hop.kind {
+                        HopKind::TurnRelay => path.turn = Some(turn_name(hop)),
+                        HopKind::Sfu => path.sfu = hop.address.clone(),
+                        _ => {}
+                    }
+                }
+            }
+            if let Some(&(qi, _)) = peers.get(&(pce.participant, pce.index)) {
+                path.peer = Some(conference.participants[qi].id.to_string());
+            }
+            path
+        })
+        .collect()
+}
+
+/// A relay's name: its server's host, else its address.
+fn turn_name(hop: &hopscope_model::graph::Hop) -> String {
+    if let Some(url) = &hop.server_url {
+        let rest = url.split_once(':').map_or(url.as_str(), |(_, r)| r);
+        let host = rest.split(['?', '/']).next().unwrap_or(rest);
+        let host = match host.rsplit_once(':') {
+            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+            _ => host,
+        };
+        return host.trim_matches(['[', ']']).to_string();
+    }
+    hop.address.clone().unwrap_or_else(|| hop.key.trim_start_matches("turn:").to_string())
+}
+
+/// Mean of a stream metric over the smoothing window ending at `tick`.
+fn smoothed(view: &View, entity: EntityRef, metric: MetricId, tick: usize, back: usize) -> Option<f64> {
+    let (mut n, mut sum) = (0usize, 0.0);
+    view.each_number(entity, metric, tick.saturating_sub(back), tick, |v| {
+        n += 1;
+        sum += v;
+    });
+    (n > 0).then(|| sum / n as f64)
+}
+
+impl<'v> Observer<'v> {
+    /// Works out every flow, report and round trip of the conference and their paths.
+    pub fn new(conference: &Conference, view: &'v View, limits: &Thresholds) -> Observer<'v> {
+        let mut hops = HopTable::default();
+        let mut paths: Vec<Vec<usize>> = Vec::new();
+        let mut path_ids: BTreeMap<Vec<usize>, usize> = BTreeMap::new();
+        let mut intern = |path: Vec<usize>| -> usize {
+            *path_ids.entry(path.clone()).or_insert_with(|| {
+                paths.push(path);
+                paths.len() - 1
+            })
+        };
+        let mut subjects = Vec::new();
+        let back = (limits.window_ms / view.step_ms).ceil().max(1.0) as usize - 1;
+        let pcs = pc_paths(conference, view);
+        let metrics = Metrics::new();
+
+        // Which connection sends each SSRC: a flow's sender side.
+        let mut sent_on: BTreeMap<u32, usize> = BTreeMap::new();
+        for st in &view.streams {
+            if &*st.attrs.direction == "outbound"
+                && let Some(ssrc) = st.attrs.ssrc
+            {
+                sent_on.entry(ssrc).or_insert(st.pc);
+            }
+        }
+
+        let mut streams = Vec::new();
+        for (i, st) in view.streams.iter().enumerate() {
+            let a = &st.attrs;
+            let here = &pcs[st.pc];
+            let kind = a.kind.as_deref().map(String::from);
+            if &*a.direction == "inbound" {
+                // The sender: named by the data, else by the far end of a peer connection.
+                let sender = a
+                    .sender
+                    .as_deref()
+                    .map(String::from)
+                    .or_else(|| (!here.via_sfu).then(|| here.peer.clone()).flatten());
+                let sender_path = a.ssrc.and_then(|s| sent_on.get(&s)).map(|&pc| &pcs[pc]);
+                let mut path = Vec::new();
+                let sender_key = sender.clone().unwrap_or_else(|| {
+                    format!("the sender of SSRC {}", a.ssrc.map_or("?".into(), |s| s.to_string()))
+                });
+                path.push(hops.id(HopRef::access(&sender_key, Direction::Up)));
+                // A relay's two ways are separate hops, like an access network's: what it
+                // takes in from a sender and what it hands to a receiver.
+                if let Some(t) = sender_path.and_then(|p| p.turn.as_deref()) {
+                    path.push(hops.id(HopRef::turn_way(t, Direction::Up)));
+                }
+                if here.via_sfu {
+                    path.push(hops.id(HopRef::sfu(here.sfu.as_deref())));
+                }
+                if let Some(t) = here.turn.as_deref() {
+                    path.push(hops.id(HopRef::turn_way(t, Direction::Down)));
+                }
+                path.push(hops.id(HopRef::access(&a.participant, Direction::Down)));
+                path.dedup();
+                subjects.push(Subject {
+                    observer: a.participant.to_string(),
+                    sender: sender.clone(),
+                    receiver: Some(a.participant.to_string()),
+                    kind: kind.clone(),
+                    how: "measured on arrival",
+                });
+                streams.push(StreamInfo {
+                    entity: EntityRef::Stream(i),
+                    subject: subjects.len() - 1,
+                    sender,
+                    receiver: a.participant.to_string(),
+                    kind,
+                    path: intern(path),
+                    outbound: false,
+                    pc: st.pc,
+                    report_is_uplink: false,
+                    audio_twin: false,
+                });
+            } else {
+                // What the far end reports: an SFU terminates RTCP, so its report is the
+                // uplink (and the sender's relay); a peer's report covers the whole way.
+                let mut path = vec![hops.id(HopRef::access(&a.participant, Direction::Up))];
+                if let Some(t) = here.turn.as_deref() {
+                    path.push(hops.id(HopRef::turn_way(t, Direction::Up)));
+                }
+                if !here.via_sfu {
+                    let peer = here.peer.as_deref().unwrap_or("the far end");
+                    path.push(hops.id(HopRef::access(peer, Direction::Down)));
+                }
+                let receiver = here.peer.clone().unwrap_or_else(|| {
+                    if here.via_sfu { "the media server".into() } else { "the far end".into() }
+                });
+                subjects.push(Subject {
+                    observer: a.participant.to_string(),
+                    sender: Some(a.participant.to_string()),
+                    receiver: Some(receiver.clone()),
+                    kind: kind.clone(),
+                    how: if here.via_sfu {
+                        "reported back by the media server"
+                    } else {
+                        "reported back by the receiver"
+                    },
+                });
+                streams.push(StreamInfo {
+                    entity: EntityRef::Stream(i),
+                    subject: subjects.len() - 1,
+                    sender: Some(a.participant.to_string()),
+                    receiver,
+                    kind,
+                    path: intern(path),
+                    outbound: true,
+                    pc: st.pc,
+                    report_is_uplink: here.via_sfu,
+                    audio_twin: false,
+                });
+            }
+        }
+
+        // Audio of the same flow (same sender, receiver, way and path) measures its loss
+        // better than video does.
+        let audio: std::collections::HashSet<(Option<&str>, &str, bool, usize)> = streams
+            .iter()
+            .filter(|s| s.kind.as_deref() == Some("audio"))
+            .map(|s| (s.sender.as_deref(), s.receiver.as_str(), s.outbound, s.path))
+            .collect();
+        let twins: Vec<bool> = streams
+            .iter()
+            .map(|s| audio.contains(&(s.sender.as_deref(), s.receiver.as_str(), s.outbound, s.path)))
+            .collect();
+        for (s, twin) in streams.iter_mut().zip(twins) {
+            s.audio_twin = twin;
+        }
+
+        // Round trips: each connection's path, both directions of each access network.
+        let mut round_trips = Vec::new();
+        for pc in &pcs {
+            let mut path = vec![hops.id(HopRef::access(&pc.participant, Direction::Both))];
+            if let Some(t) = pc.turn.as_deref() {
+                path.push(hops.id(HopRef::turn(t)));
+            }
+            if pc.via_sfu {
+                path.push(hops.id(HopRef::sfu(pc.sfu.as_deref())));
+            } else {
+                let peer = pc.peer.as_deref().unwrap_or("the far end");
+                path.push(hops.id(HopRef::access(peer, Direction::Both)));
+            }
+            subjects.push(Subject {
+                observer: pc.participant.clone(),
+                sender: None,
+                receiver: None,
+                kind: None,
+                how: "round trip of the connection",
+            });
+            round_trips.push((intern(path), subjects.len() - 1));
+        }
+
+        let ramping = match &metrics {
+            Some(m) => ramp_ups(view, &pcs, m, limits),
+            None => Vec::new(),
+        };
+        Observer {
+            view,
+            limits: *limits,
+            metrics,
+            back,
+            hops,
+            paths,
+            subjects,
+            streams,
+            pcs,
+            round_trips,
+            ramping,
+        }
+    }
+
+    /// Fills `out` with the measurements of every signal at `tick`, in [`SIGNALS`] order,
+    /// and `cpu` with the senders CPU-limited then (participant, share %).
+    pub fn measure(&self, tick: usize, out: &mut [TickMeasurements; 4], cpu: &mut Vec<(String, f64)>) {
+        for t in out.iter_mut() {
+            t.clear();
+        }
+        cpu.clear();
+        let Some(m) = &self.metrics else { return };
+        let (view, limits, back) = (self.view, &self.limits, self.back);
+        let now = view.ticks[tick];
+        let [loss, jitter, delay, bandwidth] = out;
+        for s in &self.streams {
+            if view.value(s.entity, m.active, tick) != Val::Bool(true) || self.pcs[s.pc].in_outage(now) {
+                continue;
+            }
+            // An audio flow's loss is the path's loss; video hides it behind retransmissions.
+            let is_audio = s.kind.as_deref() == Some("audio");
+            // Chrome counts no loss across a gap longer than its reordering window (an
+            // outage restarts the sequence numbering), but the receiver still conceals what
+            // never came: for received audio, the concealed share is the loss it heard.
+            let concealed = if is_audio && !s.outbound {
+                smoothed(view, s.entity, m.concealment, tick, back)
+            } else {
+                None
+            };
+            let lost = match (smoothed(view, s.entity, m.loss, tick, back), concealed) {
+                (Some(l), Some(c)) => Some(l.max(c)),
+                (l, c) => l.or(c),
+            };
+            if let Some(v) = lost
+                && (is_audio || !s.audio_twin)
+            {
+                loss.push(s.path, v, limits.loss, s.report_is_uplink, s.subject);
+            }
+            if is_audio && let Some(v) = smoothed(view, s.entity, m.jitter, tick, back) {
+                jitter.push(s.path, v, limits.jitter, s.report_is_uplink, s.subject);
+            }
+            if s.outbound && s.kind.as_deref() == Some("video") {
+                // The estimate starts low and climbs for the first seconds of every
+                // connection; Chrome reports `bandwidth` limitation while it does.
+                let ramping = self.ramping.get(s.pc).and_then(|r| r.get(tick)).copied().unwrap_or(true);
+                if !ramping && let Some(v) = smoothed(view, s.entity, m.bandwidth, tick, back) {
+                    bandwidth.push(s.path, v, limits.bandwidth, false, s.subject);
+                }
+                if let Some(v) = smoothed(view, s.entity, m.cpu, tick, back)
+                    && v >= limits.cpu
+                    && let Some(sender) = &s.sender
+                {
+                    cpu.push((sender.clone(), v));
+                }
+            }
+        }
+        for (i, pc) in self.pcs.iter().enumerate() {
+            if pc.in_outage(now) {
+                continue;
+            }
+            if let Some(v) = smoothed(view, EntityRef::Pc(i), m.pc_rtt, tick, back) {
+                let (path, subject) = self.round_trips[i];
+                delay.push(path, v, limits.rtt, false, subject);
+            }
+        }
+    }
+}
+
+/// Per connection and tick: is the bandwidth estimate still ramping up after connecting?
+/// Early on, yes, unless it has already fallen to half its best (that is congestion).
+fn ramp_ups(view: &View, pcs: &[PcPath], m: &Metrics, limits: &Thresholds) -> Vec<Vec<bool>> {
+    pcs.iter()
+        .enumerate()
+        .map(|(i, pc)| {
+            let mut best = 0.0f64;
+            (0..view.ticks.len())
+                .map(|tick| {
+                    let now = view.ticks[tick];
+                    let available = match view.value(EntityRef::Pc(i), m.pc_available, tick) {
+                        Val::Num(v) => Some(v),
+                        _ => None,
+                    };
+                    let fell = available.is_some_and(|a| a < 0.5 * best);
+                    best = best.max(available.unwrap_or(0.0));
+                    let early = pc
+                        .connected_at
+                        .iter()
+                        .rfind(|c| **c <= now)
+                        .is_none_or(|c| now.seconds_since(*c) * 1000.0 < limits.ramp_up_ms);
+                    early && !fell
+                })
+                .collect()
+        })
+        .collect()
+}

@@ -1,0 +1,128 @@
+//! Attribution on simulated calls whose faults are known: the right hop, or an honest
+//! "cannot tell" where endpoint data cannot split two hops.
+
+use hopscope_attribute::{Attribution, Direction, FaultKind, HopClass, HopRef, attribute};
+use hopscope_rules::eval::evaluate;
+use hopscope_rules::pack::builtin_default;
+use hopscope_rules::view::View;
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn run(yaml: &str) -> Attribution {
+    let scenario = hopscope_sim::Scenario::from_yaml(yaml).unwrap_or_else(|e| panic!("{e}"));
+    let sim = hopscope_sim::simulate(&scenario);
+    let input =
+        hopscope_ingest::ingest("sim", sim.combined().as_bytes(), &Default::default()).expect("ingests");
+    let conference = hopscope_ingest::assemble(vec![input]).remove(0);
+    let view = View::build(&conference, &hopscope_score::QualityConfig::default());
+    let findings = evaluate(&builtin_default().rules, &view);
+    attribute(&conference, &view, &findings)
+}
+
+fn file(rel: &str) -> String {
+    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn decided(a: &Attribution, kind: FaultKind) -> Vec<HopRef> {
+    a.faults.iter().filter(|f| f.kind == kind).filter_map(|f| f.hop.clone()).collect()
+}
+
+#[test]
+fn a_lossy_uplink_on_an_sfu_call_is_the_senders() {
+    let a = run(&file("examples/scenarios/sfu-wifi-loss.yaml"));
+    assert_eq!(decided(&a, FaultKind::Loss), vec![HopRef::access("carol", Direction::Up)], "{:#?}", a.faults);
+    let f = a.faults.iter().find(|f| f.kind == FaultKind::Loss).expect("loss fault");
+    assert!(f.confidence > 0.8, "{}", f.confidence);
+    assert!(f.magnitude.is_some_and(|m| (5.0..11.0).contains(&m)), "{:?}", f.magnitude);
+    assert_eq!(f.affected, ["alice", "bob", "dave"], "the receivers suffer it");
+    assert!(f.evidence.iter().any(|e| e.contains("reported back by the media server")), "{:?}", f.evidence);
+    assert!(f.symptoms.len() >= 3, "the receivers' loss, concealment and MOS findings fold under it");
+    // Nothing else is blamed.
+    assert!(
+        a.faults.iter().all(|f| f.hop.as_ref().is_none_or(|h| h.participant.as_deref() == Some("carol")))
+    );
+}
+
+#[test]
+fn loss_towards_everyone_at_once_is_the_media_server() {
+    let a = run(&file("rules/builtin/tests/scenarios/sfu-egress-loss.yaml"));
+    let hops = decided(&a, FaultKind::Loss);
+    assert_eq!(hops.len(), 1, "{:#?}", a.faults);
+    assert_eq!(hops[0].class, HopClass::Sfu);
+}
+
+#[test]
+fn a_cpu_limited_encoder_is_the_senders_device() {
+    let a = run(&file("examples/scenarios/cpu-limited.yaml"));
+    assert_eq!(decided(&a, FaultKind::Cpu), vec![HopRef::endpoint("alice")]);
+    assert_eq!(a.faults.len(), 1, "{:#?}", a.faults);
+}
+
+#[test]
+fn a_relay_refusing_credentials_is_the_relay() {
+    let a = run(&file("examples/scenarios/turn-401.yaml"));
+    let turn = decided(&a, FaultKind::TurnAuth);
+    assert_eq!(turn.len(), 1, "{:#?}", a.faults);
+    assert_eq!(turn[0].class, HopClass::Turn);
+    assert_eq!(turn[0].server.as_deref(), Some("turn.example.com"));
+    // Bob could not reach alice because of it: not a second fault.
+    assert_eq!(a.faults.len(), 1, "{:#?}", a.faults);
+}
+
+#[test]
+fn peer_to_peer_jitter_names_both_ends_and_what_would_decide() {
+    let a = run(&file("examples/scenarios/p2p-high-jitter.yaml"));
+    let f = a.faults.iter().find(|f| f.kind == FaultKind::Jitter).expect("jitter fault");
+    assert!(f.hop.is_none(), "two-party P2P cannot split uplink from downlink: {f:#?}");
+    let mut candidates: Vec<String> = f.candidates.iter().map(|c| c.hop.to_string()).collect();
+    candidates.sort();
+    assert_eq!(candidates, ["alice's network (downlink)", "bob's network (uplink)"]);
+    assert!(f.would_decide.as_deref().is_some_and(|w| w.contains("third participant")));
+}
+
+#[test]
+fn healthy_calls_raise_nothing() {
+    for rel in [
+        "examples/scenarios/p2p-clean.yaml",
+        "examples/scenarios/muted-dtx.yaml",
+        "rules/builtin/tests/scenarios/audio-only.yaml",
+        "rules/builtin/tests/scenarios/screenshare.yaml",
+    ] {
+        let a = run(&file(rel));
+        assert!(a.faults.is_empty(), "{rel}: {:#?}", a.faults);
+    }
+}
+
+#[test]
+fn an_outage_and_a_drop_are_two_faults_from_when_the_path_went_down() {
+    let a = run(&file("examples/scenarios/p2p-connection-lost.yaml"));
+    let conn: Vec<_> = a.faults.iter().filter(|f| f.kind == FaultKind::Connectivity).collect();
+    assert_eq!(conn.len(), 2, "{:#?}", a.faults);
+    // The path was down from 20 s to 27 s, then for good from 40 s (Chrome notices ~5 s later).
+    assert!(
+        conn[0].from.as_str() >= "2026-03-02T10:00:18" && conn[0].to.as_str() <= "2026-03-02T10:00:29",
+        "{:?}",
+        (&conn[0].from, &conn[0].to)
+    );
+    assert!(conn[0].evidence[0].contains("came back"), "{:?}", conn[0].evidence);
+    assert!(
+        ("2026-03-02T10:00:38".."2026-03-02T10:00:42").contains(&conn[1].from.as_str()),
+        "{}",
+        conn[1].from
+    );
+    for f in &conn {
+        assert_eq!(f.affected, ["alice", "bob"]);
+        assert!(f.hop.is_none(), "either end's network could have cut a two-party P2P path");
+    }
+    // What the streams showed while the path was down is the outage, not a network fault.
+    assert!(a.faults.iter().all(|f| f.kind == FaultKind::Connectivity), "{:#?}", a.faults);
+}
+
+#[test]
+fn attribution_is_deterministic() {
+    let yaml = file("examples/scenarios/sfu-wifi-loss.yaml");
+    let first = serde_json::to_string(&run(&yaml)).expect("json");
+    assert_eq!(first, serde_json::to_string(&run(&yaml)).expect("json"));
+}
