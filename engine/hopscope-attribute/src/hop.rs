@@ -81,6 +81,12 @@ impl HopRef {
         HopRef { direction: Some(direction), ..HopRef::turn(server) }
     }
 
+    /// One way through the media server: `Up` for what it receives from senders, `Down`
+    /// for what it forwards to receivers.
+    pub fn sfu_way(server: Option<&str>, direction: Direction) -> HopRef {
+        HopRef { direction: Some(direction), ..HopRef::sfu(server) }
+    }
+
     /// The media server.
     pub fn sfu(server: Option<&str>) -> HopRef {
         HopRef { class: HopClass::Sfu, participant: None, server: server.map(String::from), direction: None }
@@ -114,10 +120,17 @@ impl fmt::Display for HopRef {
                     _ => Ok(()),
                 }
             }
-            HopClass::Sfu => match &self.server {
-                Some(s) => write!(f, "the media server {s}"),
-                None => write!(f, "the media server"),
-            },
+            HopClass::Sfu => {
+                match &self.server {
+                    Some(s) => write!(f, "the media server {s}")?,
+                    None => write!(f, "the media server")?,
+                }
+                match self.direction {
+                    Some(Direction::Up) => write!(f, " (receiving)"),
+                    Some(Direction::Down) => write!(f, " (forwarding)"),
+                    _ => Ok(()),
+                }
+            }
         }
     }
 }

@@ -93,8 +93,9 @@ pub fn attribute_with(
     faults.extend(cpu_faults(cpu, view, limits));
     faults.extend(connectivity_faults(conference));
     faults.extend(interruption_faults(conference));
-    merge_sfu_overload(&mut faults);
     merge_both_ways(&mut faults);
+    merge_sfu_overload(&mut faults);
+    fold_into_shared(&mut faults);
     for f in &mut faults {
         f.symptoms = symptoms(f, findings, view);
     }
@@ -729,40 +730,95 @@ fn merge_both_ways(faults: &mut Vec<Fault>) {
     }
 }
 
-/// Delay and jitter at the media server at the same time are one fault: it is overloaded.
+/// Two kinds of trouble at the media server at once (late, uneven, lost forwarding) are one
+/// fault: it is overloaded. Loss alone at the server stays loss (a congested link).
 fn merge_sfu_overload(faults: &mut Vec<Fault>) {
-    let at_sfu =
-        |f: &Fault, k: FaultKind| f.kind == k && f.hop.as_ref().is_some_and(|h| h.class == HopClass::Sfu);
+    let at_sfu = |f: &Fault| {
+        matches!(f.kind, FaultKind::Loss | FaultKind::Jitter | FaultKind::Delay)
+            && f.hop.as_ref().is_some_and(|h| h.class == HopClass::Sfu)
+    };
+    let overlap = |a: &Fault, b: &Fault| a.from_ms <= b.to_ms && b.from_ms <= a.to_ms;
     let mut i = 0;
     while i < faults.len() {
-        if at_sfu(&faults[i], FaultKind::Delay)
-            && let Some(j) = (0..faults.len()).find(|&j| {
-                at_sfu(&faults[j], FaultKind::Jitter)
-                    && faults[j].from_ms <= faults[i].to_ms
-                    && faults[i].from_ms <= faults[j].to_ms
-            })
-        {
-            let jitter = faults.remove(j);
-            let i = if j < i { i - 1 } else { i };
-            let f = &mut faults[i];
-            f.kind = FaultKind::SfuOverload;
-            f.from_ms = f.from_ms.min(jitter.from_ms);
-            f.to_ms = f.to_ms.max(jitter.to_ms);
-            if jitter.from_ms < f.from_ms || jitter.from < f.from {
-                f.from = jitter.from.clone();
-            }
-            if jitter.to > f.to {
-                f.to = jitter.to.clone();
-            }
-            f.evidence.extend(jitter.evidence);
-            f.affected.extend(jitter.affected);
-            f.affected.sort();
-            f.affected.dedup();
-            f.confidence = f.confidence.max(jitter.confidence);
-            f.id = stable_id(&["sfu-overload", &f.from]);
+        if !at_sfu(&faults[i]) {
+            i += 1;
+            continue;
         }
+        let group: Vec<usize> =
+            (0..faults.len()).filter(|&j| at_sfu(&faults[j]) && overlap(&faults[i], &faults[j])).collect();
+        let kinds: BTreeSet<FaultKind> = group.iter().map(|&j| faults[j].kind).collect();
+        let has_timing = kinds.contains(&FaultKind::Jitter) || kinds.contains(&FaultKind::Delay);
+        if kinds.len() < 2 || !has_timing {
+            i += 1;
+            continue;
+        }
+        let mut merged: Vec<Fault> = Vec::new();
+        for &j in group.iter().rev() {
+            merged.push(faults.remove(j));
+        }
+        merged.sort_by(|a, b| a.from_ms.total_cmp(&b.from_ms));
+        let mut f = merged[0].clone();
+        f.kind = FaultKind::SfuOverload;
+        if let Some(h) = &mut f.hop {
+            h.direction = None;
+        }
+        f.candidates = f.hop.iter().map(|h| Candidate { hop: h.clone(), score: f.confidence }).collect();
+        for other in &merged[1..] {
+            if other.to_ms > f.to_ms {
+                f.to_ms = other.to_ms;
+                f.to = other.to.clone();
+            }
+            f.evidence.extend(other.evidence.iter().cloned());
+            f.affected.extend(other.affected.iter().cloned());
+            f.confidence = f.confidence.max(other.confidence);
+        }
+        // Overload shows as timing first; the magnitude is the worst jitter or delay.
+        f.magnitude = merged
+            .iter()
+            .filter(|m| matches!(m.kind, FaultKind::Jitter | FaultKind::Delay))
+            .filter_map(|m| m.magnitude)
+            .reduce(f64::max);
+        f.affected.sort();
+        f.affected.dedup();
+        f.id = stable_id(&["sfu-overload", &f.from]);
+        faults.insert(i.min(faults.len()), f);
         i += 1;
     }
+}
+
+/// A participant's own network blamed for a while when the shared hop they sit behind
+/// (the media server, a relay) is blamed for the same trouble at the same time: the
+/// shared hop explains them too, so the short personal verdict is folded into it.
+fn fold_into_shared(faults: &mut Vec<Fault>) {
+    let shared =
+        |f: &Fault| f.hop.as_ref().is_some_and(|h| matches!(h.class, HopClass::Sfu | HopClass::Turn));
+    let mut drop = BTreeSet::new();
+    for (i, f) in faults.iter().enumerate() {
+        let Some(h) = &f.hop else { continue };
+        if h.class != HopClass::Access {
+            continue;
+        }
+        let Some(who) = h.participant.as_deref() else { continue };
+        let span = (f.to_ms - f.from_ms).max(1.0);
+        let covered = faults.iter().any(|g| {
+            let same_kind = g.kind == f.kind || g.kind == FaultKind::SfuOverload;
+            let overlap = (f.to_ms.min(g.to_ms) - f.from_ms.max(g.from_ms)).max(0.0);
+            shared(g)
+                && same_kind
+                && g.affected.iter().any(|a| a == who)
+                && overlap >= 0.5 * span
+                && (g.to_ms - g.from_ms) >= span
+        });
+        if covered {
+            drop.insert(i);
+        }
+    }
+    let mut i = 0;
+    faults.retain(|_| {
+        let keep = !drop.contains(&i);
+        i += 1;
+        keep
+    });
 }
 
 /// The findings a fault explains: the same time, the same people, a related category.

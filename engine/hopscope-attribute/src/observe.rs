@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use hopscope_model::events::IceConnectionState;
 use hopscope_model::graph::{HopKind, PathGraph, match_peers};
-use hopscope_model::{Conference, RemoteKind};
+use hopscope_model::{Conference, RemoteKind, Timestamp};
 use hopscope_rules::catalogue::{MetricId, Scope};
 use hopscope_rules::view::{EntityRef, Val, View};
 
@@ -187,6 +187,19 @@ pub struct Observer<'v> {
     round_trips: Vec<(usize, usize)>,
     /// Per connection and tick: the bandwidth estimate is still ramping up.
     ramping: Vec<Vec<bool>>,
+    /// What media servers and relays measured of single segments.
+    segments: Vec<SegmentSeries>,
+}
+
+/// A series a middlebox measured of one segment of the path (a client's uplink as the
+/// media server received it, a relay's inside), on the endpoints' clock.
+#[derive(Clone, Debug)]
+struct SegmentSeries {
+    signal: Signal,
+    path: usize,
+    subject: usize,
+    /// (start, end, value) in the signal's unit.
+    windows: Vec<(Timestamp, Timestamp, f64)>,
 }
 
 /// Resolves the metric ids once.
@@ -387,8 +400,11 @@ impl<'v> Observer<'v> {
                 if let Some(t) = sender_path.and_then(|p| p.turn.as_deref()) {
                     path.push(hops.id(HopRef::turn_way(t, Direction::Up)));
                 }
+                // The media server's two ways too: what it receives (where its receiver
+                // reports are measured) and what it forwards.
                 if here.via_sfu {
-                    path.push(hops.id(HopRef::sfu(here.sfu.as_deref())));
+                    path.push(hops.id(HopRef::sfu_way(here.sfu.as_deref(), Direction::Up)));
+                    path.push(hops.id(HopRef::sfu_way(here.sfu.as_deref(), Direction::Down)));
                 }
                 if let Some(t) = here.turn.as_deref() {
                     path.push(hops.id(HopRef::turn_way(t, Direction::Down)));
@@ -416,10 +432,14 @@ impl<'v> Observer<'v> {
                 });
             } else {
                 // What the far end reports: an SFU terminates RTCP, so its report is the
-                // uplink (and the sender's relay); a peer's report covers the whole way.
+                // uplink (and the sender's relay) up to the server's own receiving; a peer's
+                // report covers the whole way.
                 let mut path = vec![hops.id(HopRef::access(&a.participant, Direction::Up))];
                 if let Some(t) = here.turn.as_deref() {
                     path.push(hops.id(HopRef::turn_way(t, Direction::Up)));
+                }
+                if here.via_sfu {
+                    path.push(hops.id(HopRef::sfu_way(here.sfu.as_deref(), Direction::Up)));
                 }
                 if !here.via_sfu {
                     let peer = here.peer.as_deref().unwrap_or("the far end");
@@ -496,6 +516,7 @@ impl<'v> Observer<'v> {
             Some(m) => ramp_ups(view, &pcs, m, limits),
             None => Vec::new(),
         };
+        let segments = middlebox_segments(conference, &pcs, &mut hops, &mut intern, &mut subjects);
         Observer {
             view,
             limits: *limits,
@@ -508,6 +529,7 @@ impl<'v> Observer<'v> {
             pcs,
             round_trips,
             ramping,
+            segments,
         }
     }
 
@@ -572,7 +594,173 @@ impl<'v> Observer<'v> {
                 delay.push(path, v, limits.rtt, false, subject);
             }
         }
+        // What servers measured of single segments: direct evidence about those hops.
+        let since = now.plus_ms(-limits.window_ms);
+        for seg in &self.segments {
+            let (mut n, mut sum) = (0usize, 0.0);
+            for (start, end, v) in &seg.windows {
+                if *end > since && *start < now {
+                    n += 1;
+                    sum += v;
+                }
+            }
+            if n == 0 {
+                continue;
+            }
+            let v = sum / n as f64;
+            let (out, limit) = match seg.signal {
+                Signal::Loss => (&mut *loss, limits.loss),
+                Signal::Jitter => (&mut *jitter, limits.jitter),
+                Signal::Delay => (&mut *delay, limits.rtt),
+                Signal::Bandwidth => continue,
+            };
+            out.push(seg.path, v, limit, true, seg.subject);
+        }
     }
+}
+
+/// The segments media servers and relays measured, each with the hops it covers:
+/// - what an SFU received from a client: that client's uplink (and relay);
+/// - what a client reported back about the SFU's media: the server's egress, the
+///   client's relay and downlink;
+/// - the server's round trip to the client: the client's network (and relay);
+/// - what a relay did not pass on, each way: the relay itself.
+fn middlebox_segments(
+    conference: &Conference,
+    pcs: &[PcPath],
+    hops: &mut HopTable,
+    intern: &mut impl FnMut(Vec<usize>) -> usize,
+    subjects: &mut Vec<Subject>,
+) -> Vec<SegmentSeries> {
+    use hopscope_model::middlebox::MiddleboxKind;
+    use hopscope_model::middlebox::intervals::{sfu_client_intervals, turn_intervals};
+    let mut out = Vec::new();
+    let subject = |subjects: &mut Vec<Subject>, observer: &str, who: &str, how: &'static str| {
+        subjects.push(Subject {
+            observer: observer.to_string(),
+            sender: Some(who.to_string()),
+            receiver: None,
+            kind: None,
+            how,
+        });
+        subjects.len() - 1
+    };
+    for mb in &conference.middleboxes {
+        match mb.kind {
+            Some(MiddleboxKind::Sfu) => {
+                for client in &mb.clients {
+                    let Some(m) = &client.matched else { continue };
+                    let who = m.participant.as_str();
+                    // The server's clock, moved onto the endpoint's when the join bounded it.
+                    let shift_ms = -m.clock_offset.as_ref().map_or(0.0, |o| o.estimate_s()) * 1000.0;
+                    let mine = pcs.iter().find(|p| p.participant == who && p.via_sfu);
+                    let turn = mine.and_then(|p| p.turn.clone());
+                    let server = mine.and_then(|p| p.sfu.as_deref());
+                    // Loss the server counts on arrival includes what its own receiving drops.
+                    let mut up = vec![hops.id(HopRef::access(who, Direction::Up))];
+                    let mut down = vec![hops.id(HopRef::sfu_way(server, Direction::Down))];
+                    let mut rtt = vec![hops.id(HopRef::access(who, Direction::Both))];
+                    if let Some(t) = &turn {
+                        up.push(hops.id(HopRef::turn_way(t, Direction::Up)));
+                        down.push(hops.id(HopRef::turn_way(t, Direction::Down)));
+                        rtt.push(hops.id(HopRef::turn(t)));
+                    }
+                    up.push(hops.id(HopRef::sfu_way(server, Direction::Up)));
+                    rtt.push(hops.id(HopRef::sfu(server)));
+                    down.push(hops.id(HopRef::access(who, Direction::Down)));
+                    let (up, down, rtt) = (intern(up), intern(down), intern(rtt));
+                    let intervals = sfu_client_intervals(client);
+                    let series = |f: &dyn Fn(
+                        &hopscope_model::middlebox::intervals::SfuClientInterval,
+                    ) -> Option<f64>| {
+                        intervals
+                            .iter()
+                            .filter(|i| !i.reset)
+                            .filter_map(|i| Some((i.start.plus_ms(shift_ms), i.end.plus_ms(shift_ms), f(i)?)))
+                            .collect::<Vec<_>>()
+                    };
+                    let server = mb.server.as_str();
+                    out.push(SegmentSeries {
+                        signal: Signal::Loss,
+                        path: up,
+                        subject: subject(subjects, server, who, "measured by the media server on arrival"),
+                        windows: series(&|i| {
+                            i.upstream_loss_fraction.filter(|_| i.upstream_active).map(|f| f * 100.0)
+                        }),
+                    });
+                    out.push(SegmentSeries {
+                        signal: Signal::Jitter,
+                        path: up,
+                        subject: subject(subjects, server, who, "measured by the media server on arrival"),
+                        windows: series(&|i| i.upstream_jitter_ms.filter(|_| i.upstream_active)),
+                    });
+                    out.push(SegmentSeries {
+                        signal: Signal::Loss,
+                        path: down,
+                        subject: subject(
+                            subjects,
+                            server,
+                            who,
+                            "what the client reported to the media server",
+                        ),
+                        windows: series(&|i| {
+                            i.downstream_loss_fraction.filter(|_| i.downstream_active).map(|f| f * 100.0)
+                        }),
+                    });
+                    out.push(SegmentSeries {
+                        signal: Signal::Delay,
+                        path: rtt,
+                        subject: subject(
+                            subjects,
+                            server,
+                            who,
+                            "the media server's round trip to the client",
+                        ),
+                        windows: series(&|i| i.rtt_ms),
+                    });
+                }
+            }
+            Some(MiddleboxKind::Turn) => {
+                for allocation in &mb.allocations {
+                    let Some(m) = &allocation.matched else { continue };
+                    let who = m.participant.as_str();
+                    // The relay as the endpoint's flows name it, else by the server's name.
+                    let name = pcs
+                        .iter()
+                        .find(|p| p.participant == who && p.turn.is_some())
+                        .and_then(|p| p.turn.clone())
+                        .unwrap_or_else(|| mb.server.clone());
+                    let shift_ms = -m.clock_offset.as_ref().map_or(0.0, |o| o.estimate_s()) * 1000.0;
+                    let intervals = turn_intervals(allocation);
+                    for (direction, how) in [
+                        (Direction::Up, "what the relay passed on from the client"),
+                        (Direction::Down, "what the relay passed on to the client"),
+                    ] {
+                        let path = intern(vec![hops.id(HopRef::turn_way(&name, direction))]);
+                        let windows = intervals
+                            .iter()
+                            .filter(|i| !i.reset && i.active)
+                            .filter_map(|i| {
+                                let f = match direction {
+                                    Direction::Up => i.client_to_peers_loss_fraction,
+                                    _ => i.peers_to_client_loss_fraction,
+                                }?;
+                                Some((i.start.plus_ms(shift_ms), i.end.plus_ms(shift_ms), f * 100.0))
+                            })
+                            .collect();
+                        out.push(SegmentSeries {
+                            signal: Signal::Loss,
+                            path,
+                            subject: subject(subjects, &mb.server, who, how),
+                            windows,
+                        });
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+    out
 }
 
 /// Per connection and tick: is the bandwidth estimate still ramping up after connecting?
