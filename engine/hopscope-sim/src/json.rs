@@ -102,6 +102,13 @@ pub(crate) fn push_number(out: &mut String, value: f64) {
     }
 }
 
+/// A string as a JSON string literal.
+pub(crate) fn string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    push_string(&mut out, s);
+    out
+}
+
 /// A string as JSON, escaped.
 pub(crate) fn push_string(out: &mut String, s: &str) {
     out.push('"');

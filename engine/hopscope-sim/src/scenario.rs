@@ -6,6 +6,8 @@
 //! the field and the fix for every problem. All times in the checked form are seconds from
 //! the scenario's start.
 
+mod hops;
+
 use std::fmt;
 
 use hopscope_model::Timestamp;
@@ -15,6 +17,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use crate::browser::Browser;
 use crate::error::SimError;
 use crate::units::{Bitrate, Fraction, Seconds};
+pub(crate) use hops::{IMPLICIT_RELAY, SfuSpec, TurnSpec};
 
 /// Used when a scenario gives no `start`.
 const DEFAULT_START: &str = "2026-01-01T10:00:00Z";
@@ -45,6 +48,9 @@ struct RawScenario {
     topology: Topology,
     conference: Option<String>,
     participants: Vec<RawParticipant>,
+    sfu: Option<hops::RawSfu>,
+    #[serde(default)]
+    turn: Vec<hops::RawTurn>,
 }
 
 #[derive(Deserialize)]
@@ -136,6 +142,7 @@ struct RawIce {
     #[serde(default)]
     never_connects: bool,
     candidate_error: Option<RawCandidateError>,
+    turn: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -184,7 +191,7 @@ impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for Toggle<T> {
 // The checked form.
 
 /// How the participants are connected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Topology {
     /// Two participants, one peer connection between them.
@@ -285,6 +292,10 @@ pub struct Scenario {
     pub(crate) topology: Topology,
     pub(crate) conference: String,
     pub(crate) participants: Vec<ParticipantSpec>,
+    /// The media server (SFU calls only).
+    pub(crate) sfu: Option<SfuSpec>,
+    /// Relays: the declared ones, then the implicit one if participants relay without any.
+    pub(crate) turns: Vec<TurnSpec>,
 }
 
 /// A time window `[from, to)`, seconds from the start.
@@ -361,6 +372,9 @@ pub(crate) struct LinkSpec {
 impl LinkSpec {
     const DEFAULT: LinkSpec =
         LinkSpec { loss: 0.0, burst: 1.0, delay: 0.010, jitter: 0.001, bandwidth: None };
+    /// A middlebox link that adds nothing (its clients' access links carry the path's delay).
+    pub(crate) const QUIET: LinkSpec =
+        LinkSpec { loss: 0.0, burst: 1.0, delay: 0.0, jitter: 0.0, bandwidth: None };
 
     fn patched(self, p: &RawLink) -> LinkSpec {
         LinkSpec {
@@ -382,6 +396,11 @@ pub(crate) struct NetworkSpec {
 }
 
 impl NetworkSpec {
+    /// A network that adds nothing, at any time.
+    pub(crate) fn quiet() -> NetworkSpec {
+        NetworkSpec { uplink: LinkSpec::QUIET, downlink: LinkSpec::QUIET, segments: Vec::new() }
+    }
+
     /// Uplink and downlink in force at `t`.
     pub fn at(&self, t: f64) -> (LinkSpec, LinkSpec) {
         self.segments
@@ -402,6 +421,9 @@ pub(crate) struct IceSpec {
     pub fail_at: Option<f64>,
     pub never_connects: bool,
     pub candidate_error: Option<CandidateErrorSpec>,
+    /// The relay configured (index into the scenario's `turns`); with `candidate: relay`
+    /// the media crosses it.
+    pub turn: Option<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -470,6 +492,16 @@ impl Scenario {
     pub fn with_seed(mut self, seed: u64) -> Scenario {
         self.seed = seed;
         self
+    }
+
+    /// How the participants are connected.
+    pub fn topology(&self) -> Topology {
+        self.topology
+    }
+
+    /// The faults this scenario injects (see [`crate::truth`]).
+    pub fn truth(&self) -> crate::truth::Truth {
+        crate::truth::derive(self)
     }
 }
 
@@ -540,10 +572,23 @@ fn check(raw: RawScenario) -> Result<Scenario, SimError> {
         }
         (Topology::Sfu, _) => {}
     }
+    let sfu = match (raw.topology, raw.sfu) {
+        (Topology::P2p, Some(_)) => {
+            return Err(SimError::invalid(
+                "sfu",
+                "a p2p call has no media server",
+                "use `topology: sfu` or remove the `sfu` section",
+            ));
+        }
+        (Topology::P2p, None) => None,
+        (Topology::Sfu, Some(s)) => Some(hops::sfu(s, duration)?),
+        (Topology::Sfu, None) => Some(SfuSpec::plain()),
+    };
+    let mut turns = hops::turns(raw.turn, duration)?;
     let default_browser = Browser::current_chrome(start_ms);
     let mut participants: Vec<ParticipantSpec> = Vec::with_capacity(raw.participants.len());
     for (i, p) in raw.participants.into_iter().enumerate() {
-        let spec = participant(i, p, duration, default_browser)?;
+        let spec = participant(i, p, duration, default_browser, &turns)?;
         if let Some(other) = participants.iter().find(|o| o.name == spec.name) {
             return Err(SimError::invalid(
                 format!("participants[{i}].name"),
@@ -552,6 +597,36 @@ fn check(raw: RawScenario) -> Result<Scenario, SimError> {
             ));
         }
         participants.push(spec);
+    }
+    // Output files are named after participants and servers: a server may not share a name.
+    let servers = sfu.iter().map(|s| ("sfu.name", &s.name)).chain(turns.iter().map(|t| ("turn", &t.name)));
+    for (field, name) in servers {
+        if participants.iter().any(|p| &p.name == name) {
+            return Err(SimError::invalid(
+                field,
+                format!("`{name}` is also a participant's name"),
+                "give servers and participants different names",
+            ));
+        }
+    }
+    if let Some(s) = &sfu
+        && turns.iter().any(|t| t.name == s.name)
+    {
+        return Err(SimError::invalid(
+            "sfu.name",
+            "is also a relay's name",
+            "give the media server and the relays different names",
+        ));
+    }
+    // Participants that relay without a declared relay use the implicit one.
+    let relayed_unnamed =
+        |p: &ParticipantSpec| p.ice.candidate == CandidateKind::Relay && p.ice.turn.is_none();
+    if participants.iter().any(relayed_unnamed) {
+        let implicit = turns.len();
+        turns.push(TurnSpec::implicit());
+        for p in participants.iter_mut().filter(|p| relayed_unnamed(p)) {
+            p.ice.turn = Some(implicit);
+        }
     }
     let conference = raw.conference.unwrap_or_else(|| raw.name.clone());
     Ok(Scenario {
@@ -563,6 +638,8 @@ fn check(raw: RawScenario) -> Result<Scenario, SimError> {
         topology: raw.topology,
         conference,
         participants,
+        sfu,
+        turns,
     })
 }
 
@@ -571,6 +648,7 @@ fn participant(
     p: RawParticipant,
     duration: f64,
     default_browser: Browser,
+    turns: &[TurnSpec],
 ) -> Result<ParticipantSpec, SimError> {
     let at = |field: &str| format!("participants[{i}] ({}).{field}", p.name);
     if p.name.trim().is_empty() {
@@ -637,7 +715,7 @@ fn participant(
     }
     let sending_stopped = windows(&at("sending_stopped"), &p.sending_stopped, duration)?;
     let network = network(&at("network"), &p.network, duration)?;
-    let ice = ice(&at("ice"), &p.ice, join, duration)?;
+    let ice = ice(&at("ice"), &p.ice, join, duration, turns)?;
     let gum_error = match p.gum_error {
         None => None,
         Some(name) => {
@@ -790,12 +868,29 @@ fn link(field: &str, l: LinkSpec) -> Result<LinkSpec, SimError> {
 }
 
 fn network(field: &str, n: &RawNetwork, duration: f64) -> Result<NetworkSpec, SimError> {
-    let uplink = link(&format!("{field}.uplink"), LinkSpec::DEFAULT.patched(&n.uplink))?;
-    let downlink = link(&format!("{field}.downlink"), LinkSpec::DEFAULT.patched(&n.downlink))?;
-    let mut segments = Vec::with_capacity(n.segments.len());
-    for (i, s) in n.segments.iter().enumerate() {
+    let segments: Vec<_> = n.segments.iter().map(|s| (s.from, s.to, s.uplink, s.downlink)).collect();
+    links(field, ["uplink", "downlink"], [&n.uplink, &n.downlink], &segments, LinkSpec::DEFAULT, duration)
+}
+
+/// Checks a pair of links, each from `default` patched by what the file sets, and their
+/// segments `(from, to, first, second)`. `names` name the two links in error messages
+/// (empty when both are one link, as a relay's).
+fn links(
+    field: &str,
+    names: [&str; 2],
+    base: [&RawLink; 2],
+    segments: &[(Seconds, Option<Seconds>, RawLink, RawLink)],
+    default: LinkSpec,
+    duration: f64,
+) -> Result<NetworkSpec, SimError> {
+    let label =
+        |at: &str, k: usize| if names[k].is_empty() { at.to_string() } else { format!("{at}.{}", names[k]) };
+    let uplink = link(&label(field, 0), default.patched(base[0]))?;
+    let downlink = link(&label(field, 1), default.patched(base[1]))?;
+    let mut checked = Vec::with_capacity(segments.len());
+    for (i, (from, to, first, second)) in segments.iter().enumerate() {
         let at = format!("{field}.segments[{i}]");
-        let w = Window { from: s.from.0, to: s.to.map_or(duration, |t| t.0) };
+        let w = Window { from: from.0, to: to.map_or(duration, |t| t.0) };
         if w.from >= w.to || w.from >= duration {
             return Err(SimError::invalid(
                 at,
@@ -803,14 +898,14 @@ fn network(field: &str, n: &RawNetwork, duration: f64) -> Result<NetworkSpec, Si
                 "give `from` before `to`, inside the scenario",
             ));
         }
-        let up = link(&format!("{at}.uplink"), uplink.patched(&s.uplink))?;
-        let down = link(&format!("{at}.downlink"), downlink.patched(&s.downlink))?;
-        segments.push((w, up, down));
+        let up = link(&label(&at, 0), uplink.patched(first))?;
+        let down = link(&label(&at, 1), downlink.patched(second))?;
+        checked.push((w, up, down));
     }
-    Ok(NetworkSpec { uplink, downlink, segments })
+    Ok(NetworkSpec { uplink, downlink, segments: checked })
 }
 
-fn ice(field: &str, raw: &RawIce, join: f64, duration: f64) -> Result<IceSpec, SimError> {
+fn ice(field: &str, raw: &RawIce, join: f64, duration: f64, turns: &[TurnSpec]) -> Result<IceSpec, SimError> {
     let setup = raw.setup.map_or(0.25, |s| s.0);
     if !(0.001..=60.0).contains(&setup) {
         return Err(SimError::invalid(
@@ -827,6 +922,42 @@ fn ice(field: &str, raw: &RawIce, join: f64, duration: f64) -> Result<IceSpec, S
             "set `candidate: relay` or remove `relay_protocol`",
         ));
     }
+    let turn = match &raw.turn {
+        Some(name) => Some(turns.iter().position(|t| &t.name == name).ok_or_else(|| {
+            let names: Vec<&str> = turns.iter().map(|t| t.name.as_str()).collect();
+            SimError::invalid(
+                format!("{field}.turn"),
+                format!("no relay is called `{name}`"),
+                if names.is_empty() {
+                    "declare it in the `turn:` list".to_string()
+                } else {
+                    format!("use one of {}", names.join(", "))
+                },
+            )
+        })?),
+        None if candidate == CandidateKind::Relay && turns.len() > 1 => {
+            return Err(SimError::invalid(
+                format!("{field}.turn"),
+                "the scenario declares several relays and this participant relays through an unnamed one",
+                "name it: `turn: <relay name>`",
+            ));
+        }
+        None if candidate == CandidateKind::Relay => (!turns.is_empty()).then_some(0),
+        None => None,
+    };
+    let relay = turn.and_then(|i| turns.get(i));
+    let relay_protocol = raw.relay_protocol.or(relay.map(|t| t.protocol)).unwrap_or(RelayProtocol::Udp);
+    // A relay that refuses credentials: the client's gathering reports the 401, and a
+    // client that may only relay never gets a candidate to connect with.
+    let refused = relay.filter(|t| t.auth_failure);
+    if refused.is_some() && raw.candidate_error.is_some() {
+        return Err(SimError::invalid(
+            format!("{field}.candidate_error"),
+            "the relay has `auth_failure`, which gives the 401 already",
+            "remove `candidate_error`, or `auth_failure` from the relay",
+        ));
+    }
+    let never_connects = raw.never_connects || (refused.is_some() && candidate == CandidateKind::Relay);
     let disconnect = windows(&format!("{field}.disconnect"), &raw.disconnect, duration)?;
     let fail_at = raw.fail_at.map(|f| f.0);
     if let Some(f) = fail_at
@@ -838,7 +969,7 @@ fn ice(field: &str, raw: &RawIce, join: f64, duration: f64) -> Result<IceSpec, S
             "fail the connection while the participant is in the call",
         ));
     }
-    if raw.never_connects && (fail_at.is_some() || !disconnect.is_empty()) {
+    if never_connects && (fail_at.is_some() || !disconnect.is_empty()) {
         return Err(SimError::invalid(
             format!("{field}.never_connects"),
             "a connection that never comes up cannot drop later",
@@ -846,7 +977,11 @@ fn ice(field: &str, raw: &RawIce, join: f64, duration: f64) -> Result<IceSpec, S
         ));
     }
     let candidate_error = match &raw.candidate_error {
-        None => None,
+        None => refused.map(|t| CandidateErrorSpec {
+            code: 401,
+            text: default_error_text(401).to_string(),
+            url: Some(t.url(relay_protocol)),
+        }),
         Some(e) if !ERROR_CODES.contains(&e.code) => {
             return Err(SimError::invalid(
                 format!("{field}.candidate_error.code"),
@@ -863,12 +998,13 @@ fn ice(field: &str, raw: &RawIce, join: f64, duration: f64) -> Result<IceSpec, S
     Ok(IceSpec {
         setup,
         candidate,
-        relay_protocol: raw.relay_protocol.unwrap_or(RelayProtocol::Udp),
+        relay_protocol,
         network_type: raw.network_type.unwrap_or(NetworkType::Wifi),
         disconnect,
         fail_at,
-        never_connects: raw.never_connects,
+        never_connects,
         candidate_error,
+        turn,
     })
 }
 

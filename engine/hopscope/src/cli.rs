@@ -55,19 +55,45 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("destination").required(true).args(["out", "stdout"]))]
+#[command(after_help = "\
+Each participant's data goes to <DIR>/<participant><ext> in --format, each observing media \
+server or relay to <DIR>/<server>.ndjson, and the injected faults to <DIR>/truth.json.
+
+With --corpus N, <DIR>/c-0001/ ... hold N conferences (their files, scenario.yaml and \
+truth.json) with known faults, for backtests; <DIR>/corpus.json lists them.
+  hopscope simulate --corpus 1000 --seed 7 --out /tmp/corpus")]
 pub struct SimulateArgs {
-    /// The scenario (YAML).
-    #[arg(value_name = "SCENARIO")]
-    pub scenario: PathBuf,
-    /// Write one <participant>.ndjson per participant into this directory (created if needed).
+    /// The scenario (YAML); not with --corpus.
+    #[arg(value_name = "SCENARIO", required_unless_present = "corpus", conflicts_with = "corpus")]
+    pub scenario: Option<PathBuf>,
+    /// Write one file per participant (and per observing server) into this directory
+    /// (created if needed), with truth.json.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Write every participant's observations, merged in time order, to standard output.
-    #[arg(long)]
+    /// Write every participant's and server's observations, merged in time order, to
+    /// standard output (native format only).
+    #[arg(long, conflicts_with = "corpus")]
     pub stdout: bool,
-    /// Use this seed instead of the scenario's.
+    /// Use this seed instead of the scenario's; with --corpus, the corpus seed (default 0).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Generate this many conferences with known faults (about 30 % healthy) into --out.
+    #[arg(long, value_name = "N", requires = "out")]
+    pub corpus: Option<usize>,
+    /// How each participant's data is written.
+    #[arg(long, value_enum, default_value_t = SimulateFormat::Native)]
+    pub format: SimulateFormat,
+}
+
+/// The dump formats `simulate` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimulateFormat {
+    /// hopscope observation NDJSON (<name>.ndjson).
+    Native,
+    /// Chrome's webrtc-internals dump (<name>.webrtc-internals.json).
+    WebrtcInternals,
+    /// rtcstats v3 line dump, as Jitsi's collectors write it (<name>.rtcstats).
+    Rtcstats,
 }
 
 /// Where rules come from.

@@ -354,12 +354,17 @@ pub(crate) struct Sender {
     pub audio: Option<AudioSpec>,
     pub encoder: Option<Encoder>,
     pub rng: Rng,
-    pub up_chain: LossChain,
+    /// Loss state of each upstream segment ([`Segments`]).
+    pub up_chains: [LossChain; 3],
     pub out: OutCounters,
     pub source: Source,
     pub rr: RrState,
     /// The media server's view of the uplink (its receiver reports), SFU calls only.
     pub up_seq: SeqStats,
+    /// Payload bytes that reached the media server.
+    pub up_bytes: u64,
+    /// Interarrival jitter the media server measures on this stream, seconds.
+    pub up_jitter: f64,
     next_at: Option<f64>,
     /// This interval's packets and frames.
     pub packets: Vec<Packet>,
@@ -388,11 +393,13 @@ impl Sender {
             audio: None,
             encoder: None,
             rng,
-            up_chain: LossChain::default(),
+            up_chains: Default::default(),
             out: OutCounters::default(),
             source: Source::default(),
             rr: RrState::default(),
             up_seq: SeqStats::default(),
+            up_bytes: 0,
+            up_jitter: 0.0,
             next_at: None,
             packets: Vec::new(),
             frames: Vec::new(),
@@ -531,7 +538,7 @@ impl Sender {
     }
 }
 
-/// What the access links did to this interval's packets.
+/// What one stretch of the path did to this interval's packets.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Leg {
     /// Loss rate, congestion drops included.
@@ -540,27 +547,105 @@ pub(crate) struct Leg {
     pub burst: f64,
 }
 
-/// Decides, for each of a sender's packets, whether its own access link lost it, and
-/// whether an SFU (`repairs`) got it back with a retransmission.
-pub(crate) fn uplink(sender: &mut Sender, leg: Leg, outage: impl Fn(f64) -> bool, sfu: bool) -> (u64, u64) {
-    let (mut sent, mut lost) = (0, 0);
+/// The stretches of a path on one side of its middle, in the order packets cross them.
+/// Upstream: the sender's access link, its relay, the media server's ingress. Downstream:
+/// the media server's egress, the receiver's relay, the receiver's access link. A stretch
+/// that is not on the path loses nothing; the relay is always index [`RELAY`].
+pub(crate) type Segments = [Leg; 3];
+/// Where a relay sits among [`Segments`].
+pub(crate) const RELAY: usize = 1;
+
+/// Whether a packet gets across a stretch with no loss memory (retransmissions); a clean
+/// stretch draws no random number, so paths without middlebox trouble replay unchanged.
+fn passes(rng: &mut Rng, loss: f64) -> bool {
+    loss <= 0.0 || rng.f64() >= loss
+}
+
+/// Packets and bytes a relay saw for one client: from and to the client, to and from its
+/// peers (`[from client, to peers, from peers, to client]`), as TURN servers count them.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct RelayCounters {
+    pub packets: [u64; 4],
+    pub bytes: [u64; 4],
+}
+
+impl RelayCounters {
+    pub const FROM_CLIENT: usize = 0;
+    pub const TO_PEERS: usize = 1;
+    pub const FROM_PEERS: usize = 2;
+    pub const TO_CLIENT: usize = 3;
+
+    fn count(&mut self, which: usize, bytes: u64) {
+        self.packets[which] += 1;
+        self.bytes[which] += bytes;
+    }
+
+    pub fn add(&mut self, other: &RelayCounters) {
+        for k in 0..4 {
+            self.packets[k] += other.packets[k];
+            self.bytes[k] += other.bytes[k];
+        }
+    }
+}
+
+/// What a sender's packets met upstream this interval.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct UplinkTick {
+    pub sent: u64,
+    pub lost: u64,
+    /// What the sender's relay carried (from the client, to its peers).
+    pub relay: RelayCounters,
+}
+
+/// Decides, for each of a sender's packets, where upstream it was lost (its access link,
+/// its relay, the media server's ingress), and whether an SFU got lost video back with a
+/// retransmission.
+pub(crate) fn uplink(
+    sender: &mut Sender,
+    segs: Segments,
+    outage: impl Fn(f64) -> bool,
+    sfu: bool,
+) -> UplinkTick {
+    let mut tick = UplinkTick::default();
     let video = sender.kind.is_video();
+    let header = sender.header_bytes();
     for p in &mut sender.packets {
-        sent += 1;
-        p.lost_up = outage(p.at) || sender.up_chain.lost(&mut sender.rng, leg.loss, leg.burst);
-        // The media server NACKs lost video at once; the retransmission crosses the same link.
-        let repaired = sfu && video && p.lost_up && !outage(p.at) && sender.rng.f64() >= leg.loss;
+        tick.sent += 1;
+        let wire = p.bytes + header;
+        // The first stretch that loses the packet; an outage takes it on the access link.
+        let lost_at = if outage(p.at) {
+            Some(0)
+        } else {
+            (0..segs.len()).find(|&k| sender.up_chains[k].lost(&mut sender.rng, segs[k].loss, segs[k].burst))
+        };
+        if lost_at != Some(0) {
+            tick.relay.count(RelayCounters::FROM_CLIENT, wire);
+            if lost_at.is_none_or(|k| k > RELAY) {
+                tick.relay.count(RelayCounters::TO_PEERS, wire);
+            }
+        }
+        p.lost_up = lost_at.is_some();
+        // The media server NACKs lost video at once; the retransmission crosses the same path.
+        let mut repaired = false;
+        if sfu && video && p.lost_up && !outage(p.at) && passes(&mut sender.rng, segs[0].loss) {
+            tick.relay.count(RelayCounters::FROM_CLIENT, wire);
+            if passes(&mut sender.rng, segs[RELAY].loss) {
+                tick.relay.count(RelayCounters::TO_PEERS, wire);
+                repaired = passes(&mut sender.rng, segs[2].loss);
+            }
+        }
         p.residual_up = p.lost_up && !repaired;
         if sfu {
             if p.lost_up {
                 sender.up_seq.missing();
             } else {
                 sender.up_seq.arrived();
+                sender.up_bytes += p.bytes;
             }
         }
-        lost += u64::from(p.lost_up);
+        tick.lost += u64::from(p.lost_up);
     }
-    (sent, lost)
+    tick
 }
 
 /// Counters of an `inbound-rtp` stream.
@@ -626,7 +711,8 @@ pub(crate) struct Flow {
     pub mid: String,
     pub track_id: String,
     pub rng: Rng,
-    chain: LossChain,
+    /// Loss state of each downstream segment ([`Segments`]).
+    chains: [LossChain; 3],
     pub started: Option<f64>,
     pub seq: SeqStats,
     pub c: InCounters,
@@ -635,6 +721,12 @@ pub(crate) struct Flow {
     /// Packets and bytes the last hop (the sender, or the SFU) sent towards this receiver.
     pub forwarded_packets: u64,
     pub forwarded_bytes: u64,
+    /// Retransmissions the SFU sent towards this receiver.
+    pub rtx_sent: u64,
+    /// What the receiver got of what the SFU forwarded (downstream of the server only).
+    pub down_seq: SeqStats,
+    /// The receiver's reports of `down_seq`, as the SFU keeps them.
+    pub down_rr: RrState,
     last_decoded: Option<f64>,
     mean_frame_gap: f64,
     key_wait_until: Option<f64>,
@@ -646,8 +738,10 @@ pub(crate) struct Flow {
 /// Conditions for one flow over one interval.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Path {
-    pub up: Leg,
-    pub down: Leg,
+    /// Chance that a retransmission gets across the sender's side (peer-to-peer).
+    pub up_pass: f64,
+    /// The receiver's side of the path.
+    pub down: Segments,
     /// When the receiver's connection can take media.
     pub open_from: f64,
     pub open_to: f64,
@@ -667,6 +761,10 @@ pub(crate) struct FlowTick {
     pub nacks: u64,
     pub plis: u64,
     pub rtx: u64,
+    /// What the receiver's relay carried (from its peers, to the client).
+    pub relay: RelayCounters,
+    /// Retransmissions that crossed the sender's relay (peer-to-peer).
+    pub sender_relay: RelayCounters,
 }
 
 impl Flow {
@@ -678,7 +776,7 @@ impl Flow {
             mid,
             track_id,
             rng,
-            chain: LossChain::default(),
+            chains: Default::default(),
             started: None,
             seq: SeqStats::default(),
             c: InCounters::default(),
@@ -686,6 +784,9 @@ impl Flow {
             sr: SrState::default(),
             forwarded_packets: 0,
             forwarded_bytes: 0,
+            rtx_sent: 0,
+            down_seq: SeqStats::default(),
+            down_rr: RrState::default(),
             last_decoded: None,
             mean_frame_gap: 1.0 / 30.0,
             key_wait_until: None,
@@ -719,7 +820,31 @@ impl Flow {
                 self.forwarded_bytes += p.bytes;
             }
             let down_out = outage(p.at);
-            let lost_down = down_out || self.chain.lost(&mut self.rng, path.down.loss, path.down.burst);
+            let wire = p.bytes + header;
+            // The downstream links lose at their own pace, whether or not this packet got
+            // this far; only what did is counted by the relay and the server.
+            let lost_at = if down_out {
+                Some(2)
+            } else {
+                let (chains, rng) = (&mut self.chains, &mut self.rng);
+                (0..path.down.len()).find(|&k| chains[k].lost(rng, path.down[k].loss, path.down[k].burst))
+            };
+            let lost_down = lost_at.is_some();
+            if !upstream_gap {
+                if lost_at.is_none_or(|k| k >= RELAY) {
+                    tick.relay.count(RelayCounters::FROM_PEERS, wire);
+                    if lost_at.is_none_or(|k| k > RELAY) {
+                        tick.relay.count(RelayCounters::TO_CLIENT, wire);
+                    }
+                }
+                if path.sfu {
+                    if lost_down {
+                        self.down_seq.missing();
+                    } else {
+                        self.down_seq.arrived();
+                    }
+                }
+            }
             if !(upstream_gap || lost_down) {
                 self.seq.arrived();
                 self.c.bytes += p.bytes;
@@ -740,13 +865,24 @@ impl Flow {
                 // The receiver NACKs; a retransmission gets through if the links let it.
                 self.c.nacks += 1;
                 tick.nacks += 1;
+                let down_pass: f64 = path.down.iter().map(|l| 1.0 - l.loss).product();
                 let chance = if path.sfu {
-                    if p.residual_up { 0.0 } else { 1.0 - path.down.loss }
+                    if p.residual_up { 0.0 } else { down_pass }
                 } else {
-                    (1.0 - path.up.loss) * (1.0 - path.down.loss)
+                    path.up_pass * down_pass
                 };
+                if path.sfu && !p.residual_up && !down_out {
+                    self.rtx_sent += 1;
+                }
                 if !down_out && !outage(p.at + path.rtt) && self.rng.f64() < chance {
                     tick.rtx += 1;
+                    // It crossed every relay on the way.
+                    tick.relay.count(RelayCounters::FROM_PEERS, wire);
+                    tick.relay.count(RelayCounters::TO_CLIENT, wire);
+                    if !path.sfu {
+                        tick.sender_relay.count(RelayCounters::FROM_CLIENT, wire);
+                        tick.sender_relay.count(RelayCounters::TO_PEERS, wire);
+                    }
                     self.c.rtx_packets += 1;
                     self.c.rtx_bytes += p.bytes;
                     self.c.bytes += p.bytes;

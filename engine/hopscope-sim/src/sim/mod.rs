@@ -1,9 +1,11 @@
 //! The simulation: sets the call up from a scenario, then advances it one stats interval at
 //! a time. Each interval, senders encode (within what congestion control allows), access
-//! links queue, lose and delay, receivers count what arrives, RTCP feedback and the
-//! congestion controllers react, and every browser takes a `getStats()` report.
+//! links queue, lose and delay, relays and the media server lose and delay on their own
+//! links, receivers count what arrives, RTCP feedback and the congestion controllers react,
+//! every browser takes a `getStats()` report and every observed middlebox reports.
 
 mod media;
+mod middlebox;
 mod report;
 mod setup;
 mod timeline;
@@ -12,9 +14,11 @@ use fastrand::Rng;
 
 use crate::browser::Dialect;
 use crate::network::{Bottleneck, QueueTick};
-use crate::output::{Line, ParticipantOutput, Simulation};
+use crate::output::{Line, ParticipantOutput, ServerKind, ServerOutput, Simulation};
 use crate::scenario::{LinkSpec, ParticipantSpec, Scenario, Topology, in_any};
-use media::{Flow, Kind, Leg, Path, Sender};
+use media::{Flow, Kind, Leg, Path, Segments, Sender};
+use middlebox::{Allocation, TurnError};
+use report::REMOVED_AFTER_S;
 use timeline::{Event, Timeline};
 
 /// Chrome's congestion controller starts here before probing.
@@ -32,6 +36,11 @@ const AUDIO_RTCP_S: f64 = 5.0;
 const CONSENT_EVERY_S: f64 = 2.0;
 /// How soon the delay-based controller notices a queue building at a new bottleneck.
 const REACT_S: f64 = 0.15;
+/// What a CPU-starved media server does: it drops some of what it forwards, forwards the
+/// rest late and unevenly, and answers RTCP and ICE late, so every client's RTT grows.
+const OVERLOAD_LOSS: f64 = 0.03;
+const OVERLOAD_JITTER_S: f64 = 0.04;
+const OVERLOAD_RTT_S: f64 = 0.15;
 
 /// Runs a scenario.
 pub fn simulate(scenario: &Scenario) -> Simulation {
@@ -46,8 +55,14 @@ pub fn simulate(scenario: &Scenario) -> Simulation {
         }
         world.step(t0, t1);
         world.take_reports(t1);
+        world.observe(t1);
     }
     world.finish()
+}
+
+/// The links' jitters squared and summed (independent jitters add in quadrature).
+fn squared(links: &[LinkSpec]) -> f64 {
+    links.iter().map(|l| l.jitter * l.jitter).sum()
 }
 
 /// A participant at run time.
@@ -65,6 +80,14 @@ struct Endpoint<'s> {
     up: LinkSpec,
     down: LinkSpec,
     events: Vec<Event>,
+    /// The relay its media crosses (index into the scenario's relays).
+    relay: Option<usize>,
+    /// Its allocation on that relay.
+    alloc: Option<usize>,
+    /// Jitter its media picks up beyond its access links (relay, media server), squared:
+    /// sending and receiving.
+    up_extra_j2: f64,
+    down_extra_j2: f64,
 }
 
 /// An ICE candidate as the stats and the SDP describe it.
@@ -150,6 +173,17 @@ struct World<'s> {
     pcs: Vec<Pc>,
     senders: Vec<Sender>,
     flows: Vec<Flow>,
+    /// The media server's ingress and egress now, and whether it is starved of CPU.
+    sfu_links: (LinkSpec, LinkSpec),
+    overloaded: bool,
+    /// Each relay's link now.
+    relay_links: Vec<LinkSpec>,
+    allocations: Vec<Allocation>,
+    /// Relays' credential rejections, by relay.
+    turn_errors: Vec<TurnError>,
+    /// Observation lines of the media server, and of each relay.
+    sfu_lines: Vec<Line>,
+    turn_lines: Vec<Vec<Line>>,
 }
 
 /// `1 - (1 - a)(1 - b)`: two independent chances of loss.
@@ -182,6 +216,14 @@ impl World<'_> {
         for e in &mut self.endpoints {
             (e.up, e.down) = e.spec.network.at(mid);
         }
+        if let Some(server) = &self.scenario.sfu {
+            self.sfu_links = server.network.at(mid);
+            self.overloaded = in_any(&server.overload, mid);
+        }
+        for (i, relay) in self.scenario.turns.iter().enumerate() {
+            self.relay_links[i] = relay.network.at(mid).0;
+        }
+        self.extra_jitter();
         // A bottleneck below the estimate builds a queue the delay-based controller notices
         // within a fraction of a second: the encoders slow down part-way through.
         for pc in 0..self.pcs.len() {
@@ -232,16 +274,20 @@ impl World<'_> {
         for i in 0..self.pcs.len() {
             self.pcs[i].rtt = self.rtt(i);
         }
+        let ups: Vec<Segments> = (0..self.endpoints.len()).map(|e| self.up_segments(e)).collect();
+        let downs: Vec<Segments> = (0..self.endpoints.len()).map(|e| self.down_segments(e)).collect();
 
-        // The senders' access links.
+        // The senders' side of the path.
         let mut pc_sent = vec![0u64; self.pcs.len()];
         let mut pc_lost = vec![0u64; self.pcs.len()];
         let mut up_repairs = vec![0u64; self.senders.len()];
         for (i, s) in self.senders.iter_mut().enumerate() {
-            let e = &self.endpoints[s.endpoint];
-            let leg = Leg { loss: compound(e.up.loss, e.up_queue.drop), burst: e.up.burst };
             let tl = &self.pcs[s.pc].tl;
-            let (sent, lost) = media::uplink(s, leg, |t| tl.down(t), sfu);
+            let tick = media::uplink(s, ups[s.endpoint], |t| tl.down(t), sfu);
+            if let Some(a) = self.endpoints[s.endpoint].alloc {
+                self.allocations[a].counters.add(&tick.relay);
+            }
+            let (sent, lost) = (tick.sent, tick.lost);
             if sfu {
                 pc_sent[s.pc] += sent;
                 pc_lost[s.pc] += lost;
@@ -259,17 +305,23 @@ impl World<'_> {
             let rpc = &self.pcs[f.pc];
             let Some((open_from, open_to)) = rpc.tl.media_window() else { continue };
             let base = if s.kind.is_video() { 0.004 } else { 0.0008 };
+            let jitter = tx.up.jitter.powi(2) + tx.up_extra_j2 + rx.down.jitter.powi(2) + rx.down_extra_j2;
             let path = Path {
-                up: Leg { loss: compound(tx.up.loss, tx.up_queue.drop), burst: tx.up.burst },
-                down: Leg { loss: compound(rx.down.loss, rx.down_queue.drop), burst: rx.down.burst },
+                up_pass: ups[s.endpoint].iter().map(|l| 1.0 - l.loss).product(),
+                down: downs[f.endpoint],
                 open_from,
                 open_to,
                 rtt: rpc.rtt,
-                jitter: (tx.up.jitter.powi(2) + rx.down.jitter.powi(2) + base * base).sqrt(),
+                jitter: (jitter + base * base).sqrt(),
                 queue_growth: tx.up_queue.growth + rx.down_queue.growth,
                 sfu,
             };
             let tick = f.receive(s, path, |t| rpc.tl.down(t), t0, t1);
+            for (e, counted) in [(f.endpoint, &tick.relay), (s.endpoint, &tick.sender_relay)] {
+                if let Some(a) = self.endpoints[e].alloc {
+                    self.allocations[a].counters.add(counted);
+                }
+            }
             if !sfu {
                 pc_sent[s.pc] += tick.delivered + tick.lost;
                 pc_lost[s.pc] += tick.lost;
@@ -307,9 +359,14 @@ impl World<'_> {
     fn rtt(&mut self, pc: usize) -> f64 {
         let p = &self.pcs[pc];
         let a = &self.endpoints[p.endpoint];
+        let relay_a = self.relay_link(p.endpoint);
+        let (ingress, egress) = self.sfu_links;
+        let mut jitter = a.up.jitter.max(a.down.jitter).max(relay_a.jitter);
         let path = match p.peer {
-            Some(b) => {
-                let b = &self.endpoints[b];
+            Some(peer) => {
+                let b = &self.endpoints[peer];
+                let relay_b = self.relay_link(peer);
+                jitter = jitter.max(relay_b.jitter);
                 a.up.delay
                     + b.down.delay
                     + b.up.delay
@@ -318,10 +375,22 @@ impl World<'_> {
                     + b.down_queue.delay
                     + b.up_queue.delay
                     + a.down_queue.delay
+                    + 2.0 * (relay_a.delay + relay_b.delay)
             }
-            None => a.up.delay + a.down.delay + a.up_queue.delay + a.down_queue.delay + 0.002,
+            None => {
+                jitter = jitter.max(ingress.jitter).max(egress.jitter);
+                let overload = if self.overloaded { OVERLOAD_RTT_S } else { 0.0 };
+                a.up.delay
+                    + a.down.delay
+                    + a.up_queue.delay
+                    + a.down_queue.delay
+                    + 0.002
+                    + 2.0 * relay_a.delay
+                    + ingress.delay
+                    + egress.delay
+                    + overload
+            }
         };
-        let jitter = a.up.jitter.max(a.down.jitter);
         path * (0.97 + 0.06 * self.rng.f64()) + jitter * self.rng.f64()
     }
 
@@ -335,7 +404,8 @@ impl World<'_> {
             // Who reports: the media server about the uplink, or the single peer.
             let view = if sfu {
                 let base: f64 = if s.kind.is_video() { 0.004 } else { 0.0008 };
-                (s.up_seq.received > 0).then(|| (s.up_seq, (e.up.jitter.powi(2) + base * base).sqrt()))
+                s.up_jitter = (e.up.jitter.powi(2) + e.up_extra_j2 + base * base).sqrt();
+                (s.up_seq.received > 0).then_some((s.up_seq, s.up_jitter))
             } else {
                 self.flows.iter().find(|f| f.sender == i && f.started.is_some()).map(|f| (f.seq, f.jitter))
             };
@@ -374,11 +444,84 @@ impl World<'_> {
                     f.sr.reports += 1;
                 }
             }
+            if !sfu {
+                continue;
+            }
+            // The receiver's reports to the media server about what it forwarded.
+            if f.down_rr.next_at == 0.0 {
+                f.down_rr.next_at = started + period * 0.6;
+            }
+            while f.down_rr.next_at < t1 {
+                let at = f.down_rr.next_at.max(t0);
+                f.down_rr.next_at += period;
+                if tl.sending(at) && !tl.down(at) {
+                    f.down_rr.report(at, f.down_seq, f.jitter, self.pcs[f.pc].rtt);
+                }
+            }
         }
     }
 }
 
 impl World<'_> {
+    /// The link of the relay endpoint `e`'s media crosses, or one that adds nothing.
+    fn relay_link(&self, e: usize) -> LinkSpec {
+        self.endpoints[e].relay.and_then(|r| self.relay_links.get(r).copied()).unwrap_or(LinkSpec::QUIET)
+    }
+
+    /// The media server's egress now, with what overload adds.
+    fn egress(&self) -> LinkSpec {
+        let mut egress = self.sfu_links.1;
+        if self.overloaded {
+            egress.loss = compound(egress.loss, OVERLOAD_LOSS);
+            egress.jitter = egress.jitter.hypot(OVERLOAD_JITTER_S);
+        }
+        egress
+    }
+
+    /// Jitter beyond the access links, for each endpoint's media each way.
+    fn extra_jitter(&mut self) {
+        let sfu = self.sfu();
+        let (ingress, egress) = (self.sfu_links.0, self.egress());
+        let overload = if self.overloaded { OVERLOAD_JITTER_S } else { 0.0 };
+        for e in 0..self.endpoints.len() {
+            let relay = self.relay_link(e);
+            let (up, down) = if sfu {
+                // Overload delays the server's own receiving as well as its forwarding.
+                (squared(&[relay, ingress]) + overload * overload, squared(&[egress, relay]))
+            } else {
+                (squared(&[relay]), squared(&[relay]))
+            };
+            self.endpoints[e].up_extra_j2 = up;
+            self.endpoints[e].down_extra_j2 = down;
+        }
+    }
+
+    /// What a sender's media crosses before the middle of its path: its access link, its
+    /// relay, the media server's ingress.
+    fn up_segments(&self, e: usize) -> Segments {
+        let a = &self.endpoints[e];
+        let relay = self.relay_link(e);
+        let ingress = if self.sfu() { self.sfu_links.0 } else { LinkSpec::QUIET };
+        [
+            Leg { loss: compound(a.up.loss, a.up_queue.drop), burst: a.up.burst },
+            Leg { loss: relay.loss, burst: relay.burst },
+            Leg { loss: ingress.loss, burst: ingress.burst },
+        ]
+    }
+
+    /// What a receiver's media crosses after the middle: the media server's egress, the
+    /// receiver's relay, its access link.
+    fn down_segments(&self, e: usize) -> Segments {
+        let a = &self.endpoints[e];
+        let relay = self.relay_link(e);
+        let egress = if self.sfu() { self.egress() } else { LinkSpec::QUIET };
+        [
+            Leg { loss: egress.loss, burst: egress.burst },
+            Leg { loss: relay.loss, burst: relay.burst },
+            Leg { loss: compound(a.down.loss, a.down_queue.drop), burst: a.down.burst },
+        ]
+    }
+
     /// ICE connectivity checks: consent freshness on a working path, retries on a dead
     /// one, and the checks before the first success.
     fn ice_checks(&mut self, pc: usize, t0: f64, t1: f64) {
@@ -543,7 +686,20 @@ impl World<'_> {
                 .collect();
             participants.push(ParticipantOutput::new(self.endpoints[e].spec.name.clone(), rendered));
         }
-        Simulation { participants }
+        let mut servers = Vec::new();
+        if let Some(server) = self.scenario.sfu.as_ref().filter(|s| s.observe) {
+            servers.push(ServerOutput::new(
+                server.name.clone(),
+                ServerKind::Sfu,
+                std::mem::take(&mut self.sfu_lines),
+            ));
+        }
+        for (relay, lines) in self.scenario.turns.iter().zip(std::mem::take(&mut self.turn_lines)) {
+            if relay.observe {
+                servers.push(ServerOutput::new(relay.name.clone(), ServerKind::Turn, lines));
+            }
+        }
+        Simulation { participants, servers, truth: self.scenario.truth() }
     }
 
     /// One native observation envelope; the collector describes itself on its first one.

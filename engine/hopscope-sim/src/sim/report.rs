@@ -8,7 +8,7 @@ use crate::json::Obj;
 
 /// After a sender leaves an SFU call, its streams vanish from the others' reports once the
 /// server has renegotiated.
-const REMOVED_AFTER_S: f64 = 1.0;
+pub(super) const REMOVED_AFTER_S: f64 = 1.0;
 
 /// A Firefox-style id (8 hex digits) standing for a Chrome-style one, stable per connection.
 pub(super) fn firefox_id(key: &str, salt: u64) -> String {

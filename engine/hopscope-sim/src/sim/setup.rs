@@ -5,17 +5,18 @@ use std::collections::BTreeSet;
 
 use fastrand::Rng;
 
-use super::media::{Codec, Encoder, Flow, Kind, Sender};
+use super::media::{Codec, Encoder, Flow, Kind, RelayCounters, Sender};
+use super::middlebox::{Allocation, SFU_PORT, TurnError};
 use super::timeline::{self, Event, Side, Timeline};
 use super::{Candidate, Endpoint, PairCounters, Pc, START_BITRATE, World};
 use crate::json::{Obj, push_string};
 use crate::network::{Bottleneck, QueueTick};
-use crate::scenario::{CandidateKind, NetworkType, ParticipantSpec, RelayProtocol, Scenario, Topology};
+use crate::scenario::{
+    CandidateKind, LinkSpec, NetworkType, ParticipantSpec, RelayProtocol, Scenario, Topology, TurnSpec,
+};
 
 /// The media server's ICE-lite candidate.
-const SFU_ADDRESS: &str = "203.0.113.10";
-/// The TURN server's relayed address.
-const TURN_ADDRESS: &str = "203.0.113.5";
+pub(super) const SFU_ADDRESS: &str = "203.0.113.10";
 const STUN_URL: &str = "stun:stun.example.com:3478";
 /// The application keeps the connection a moment after its last stats, then closes it.
 const CLOSE_DELAY_S: f64 = 0.04;
@@ -88,8 +89,21 @@ pub(super) fn build(scenario: &Scenario) -> World<'_> {
         endpoints.push(endpoint);
         plans.push(plan);
     }
-    let mut world =
-        World { scenario, rng, endpoints, pcs: Vec::new(), senders: Vec::new(), flows: Vec::new() };
+    let mut world = World {
+        scenario,
+        rng,
+        endpoints,
+        pcs: Vec::new(),
+        senders: Vec::new(),
+        flows: Vec::new(),
+        sfu_links: (LinkSpec::QUIET, LinkSpec::QUIET),
+        overloaded: false,
+        relay_links: vec![LinkSpec::QUIET; scenario.turns.len()],
+        allocations: Vec::new(),
+        turn_errors: Vec::new(),
+        sfu_lines: Vec::new(),
+        turn_lines: vec![Vec::new(); scenario.turns.len()],
+    };
     for (i, plan) in plans.iter().enumerate() {
         if let Some(created) = plan.created {
             let spec = scenario.participants[i].clone();
@@ -137,7 +151,7 @@ pub(super) fn build(scenario: &Scenario) -> World<'_> {
             None => Some(Candidate {
                 id: String::new(),
                 address: SFU_ADDRESS.into(),
-                port: 10000,
+                port: SFU_PORT,
                 kind: "host",
                 relay_protocol: None,
                 url: None,
@@ -157,7 +171,74 @@ pub(super) fn build(scenario: &Scenario) -> World<'_> {
         });
     }
     negotiate(&mut world, &plans, &mut ids);
+    allocations(&mut world);
     world
+}
+
+/// An allocation for every client whose media crosses a relay, from its gathering until
+/// its connection closes.
+fn allocations(world: &mut World) {
+    for e in 0..world.endpoints.len() {
+        let (Some(relay), Some(pc)) = (world.endpoints[e].relay, world.endpoints[e].pc) else { continue };
+        let p = &world.pcs[pc];
+        let Some(local) = p.local.last().filter(|c| c.kind == "relay") else { continue };
+        let spec = world.endpoints[e].spec;
+        let client_address = match &local.related {
+            Some((address, port)) => format!("{address}:{port}"),
+            None => format!("{}:{}", public_address(e), client_port(e)),
+        };
+        let peers = match (&p.remote, p.peer) {
+            (Some(remote), Some(_)) => vec![format!("{}:{}", remote.address, remote.port)],
+            _ => vec![format!("{SFU_ADDRESS}:{SFU_PORT}")],
+        };
+        let allocation = Allocation {
+            endpoint: e,
+            relay,
+            id: format!("a-{}", world.allocations.len() + 1),
+            username: username(spec).to_string(),
+            protocol: protocol_name(spec.ice.relay_protocol),
+            client_address,
+            relay_address: format!("{}:{}", local.address, local.port),
+            peers,
+            from: p.tl.created + 0.04,
+            to: p.tl.closed,
+            counters: RelayCounters::default(),
+        };
+        world.endpoints[e].alloc = Some(world.allocations.len());
+        world.allocations.push(allocation);
+    }
+}
+
+fn protocol_name(p: RelayProtocol) -> &'static str {
+    match p {
+        RelayProtocol::Udp => "udp",
+        RelayProtocol::Tcp => "tcp",
+        RelayProtocol::Tls => "tls",
+    }
+}
+
+/// The name a client authenticates with at its relay.
+fn username(spec: &ParticipantSpec) -> &str {
+    spec.user.as_deref().unwrap_or(&spec.name)
+}
+
+/// A participant's public (NAT) address.
+fn public_address(e: usize) -> String {
+    format!("198.51.{}.{}", 100 + e / 250, 1 + e % 250)
+}
+
+/// The NAT port a client's requests come from when it has no server-reflexive candidate
+/// to show it (relay-only clients whose relay refused them).
+fn client_port(e: usize) -> u16 {
+    40000 + ((e * 7919) % 25000) as u16
+}
+
+/// The relay a participant configured, or the one standing in for legacy scenarios.
+fn relay_of<'s>(scenario: &'s Scenario, spec: &ParticipantSpec) -> std::borrow::Cow<'s, TurnSpec> {
+    match spec.ice.turn.and_then(|i| scenario.turns.get(i)) {
+        Some(t) => std::borrow::Cow::Borrowed(t),
+        None => std::borrow::Cow::Owned(TurnSpec::implicit()),
+    }
 }
 
 /// `getUserMedia` (and `getDisplayMedia`) and its outcome; the connection follows success.
@@ -265,6 +346,13 @@ fn media_requests<'s>(spec: &'s ParticipantSpec, rng: &mut Rng, ids: &mut Ids) -
         up: spec.network.uplink,
         down: spec.network.downlink,
         events,
+        relay: spec.ice.turn.filter(|_| {
+            spec.ice.candidate == CandidateKind::Relay
+                && !(spec.ice.never_connects && spec.ice.candidate_error.is_some())
+        }),
+        alloc: None,
+        up_extra_j2: 0.0,
+        down_extra_j2: 0.0,
     };
     (endpoint, plan)
 }
@@ -348,7 +436,7 @@ fn candidates(world: &mut World, pc: usize, ids: &mut Ids) {
         NetworkType::Cellular => format!("10.{}.{}.2", 64 + e / 250, e % 250),
         _ => format!("192.168.{}.{}", 1 + e / 200, 10 + e % 200),
     };
-    let public = format!("198.51.{}.{}", 100 + e / 250, 1 + e % 250);
+    let public = public_address(e);
     let network_type = dialect.network_type.then_some(ice.network_type.as_str());
     let host_port = world.rng.u16(40000..65000);
     let host = Candidate {
@@ -378,18 +466,19 @@ fn candidates(world: &mut World, pc: usize, ids: &mut Ids) {
             ..host.clone()
         }),
         CandidateKind::Relay => {
-            let (protocol, priority) = match ice.relay_protocol {
-                RelayProtocol::Udp => ("udp", 41_885_439),
-                RelayProtocol::Tcp => ("tcp", 25_108_223),
-                RelayProtocol::Tls => ("tls", 8_331_263),
+            let priority = match ice.relay_protocol {
+                RelayProtocol::Udp => 41_885_439,
+                RelayProtocol::Tcp => 25_108_223,
+                RelayProtocol::Tls => 8_331_263,
             };
+            let relay = relay_of(world.scenario, spec);
             Some(Candidate {
                 id: id(),
-                address: TURN_ADDRESS.into(),
+                address: relay.address.clone(),
                 port: world.rng.u16(49152..65535),
                 kind: "relay",
-                relay_protocol: dialect.relay_protocol.then_some(protocol),
-                url: Some(turn_url(ice.relay_protocol)),
+                relay_protocol: dialect.relay_protocol.then_some(protocol_name(ice.relay_protocol)),
+                url: Some(relay.url(ice.relay_protocol)),
                 priority,
                 foundation: world.rng.u32(..),
                 related: Some((public, world.rng.u16(40000..65000))),
@@ -398,14 +487,6 @@ fn candidates(world: &mut World, pc: usize, ids: &mut Ids) {
         }
     };
     world.pcs[pc].local = std::iter::once(host).chain(used).collect();
-}
-
-fn turn_url(protocol: RelayProtocol) -> String {
-    match protocol {
-        RelayProtocol::Udp => "turn:turn.example.com:3478?transport=udp".into(),
-        RelayProtocol::Tcp => "turn:turn.example.com:3478?transport=tcp".into(),
-        RelayProtocol::Tls => "turns:turn.example.com:443?transport=tcp".into(),
-    }
 }
 
 impl Candidate {
@@ -469,18 +550,23 @@ fn sdp(world: &World, pc: usize, kind: &str, ids: &mut Ids) -> String {
 }
 
 /// The RTCConfiguration passed to the constructor (credentials as the page passed them).
-fn configuration(spec: &ParticipantSpec) -> String {
+fn configuration(scenario: &Scenario, spec: &ParticipantSpec) -> String {
     let ice = &spec.ice;
     let relay_only = ice.never_connects && ice.candidate_error.is_some();
+    let relay = relay_of(scenario, spec);
     let server = match ice.candidate {
         CandidateKind::Relay => object(|s| {
-            s.str("urls", &turn_url(ice.relay_protocol));
-            s.str("username", spec.user.as_deref().unwrap_or(&spec.name)).str("credential", "s3cret");
+            s.str("urls", &relay.url(ice.relay_protocol));
+            s.str("username", username(spec)).str("credential", "s3cret");
         }),
         _ if relay_only => object(|s| {
-            s.str("urls", &turn_url(RelayProtocol::Udp))
+            s.str("urls", &relay.url(RelayProtocol::Udp))
                 .str("username", &spec.name)
                 .str("credential", "s3cret");
+        }),
+        _ if ice.turn.is_some() => object(|s| {
+            s.str("urls", &relay.url(ice.relay_protocol));
+            s.str("username", username(spec)).str("credential", "s3cret");
         }),
         _ => object(|s| {
             s.str("urls", STUN_URL);
@@ -637,7 +723,7 @@ fn create(world: &mut World, pc: usize, plans: &[Plan]) {
         })
         .collect();
     let tl = &mut world.pcs[pc].tl;
-    tl.push(c, "create", configuration(spec));
+    tl.push(c, "create", configuration(world.scenario, spec));
     for a in added {
         tl.push(c, "addTrack", a);
     }
@@ -646,6 +732,8 @@ fn create(world: &mut World, pc: usize, plans: &[Plan]) {
 
 /// ICE gathering from `at`; returns when it completed.
 fn gather(world: &mut World, pc: usize, at: f64, spec: &ParticipantSpec) -> f64 {
+    let e = world.pcs[pc].endpoint;
+    let refused = spec.ice.turn.filter(|&r| world.scenario.turns.get(r).is_some_and(|t| t.auth_failure));
     let p = &mut world.pcs[pc];
     p.tl.push(at, "icegatheringstatechange", quoted("gathering"));
     let mut t = at;
@@ -656,7 +744,7 @@ fn gather(world: &mut World, pc: usize, at: f64, spec: &ParticipantSpec) -> f64 
     }
     if let Some(err) = &spec.ice.candidate_error {
         let host_port = p.local.first().map_or(9, |c| c.port);
-        let url = err.url.clone().unwrap_or_else(|| turn_url(spec.ice.relay_protocol));
+        let url = err.url.clone().unwrap_or_else(|| TurnSpec::implicit().url(spec.ice.relay_protocol));
         let value = object(|o| {
             // Chrome masks the last octet of the local address.
             o.str("address", "192.168.1.x").int("port", u64::from(host_port)).str("url", &url);
@@ -664,6 +752,15 @@ fn gather(world: &mut World, pc: usize, at: f64, spec: &ParticipantSpec) -> f64 
         });
         t += 0.06;
         p.tl.push(t, "icecandidateerror", value);
+        if let Some(relay) = refused {
+            let client_address = match p.local.iter().find(|c| c.kind == "srflx") {
+                Some(c) => format!("{}:{}", c.address, c.port),
+                None => format!("{}:{}", public_address(e), client_port(e)),
+            };
+            let username = username(spec).to_string();
+            // The relay logs the refusal just before the browser reports it.
+            world.turn_errors.push(TurnError { relay, at: t - 0.005, client_address, username, sent: false });
+        }
     }
     t += 0.05;
     p.tl.push(t, "icegatheringstatechange", quoted("complete"));
