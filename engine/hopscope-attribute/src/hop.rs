@@ -92,9 +92,16 @@ impl HopRef {
         HopRef { class: HopClass::Sfu, participant: None, server: server.map(String::from), direction: None }
     }
 
-    /// The same hop without its direction (an access network as a whole).
-    pub fn undirected(&self) -> HopRef {
-        HopRef { direction: None, ..self.clone() }
+    /// The place as a whole, for a one-way hop: an access network both ways, a relay or
+    /// media server without a way. `None` when it already is.
+    pub fn whole(&self) -> Option<HopRef> {
+        match (self.class, self.direction) {
+            (HopClass::Access, Some(Direction::Up | Direction::Down)) => {
+                Some(HopRef { direction: Some(Direction::Both), ..self.clone() })
+            }
+            (HopClass::Turn | HopClass::Sfu, Some(_)) => Some(HopRef { direction: None, ..self.clone() }),
+            _ => None,
+        }
     }
 }
 

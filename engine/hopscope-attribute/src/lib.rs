@@ -62,7 +62,8 @@ pub fn attribute_with(
         observer.measure(tick, &mut buffers, &mut cpu_now);
         for (k, tm) in buffers.iter().enumerate() {
             let clean = tm.measurements.iter().filter(|m| !m.bad).count();
-            for v in localise(&observer.paths, &tm.measurements) {
+            for mut v in localise(&observer.paths, &tm.measurements) {
+                v.hops = one_place(&observer.hops, v.hops);
                 let sum = v.explains.iter().map(|&m| tm.values[m]).sum();
                 let samples =
                     v.explains.iter().take(MAX_SAMPLES).map(|&m| (tm.subjects[m], tm.values[m])).collect();
@@ -101,6 +102,26 @@ pub fn attribute_with(
     }
     faults.sort_by(|a, b| a.from_ms.total_cmp(&b.from_ms).then_with(|| a.id.cmp(&b.id)));
     Attribution { faults, unobserved: unobserved(conference) }
+}
+
+/// A tie between one place's one-way hop and the place as a whole (every flow that
+/// crosses a media server crosses both its ways) is no doubt about where: keep the
+/// one-way hop, which is what the evidence shows.
+fn one_place(table: &observe::HopTable, hops: Vec<usize>) -> Vec<usize> {
+    let place = |h: &HopRef| (h.class, h.participant.clone(), h.server.clone());
+    let Some(first) = hops.first().map(|&h| place(table.get(h))) else { return hops };
+    if hops.len() < 2 || hops.iter().any(|&h| place(table.get(h)) != first) {
+        return hops;
+    }
+    let one_way: Vec<usize> = hops
+        .iter()
+        .copied()
+        .filter(|&h| matches!(table.get(h).direction, Some(Direction::Up | Direction::Down)))
+        .collect();
+    match one_way.as_slice() {
+        [one] => vec![*one],
+        _ => hops.iter().copied().filter(|&h| table.get(h).whole().is_none()).take(1).collect(),
+    }
 }
 
 /// Measurements kept per verdict and tick, for evidence and for who was affected: enough
@@ -343,6 +364,8 @@ struct PcFate<'a> {
     turn_error: Option<(u16, String, String)>,
     /// The offer/answer step that failed, with the browser's error.
     negotiation_error: Option<String>,
+    /// The connection's whole span.
+    span: Option<(Timestamp, Timestamp)>,
 }
 
 impl PcFate<'_> {
@@ -435,6 +458,7 @@ fn fates(conference: &Conference) -> Vec<PcFate<'_>> {
                 ended: failed_at.or(range.map(|r| r.1)),
                 turn_error,
                 negotiation_error,
+                span: range.map(|(a, b)| (pc.events.first().map_or(a, |e| e.at.min(a)), b)),
             });
         }
     }
@@ -456,25 +480,49 @@ fn connectivity_faults(conference: &Conference) -> Vec<Fault> {
         Some((from, to))
     };
 
-    for f in broken.iter().filter(|f| f.turn_error.is_some()) {
-        let Some((code, text, url)) = &f.turn_error else { continue };
-        let Some((from, to)) = range(&[f]) else { continue };
-        if !done.insert(f.participant) {
-            continue;
+    // A relay refusing credentials, once per relay, whether or not its clients got through
+    // some other way (those who could only relay never connect).
+    let mut refused: BTreeMap<String, Vec<&PcFate>> = BTreeMap::new();
+    for f in fates.iter().filter(|f| f.turn_error.is_some()) {
+        if let Some((_, _, url)) = &f.turn_error {
+            refused.entry(url_host(url)).or_default().push(f);
+        }
+    }
+    for (server, clients) in refused {
+        let from = clients.iter().filter_map(|f| f.span.map(|s| s.0)).reduce(Timestamp::min);
+        let to = clients.iter().filter_map(|f| f.span.map(|s| s.1)).reduce(Timestamp::max);
+        let (Some(from), Some(to)) = (from, to) else { continue };
+        let who: BTreeSet<&str> = clients.iter().map(|f| f.participant).collect();
+        let mut evidence: Vec<String> = clients
+            .iter()
+            .take(3)
+            .filter_map(|f| {
+                let (code, text, url) = f.turn_error.as_ref()?;
+                Some(format!(
+                    "{}'s browser got STUN/TURN error {code} ({}) from {url}{}",
+                    f.participant,
+                    text.trim_end_matches('.'),
+                    if f.broken() { "" } else { "; it connected another way" }
+                ))
+            })
+            .collect();
+        if clients.len() > 3 {
+            evidence.push(format!("and {} more clients of the same relay", clients.len() - 3));
+        }
+        for f in &clients {
+            if f.broken() {
+                done.insert(f.participant);
+            }
         }
         out.push(build(
             FaultKind::TurnAuth,
-            vec![HopRef::turn(&url_host(url))],
+            vec![HopRef::turn(&server)],
             0.9,
             from,
             to,
             None,
-            vec![f.participant.to_string()],
-            vec![format!(
-                "{}'s browser got STUN/TURN error {code} ({}) from {url}",
-                f.participant,
-                text.trim_end_matches('.')
-            )],
+            who.iter().map(|w| w.to_string()).collect(),
+            evidence,
         ));
     }
     // An offer or answer one side could not apply: the application's signalling, at them.

@@ -165,6 +165,9 @@ struct StreamInfo {
     audio_twin: bool,
 }
 
+/// Packets a loss share must rest on within the smoothing window.
+const MIN_PACKETS: f64 = 50.0;
+
 /// The four signals, in the order [`Observer::measure`] fills them.
 pub const SIGNALS: [Signal; 4] = [Signal::Loss, Signal::Jitter, Signal::Delay, Signal::Bandwidth];
 
@@ -206,6 +209,7 @@ struct SegmentSeries {
 #[derive(Debug)]
 struct Metrics {
     loss: MetricId,
+    packet_rate: MetricId,
     concealment: MetricId,
     jitter: MetricId,
     active: MetricId,
@@ -220,6 +224,7 @@ impl Metrics {
         let s = |n: &str| Scope::Stream.metric(n).map(|(id, _)| id);
         Some(Metrics {
             loss: s("loss_percent")?,
+            packet_rate: s("packet_rate")?,
             concealment: s("concealment_percent")?,
             jitter: s("jitter_ms")?,
             active: s("active")?,
@@ -517,6 +522,21 @@ impl<'v> Observer<'v> {
             None => Vec::new(),
         };
         let segments = middlebox_segments(conference, &pcs, &mut hops, &mut intern, &mut subjects);
+        // Every one-way hop on a path also stands for its place as a whole (a Wi-Fi bad
+        // both ways, a relay dropping everything): one hop that explains both directions
+        // beats two, and ties with whatever else explains them as well.
+        for path in &mut paths {
+            let mut whole = Vec::with_capacity(path.len() * 2);
+            for &h in path.iter() {
+                whole.push(h);
+                if let Some(twin) = hops.get(h).whole() {
+                    whole.push(hops.id(twin));
+                }
+            }
+            whole.sort_unstable();
+            whole.dedup();
+            *path = whole;
+        }
         Observer {
             view,
             limits: *limits,
@@ -550,10 +570,13 @@ impl<'v> Observer<'v> {
             }
             // An audio flow's loss is the path's loss; video hides it behind retransmissions.
             let is_audio = s.kind.as_deref() == Some("audio");
+            let jitter_ms = if is_audio { smoothed(view, s.entity, m.jitter, tick, back) } else { None };
             // Chrome counts no loss across a gap longer than its reordering window (an
             // outage restarts the sequence numbering), but the receiver still conceals what
-            // never came: for received audio, the concealed share is the loss it heard.
-            let concealed = if is_audio && !s.outbound {
+            // never came: for received audio on a steady path, the concealed share is the
+            // loss it heard. On a jittery path concealment is the jitter's doing.
+            let steady = jitter_ms.is_some_and(|j| j <= limits.jitter.1);
+            let concealed = if is_audio && !s.outbound && steady {
                 smoothed(view, s.entity, m.concealment, tick, back)
             } else {
                 None
@@ -562,12 +585,17 @@ impl<'v> Observer<'v> {
                 (Some(l), Some(c)) => Some(l.max(c)),
                 (l, c) => l.or(c),
             };
+            // A loss share needs packets behind it: one lost of a DTX mute's dozen is not 8 %.
+            let packets = smoothed(view, s.entity, m.packet_rate, tick, back).unwrap_or(0.0)
+                * limits.window_ms
+                / 1000.0;
             if let Some(v) = lost
+                && packets >= MIN_PACKETS
                 && (is_audio || !s.audio_twin)
             {
                 loss.push(s.path, v, limits.loss, s.report_is_uplink, s.subject);
             }
-            if is_audio && let Some(v) = smoothed(view, s.entity, m.jitter, tick, back) {
+            if let Some(v) = jitter_ms {
                 jitter.push(s.path, v, limits.jitter, s.report_is_uplink, s.subject);
             }
             if s.outbound && s.kind.as_deref() == Some("video") {

@@ -36,6 +36,12 @@ pub enum Command {
     /// Compute the quality models from explicit parameters, to check them by hand against
     /// the ITU standards.
     Quality(QualityArgs),
+    /// Score fault attribution against ground truth: a labelled corpus (folders with a
+    /// truth.json and the call's dumps, as `hopscope simulate --corpus` writes) or one
+    /// simulated on the spot.
+    ///
+    /// Example: hopscope backtest --generate 1000 --seed 7
+    Backtest(BacktestArgs),
     /// Write, check and test diagnostic rules.
     ///
     /// Rules are YAML files; a directory of them is a pack. The built-in pack ships inside
@@ -94,6 +100,28 @@ pub enum SimulateFormat {
     WebrtcInternals,
     /// rtcstats v3 line dump, as Jitsi's collectors write it (<name>.rtcstats).
     Rtcstats,
+}
+
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// A corpus directory: one folder per conference with its dumps and a truth.json.
+    #[arg(value_name = "CORPUS")]
+    pub corpus: Option<PathBuf>,
+    /// Simulate N conferences instead (in memory, nothing written).
+    #[arg(long, value_name = "N", conflicts_with = "corpus")]
+    pub generate: Option<usize>,
+    /// Seed for --generate.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Show, for each conference the engine got wrong, the truth and what it said.
+    #[arg(long)]
+    pub diff: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 /// Where rules come from.

@@ -17,6 +17,7 @@ macro_rules! outln {
     }};
 }
 
+mod backtest_cmd;
 mod cli;
 mod diagnose_cmd;
 mod quality_cmd;
@@ -38,6 +39,7 @@ fn main() -> std::process::ExitCode {
         cli::Command::Diagnose(args) => diagnose_cmd::run(&args),
         cli::Command::Quality(args) => quality_cmd::run(&args),
         cli::Command::Rules(command) => rules_cmd::run(&command),
+        cli::Command::Backtest(args) => backtest_cmd::run(&args),
         cli::Command::Simulate(args) => simulate_cmd::run(&args),
     };
     match result {

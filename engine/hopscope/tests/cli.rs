@@ -122,8 +122,8 @@ fn diagnose_tells_what_happened_and_where_first() {
     let what = text.find("What happened").expect("a narrative section");
     let findings = text.find("Findings (").expect("a findings section");
     assert!(what < findings, "the story comes before the list");
-    // 5 % loss on the router both ways: from two endpoints' data alone, each direction could
-    // be the sender's uplink or the receiver's downlink, and the report says so.
+    // 5 % loss on the router both ways: from two endpoints' data alone, loss both ways could
+    // be either person's network, and the report says so.
     assert!(text.contains("more explained above"), "symptoms fold under their cause: {text}");
 
     let o = hopscope(&[
@@ -148,7 +148,7 @@ fn diagnose_tells_what_happened_and_where_first() {
     let texts: Vec<&str> = paragraphs.iter().filter_map(|p| p["text"].as_str()).collect();
     assert!(
         texts.iter().any(|t| t
-            .starts_with("Either alice's network (uplink) or bob's network (downlink) lost packets")
+            .starts_with("Either alice's network or bob's network lost packets")
             && t.contains("The data cannot tell which: a third participant")),
         "{texts:#?}"
     );
