@@ -147,8 +147,7 @@ fn diagnose_tells_what_happened_and_where_first() {
     assert_eq!(paragraphs.len(), faults.len());
     let texts: Vec<&str> = paragraphs.iter().filter_map(|p| p["text"].as_str()).collect();
     assert!(
-        texts.iter().any(|t| t
-            .starts_with("Either alice's network or bob's network lost packets")
+        texts.iter().any(|t| t.starts_with("Either alice's network or bob's network lost packets")
             && t.contains("The data cannot tell which: a third participant")),
         "{texts:#?}"
     );
