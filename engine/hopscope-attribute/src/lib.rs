@@ -55,7 +55,7 @@ pub fn attribute_with(
     let observer = Observer::new(conference, view, limits);
     // Tick by tick: measure, localise, keep only what the verdicts need.
     let mut runs: [BTreeMap<Vec<usize>, Run>; 4] = Default::default();
-    let mut cpu: BTreeMap<String, Vec<(usize, f64)>> = BTreeMap::new();
+    let mut cpu: BTreeMap<String, Vec<(usize, f64, bool)>> = BTreeMap::new();
     let mut buffers: [TickMeasurements; 4] = Default::default();
     let mut cpu_now = Vec::new();
     for tick in 0..view.ticks.len() {
@@ -77,8 +77,8 @@ pub fn attribute_with(
                 });
             }
         }
-        for (who, v) in cpu_now.drain(..) {
-            cpu.entry(who).or_default().push((tick, v));
+        for sign in cpu_now.drain(..) {
+            cpu.entry(sign.sender).or_default().push((tick, sign.value, sign.inferred));
         }
     }
     let mut faults = Vec::new();
@@ -94,6 +94,7 @@ pub fn attribute_with(
     faults.extend(cpu_faults(cpu, view, limits));
     faults.extend(connectivity_faults(conference));
     faults.extend(interruption_faults(conference));
+    faults.extend(silence_faults(view, &faults));
     merge_both_ways(&mut faults);
     merge_sfu_overload(&mut faults);
     fold_into_shared(&mut faults);
@@ -311,7 +312,7 @@ fn describe(observer: &Observer<'_>, signal: Signal, peak: &Seen, decided: bool)
 }
 
 fn cpu_faults(
-    by_sender: BTreeMap<String, Vec<(usize, f64)>>,
+    by_sender: BTreeMap<String, Vec<(usize, f64, bool)>>,
     view: &View,
     limits: &Thresholds,
 ) -> Vec<Fault> {
@@ -329,17 +330,32 @@ fn cpu_faults(
                     let span = view.ticks[l.0].seconds_since(view.ticks[f.0]) * 1000.0 + view.step_ms;
                     if span >= min_duration_ms(view) && (seg.len() >= 2 || view.step_ms >= limits.window_ms) {
                         let mean = seg.iter().map(|t| t.1).sum::<f64>() / seg.len() as f64;
+                        let inferred = seg.iter().all(|t| t.2);
+                        let (confidence, evidence) = if inferred {
+                            (
+                                0.7,
+                                format!(
+                                    "{who}'s video encoder took {:.1}x as long per frame as at its best while its frame rate or picture size dropped, with no loss or bandwidth limit to explain it (its browser does not report qualityLimitationReason)",
+                                    1.0 / (1.0 - mean / 100.0).max(0.01)
+                                ),
+                            )
+                        } else {
+                            (
+                                0.9,
+                                format!(
+                                    "{who}'s browser reported its video encoder CPU-limited {mean:.0}% of the time (qualityLimitationReason: cpu)"
+                                ),
+                            )
+                        };
                         out.push(build(
                             FaultKind::Cpu,
                             vec![HopRef::endpoint(who)],
-                            0.9,
+                            confidence,
                             view.ticks[f.0],
                             view.ticks[l.0],
-                            Some(mean),
+                            (!inferred).then_some(mean),
                             vec![who.to_string()],
-                            vec![format!(
-                                "{who}'s browser reported its video encoder CPU-limited {mean:.0}% of the time (qualityLimitationReason: cpu)"
-                            )],
+                            vec![evidence],
                         ));
                     }
                 }
@@ -705,6 +721,133 @@ fn interruption_faults(conference: &Conference) -> Vec<Fault> {
                 format!(
                     "{who}'s connection was down for about {secs:.0} s and came back; the others' stayed up"
                 ),
+            )
+        };
+        out.push(build(
+            FaultKind::Connectivity,
+            candidates,
+            confidence,
+            from,
+            to,
+            None,
+            names,
+            vec![evidence],
+        ));
+    }
+    out
+}
+
+/// Media stopping both ways for a participant at once, for a few seconds, without ICE
+/// saying so (it notices only after ~5 s, and a shorter cut comes back before it does):
+/// their network dropped out. Everyone at once through a media server: the server.
+fn silence_faults(view: &View, earlier: &[Fault]) -> Vec<Fault> {
+    let Some((active, _)) = hopscope_rules::catalogue::Scope::Stream.metric("active") else {
+        return Vec::new();
+    };
+    let n = view.ticks.len();
+    let is_active = |i: usize, t: usize| {
+        view.value(hopscope_rules::view::EntityRef::Stream(i), active, t)
+            == hopscope_rules::view::Val::Bool(true)
+    };
+    // Per participant: the streams they receive, and the streams others receive from them.
+    let mut hears: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut heard: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, st) in view.streams.iter().enumerate() {
+        if &*st.attrs.direction != "inbound" {
+            continue;
+        }
+        hears.entry(&st.attrs.participant).or_default().push(i);
+        if let Some(sender) = st.attrs.sender.as_deref() {
+            heard.entry(sender).or_default().push(i);
+        }
+    }
+    // A stream is expected to flow at a tick when it flowed a little before and after.
+    let around = (10_000.0 / view.step_ms).ceil().max(1.0) as usize;
+    let flowing: Vec<Vec<bool>> =
+        (0..view.streams.len()).map(|i| (0..n).map(|t| is_active(i, t)).collect()).collect();
+    let expected = |i: usize, t: usize| {
+        let before = flowing[i][t.saturating_sub(around)..t].iter().any(|x| *x);
+        let after = flowing[i][(t + 1).min(n)..(t + around + 1).min(n)].iter().any(|x| *x);
+        before && after
+    };
+    let dead = |streams: &[usize], t: usize| {
+        let expected: Vec<usize> = streams.iter().copied().filter(|&i| expected(i, t)).collect();
+        !expected.is_empty() && expected.iter().all(|&i| !flowing[i][t])
+    };
+    let mut silent: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (who, theirs) in &hears {
+        let Some(from_them) = heard.get(who) else { continue };
+        for t in 0..n {
+            if dead(theirs, t) && dead(from_them, t) {
+                silent.entry(who).or_default().push(t);
+            }
+        }
+    }
+    let covered = |who: &str, from: Timestamp, to: Timestamp| {
+        earlier.iter().any(|f| {
+            f.kind == FaultKind::Connectivity
+                && f.affected.iter().any(|a| a == who)
+                && f.from_ms <= to.epoch_ms() + 5000.0
+                && from.epoch_ms() <= f.to_ms + 5000.0
+        })
+    };
+    let mut out = Vec::new();
+    let everyone = hears.len();
+    let mut runs: Vec<(Vec<&str>, usize, usize)> = Vec::new();
+    for (who, ticks) in &silent {
+        let mut start = 0;
+        for i in 0..=ticks.len() {
+            if i == ticks.len() || i > start && ticks[i] > ticks[i - 1] + 1 {
+                if i > start {
+                    runs.push((vec![*who], ticks[start], ticks[i - 1]));
+                }
+                start = i;
+            }
+        }
+    }
+    runs.sort_by_key(|r| r.1);
+    // Outages at the same time are one event.
+    let mut merged: Vec<(Vec<&str>, usize, usize)> = Vec::new();
+    for r in runs {
+        match merged.last_mut() {
+            Some(m) if r.1 <= m.2 + 1 && m.1 <= r.2 + 1 => {
+                m.0.extend(r.0);
+                m.2 = m.2.max(r.2);
+            }
+            _ => merged.push(r),
+        }
+    }
+    for (mut who, first, last) in merged {
+        who.sort_unstable();
+        who.dedup();
+        let (from, to) = (view.ticks[first], view.ticks[last].plus_ms(view.step_ms));
+        let secs = to.seconds_since(from);
+        if secs * 1000.0 < min_duration_ms(view) || who.iter().all(|w| covered(w, from, to)) {
+            continue;
+        }
+        let names: Vec<String> = who.iter().map(|w| w.to_string()).collect();
+        let (candidates, confidence, evidence) = if who.len() == everyone && everyone > 2 {
+            (
+                vec![HopRef::sfu(None)],
+                0.75,
+                format!("all media stopped for everyone at once for about {secs:.0} s"),
+            )
+        } else if who.len() == 1 && everyone > 2 {
+            (
+                vec![HopRef::access(who[0], Direction::Both)],
+                0.85,
+                format!(
+                    "{}'s media stopped both ways for about {secs:.0} s while the others kept talking",
+                    who[0]
+                ),
+            )
+        } else {
+            let c: Vec<HopRef> = who.iter().map(|w| HopRef::access(w, Direction::Both)).collect();
+            let score = 1.0 / c.len() as f64;
+            (
+                c,
+                score,
+                format!("media between {} stopped both ways for about {secs:.0} s", names.join(" and ")),
             )
         };
         out.push(build(

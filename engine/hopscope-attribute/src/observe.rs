@@ -165,6 +165,17 @@ struct StreamInfo {
     audio_twin: bool,
 }
 
+/// A sender's encoder held back by its CPU at a tick.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CpuSign {
+    /// Who.
+    pub sender: String,
+    /// The CPU-limited share, percent; or, when inferred, how much slower each frame encodes.
+    pub value: f64,
+    /// Read from the encoder's slowdown, not from the browser's limitation reason.
+    pub inferred: bool,
+}
+
 /// Packets a loss share must rest on within the smoothing window.
 const MIN_PACKETS: f64 = 50.0;
 
@@ -192,6 +203,9 @@ pub struct Observer<'v> {
     ramping: Vec<Vec<bool>>,
     /// What media servers and relays measured of single segments.
     segments: Vec<SegmentSeries>,
+    /// Senders whose browser does not say why it limits quality (Firefox, Safari): when the
+    /// encoder slowed down on its own, per tick.
+    slow_encoders: Vec<(String, Vec<Option<f64>>)>,
 }
 
 /// A series a middlebox measured of one segment of the path (a client's uplink as the
@@ -522,6 +536,7 @@ impl<'v> Observer<'v> {
             None => Vec::new(),
         };
         let segments = middlebox_segments(conference, &pcs, &mut hops, &mut intern, &mut subjects);
+        let slow_encoders = slow_encoders(conference, view, metrics.as_ref());
         // Every one-way hop on a path also stands for its place as a whole (a Wi-Fi bad
         // both ways, a relay dropping everything): one hop that explains both directions
         // beats two, and ties with whatever else explains them as well.
@@ -550,12 +565,13 @@ impl<'v> Observer<'v> {
             round_trips,
             ramping,
             segments,
+            slow_encoders,
         }
     }
 
     /// Fills `out` with the measurements of every signal at `tick`, in [`SIGNALS`] order,
-    /// and `cpu` with the senders CPU-limited then (participant, share %).
-    pub fn measure(&self, tick: usize, out: &mut [TickMeasurements; 4], cpu: &mut Vec<(String, f64)>) {
+    /// and `cpu` with the senders CPU-limited then.
+    pub fn measure(&self, tick: usize, out: &mut [TickMeasurements; 4], cpu: &mut Vec<CpuSign>) {
         for t in out.iter_mut() {
             t.clear();
         }
@@ -609,7 +625,7 @@ impl<'v> Observer<'v> {
                     && v >= limits.cpu
                     && let Some(sender) = &s.sender
                 {
-                    cpu.push((sender.clone(), v));
+                    cpu.push(CpuSign { sender: sender.clone(), value: v, inferred: false });
                 }
             }
         }
@@ -620,6 +636,11 @@ impl<'v> Observer<'v> {
             if let Some(v) = smoothed(view, EntityRef::Pc(i), m.pc_rtt, tick, back) {
                 let (path, subject) = self.round_trips[i];
                 delay.push(path, v, limits.rtt, false, subject);
+            }
+        }
+        for (sender, ticks) in &self.slow_encoders {
+            if let Some(Some(v)) = ticks.get(tick) {
+                cpu.push(CpuSign { sender: sender.clone(), value: *v, inferred: true });
             }
         }
         // What servers measured of single segments: direct evidence about those hops.
@@ -787,6 +808,69 @@ fn middlebox_segments(
             }
             None => {}
         }
+    }
+    out
+}
+
+/// For senders whose browser reports no `qualityLimitationReason` (Firefox, Safari), the
+/// CPU's mark read from the encoder itself: encoding a frame takes at least twice as long
+/// as it did at its best, while the frame rate or the picture size has come down by a
+/// fifth, and the connection shows no trouble that would explain an adaptation (no loss
+/// reported back, no bandwidth limit). The value per tick is the slowdown, as a share.
+fn slow_encoders(
+    conference: &Conference,
+    view: &View,
+    m: Option<&Metrics>,
+) -> Vec<(String, Vec<Option<f64>>)> {
+    use hopscope_model::intervals::outbound_intervals;
+    let Some(m) = m else { return Vec::new() };
+    let mut out = Vec::new();
+    for (i, st) in view.streams.iter().enumerate() {
+        if &*st.attrs.direction != "outbound" || st.attrs.kind.as_deref() != Some("video") {
+            continue;
+        }
+        let entity = EntityRef::Stream(i);
+        // Browsers that say why they limit quality are read directly.
+        if (0..view.ticks.len()).any(|t| matches!(view.value(entity, m.cpu, t), Val::Num(_))) {
+            continue;
+        }
+        let pce = &view.pcs[st.pc];
+        let pc = &conference.participants[pce.participant].peer_connections[pce.index];
+        let Some(stream) = pc.outbound.iter().find(|o| o.info.ssrc == st.attrs.ssrc && o.info.ssrc.is_some())
+        else {
+            continue;
+        };
+        let intervals: Vec<_> =
+            outbound_intervals(&stream.samples).into_iter().filter(|i| i.active).collect();
+        let (mut best_ms, mut best_fps, mut best_height) = (f64::INFINITY, 0.0f64, 0.0f64);
+        let mut slow: Vec<(hopscope_model::Timestamp, hopscope_model::Timestamp, f64)> = Vec::new();
+        for iv in &intervals {
+            let (Some(ms), Some(fps)) = (iv.encode_ms_per_frame, iv.fps) else { continue };
+            let height = iv.frame_height.unwrap_or(0.0);
+            let slower = ms >= 2.0 * best_ms;
+            let fewer = fps <= 0.8 * best_fps || height <= 0.8 * best_height;
+            if slower && fewer {
+                slow.push((iv.start, iv.end, 100.0 * (1.0 - best_ms / ms)));
+            }
+            best_ms = best_ms.min(ms);
+            best_fps = best_fps.max(fps);
+            best_height = best_height.max(height);
+        }
+        if slow.is_empty() {
+            continue;
+        }
+        let per_tick = (0..view.ticks.len())
+            .map(|t| {
+                let now = view.ticks[t];
+                let reported_loss = matches!(view.value(entity, m.loss, t), Val::Num(l) if l > 1.0);
+                let limited = matches!(view.value(entity, m.bandwidth, t), Val::Num(b) if b > 10.0);
+                if reported_loss || limited {
+                    return None;
+                }
+                slow.iter().find(|(a, b, _)| *a < now && now <= *b).map(|(_, _, v)| *v)
+            })
+            .collect();
+        out.push((st.attrs.participant.to_string(), per_tick));
     }
     out
 }
