@@ -273,12 +273,14 @@ struct StreamWindow {
 }
 
 impl StreamEntity {
+    #[inline]
     fn window(&self, tick: usize) -> Option<&StreamWindow> {
         let i = *self.tick_window.get(tick)?;
         (i != NONE).then(|| &self.windows[i as usize])
     }
 
     /// A metric at a tick.
+    #[inline]
     pub fn value(&self, metric: MetricId, tick: usize) -> Val {
         let a = &self.attrs;
         let text = |s: &Option<Arc<str>>| Val::text(s.as_ref());
@@ -314,6 +316,7 @@ impl StreamEntity {
 }
 
 /// A per-interval stream metric.
+#[inline]
 fn window_value(field: StreamField, w: &StreamWindow) -> Val {
     let text = |s: &Option<Arc<str>>| Val::text(s.as_ref());
     match field {
@@ -836,6 +839,7 @@ impl View {
     }
 
     /// A metric of an entity at a tick.
+    #[inline]
     pub fn value(&self, entity: EntityRef, metric: MetricId, tick: usize) -> Val {
         match entity {
             EntityRef::Stream(i) => self.streams[i].value(metric, tick),
