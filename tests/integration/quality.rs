@@ -119,6 +119,7 @@ fn missing_rtt_is_unknown_with_a_reason_not_a_perfect_score() {
             ..StreamInfo::default()
         },
         samples,
+        ..InboundRtpStream::default()
     };
     let pc = PeerConnection {
         id: PeerConnectionId::new("pc"),

@@ -822,7 +822,6 @@ fn slow_encoders(
     view: &View,
     m: Option<&Metrics>,
 ) -> Vec<(String, Vec<Option<f64>>)> {
-    use hopscope_model::intervals::outbound_intervals;
     let Some(m) = m else { return Vec::new() };
     let mut out = Vec::new();
     for (i, st) in view.streams.iter().enumerate() {
@@ -840,8 +839,7 @@ fn slow_encoders(
         else {
             continue;
         };
-        let intervals: Vec<_> =
-            outbound_intervals(&stream.samples).into_iter().filter(|i| i.active).collect();
+        let intervals: Vec<_> = stream.intervals().iter().filter(|i| i.active).cloned().collect();
         let (mut best_ms, mut best_fps, mut best_height) = (f64::INFINITY, 0.0f64, 0.0f64);
         let mut slow: Vec<(hopscope_model::Timestamp, hopscope_model::Timestamp, f64)> = Vec::new();
         for iv in &intervals {

@@ -614,7 +614,7 @@ fn selected_paths(pc: &PeerConnection) -> Vec<SelectedPathReport> {
                 rt.clone().unwrap_or_else(|| "?".into())
             );
             let in_span = |t: Timestamp| t >= change.at && until.is_none_or(|u| t < u);
-            let ivs = hopscope_model::intervals::pair_intervals(&pair.samples);
+            let ivs = pair.intervals();
             Some(SelectedPathReport {
                 from: change.at.to_rfc3339(),
                 description,

@@ -2,8 +2,7 @@
 
 use hopscope_model::graph::PathWindow;
 use hopscope_model::intervals::{
-    InboundInterval, OutboundInterval, RemoteInboundInterval, cumulative_total, inbound_intervals,
-    inbound_totals, outbound_intervals, remote_inbound_intervals,
+    InboundInterval, OutboundInterval, RemoteInboundInterval, cumulative_total, inbound_totals,
 };
 use hopscope_model::stats::{InboundRtpStream, OutboundRtpStream, RemoteInboundRtpStream, StreamInfo};
 use serde::Serialize;
@@ -193,9 +192,9 @@ impl StreamSummary {
 
 /// Summary of an inbound stream.
 pub fn inbound(stream: &InboundRtpStream) -> StreamSummary {
-    let ivs = inbound_intervals(&stream.samples);
+    let ivs = stream.intervals();
     let mut s = StreamSummary::empty("inbound", &stream.info, stream.samples.len());
-    summarize_inbound(&mut s, &ivs);
+    summarize_inbound(&mut s, ivs);
     // Whole-call totals come from the cumulative counters (they include what happened
     // before the first sample); per-interval figures from the intervals.
     let (received, lost) = inbound_totals(&stream.samples);
@@ -242,9 +241,9 @@ fn summarize_inbound(s: &mut StreamSummary, ivs: &[InboundInterval]) {
 
 /// Summary of an outbound stream (one simulcast layer).
 pub fn outbound(stream: &OutboundRtpStream) -> StreamSummary {
-    let ivs = outbound_intervals(&stream.samples);
+    let ivs = stream.intervals();
     let mut s = StreamSummary::empty("outbound", &stream.info, stream.samples.len());
-    summarize_outbound(&mut s, &ivs);
+    summarize_outbound(&mut s, ivs);
     s.packets = cumulative_total(stream.samples.iter().map(|x| x.packets_sent));
     s
 }
@@ -272,9 +271,9 @@ fn summarize_outbound(s: &mut StreamSummary, ivs: &[OutboundInterval]) {
 /// Summary of what a receiver reported back about one of our streams. `sent` is the
 /// matching outbound stream (same SSRC), which turns the reported loss count into a rate.
 pub fn remote_inbound(stream: &RemoteInboundRtpStream, sent: Option<&OutboundRtpStream>) -> StreamSummary {
-    let ivs = remote_inbound_intervals(&stream.samples);
+    let ivs = stream.intervals();
     let mut s = StreamSummary::empty("remote-inbound", &stream.info, stream.samples.len());
-    summarize_remote(&mut s, &ivs);
+    summarize_remote(&mut s, ivs);
     // A single report (a snapshot) still tells the last RTT and jitter.
     let last = stream.samples.last();
     let point = |v: Option<f64>| v.map(|v| Range { min: v, mean: v, max: v });

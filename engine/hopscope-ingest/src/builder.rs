@@ -309,7 +309,11 @@ impl PcBuilder {
             // New id, or the id now names another kind of object: a new stream.
             None => {
                 let i = list.len();
-                list.push(Stream { info: Self::info(id, raw), samples: Vec::new() });
+                list.push(Stream {
+                    info: Self::info(id, raw),
+                    samples: Vec::new(),
+                    memo: Default::default(),
+                });
                 entities.insert(id.to_string(), wrap(i));
                 i
             }
@@ -389,7 +393,11 @@ impl PcBuilder {
                     Some(Entity::LegacySend { outbound, remote }) => (*outbound, *remote),
                     _ => {
                         let o = self.pc.outbound.len();
-                        self.pc.outbound.push(Stream { info: Self::info(id, raw), samples: Vec::new() });
+                        self.pc.outbound.push(Stream {
+                            info: Self::info(id, raw),
+                            samples: Vec::new(),
+                            memo: Default::default(),
+                        });
                         self.entities
                             .insert(id.to_string(), Entity::LegacySend { outbound: o, remote: None });
                         (o, None)
@@ -407,7 +415,11 @@ impl PcBuilder {
                             let r = self.pc.remote_inbound.len();
                             let mut info = Self::info(&format!("{id}/rtcp"), raw);
                             info.paired_stats_id = Some(id.to_string());
-                            self.pc.remote_inbound.push(Stream { info, samples: Vec::new() });
+                            self.pc.remote_inbound.push(Stream {
+                                info,
+                                samples: Vec::new(),
+                                memo: Default::default(),
+                            });
                             self.entities
                                 .insert(id.to_string(), Entity::LegacySend { outbound, remote: Some(r) });
                             r

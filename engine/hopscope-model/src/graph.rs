@@ -18,7 +18,6 @@ use petgraph::visit::EdgeRef;
 
 use crate::conference::{Conference, Participant, PeerConnection, RemoteKind};
 use crate::ids::{ParticipantId, PeerConnectionId};
-use crate::intervals::{inbound_intervals, outbound_intervals, pair_intervals, remote_inbound_intervals};
 use crate::stats::{CandidatePair, CandidateType, IceCandidate, NetworkType, RelayProtocol};
 use crate::time::Timestamp;
 
@@ -613,7 +612,7 @@ fn route_windows(
     let mut in_total = vec![0.0; grid.len()];
 
     for stream in &pc.inbound {
-        for iv in inbound_intervals(&stream.samples) {
+        for iv in stream.intervals() {
             let Some(i) = slot_of(iv.end) else { continue };
             if !iv.active {
                 continue;
@@ -635,7 +634,7 @@ fn route_windows(
         }
     }
     for stream in &pc.outbound {
-        for iv in outbound_intervals(&stream.samples) {
+        for iv in stream.intervals() {
             let Some(i) = slot_of(iv.end) else { continue };
             if !iv.active {
                 continue;
@@ -648,7 +647,7 @@ fn route_windows(
     }
     let mut rtcp_rtt: Vec<(f64, u32)> = vec![(0.0, 0); grid.len()];
     for stream in &pc.remote_inbound {
-        for iv in remote_inbound_intervals(&stream.samples) {
+        for iv in stream.intervals() {
             let Some(i) = slot_of(iv.end) else { continue };
             let w = &mut outgoing[i - 1];
             worst(&mut w.loss_fraction, iv.loss_fraction);
@@ -666,7 +665,7 @@ fn route_windows(
         }
     }
     let mut ice_rtt_ms = Vec::new();
-    for iv in pair_intervals(&pair.samples) {
+    for iv in pair.intervals() {
         if let Some(r) = iv.rtt_ms
             && iv.end >= from
             && iv.end <= until

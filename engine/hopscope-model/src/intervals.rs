@@ -479,6 +479,34 @@ pub fn pair_intervals(samples: &[CandidatePairSample]) -> Vec<PairInterval> {
         .collect()
 }
 
+impl crate::stats::Stream<InboundRtpSample> {
+    /// [`inbound_intervals`] of this stream, worked out once.
+    pub fn intervals(&self) -> &[InboundInterval] {
+        self.memo.get_or_init(|| inbound_intervals(&self.samples))
+    }
+}
+
+impl crate::stats::Stream<OutboundRtpSample> {
+    /// [`outbound_intervals`] of this stream, worked out once.
+    pub fn intervals(&self) -> &[OutboundInterval] {
+        self.memo.get_or_init(|| outbound_intervals(&self.samples))
+    }
+}
+
+impl crate::stats::Stream<RemoteInboundRtpSample> {
+    /// [`remote_inbound_intervals`] of this stream, worked out once.
+    pub fn intervals(&self) -> &[RemoteInboundInterval] {
+        self.memo.get_or_init(|| remote_inbound_intervals(&self.samples))
+    }
+}
+
+impl crate::stats::CandidatePair {
+    /// [`pair_intervals`] of this pair, worked out once.
+    pub fn intervals(&self) -> &[PairInterval] {
+        self.memo.get_or_init(|| pair_intervals(&self.samples))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -312,6 +312,44 @@ pub struct Stream<S> {
     pub info: StreamInfo,
     /// Samples in time order.
     pub samples: Vec<S>,
+    /// Its intervals, worked out on first use (see [`Memo`]).
+    pub memo: Memo,
+}
+
+/// Something derived from a model object's samples, worked out once on first use: the
+/// graph, the quality scores, the rules' view and the report all read the same intervals.
+/// The model is read-only once assembled, so the memo never goes stale; it takes no part in
+/// comparisons and a clone starts empty.
+#[derive(Default)]
+pub struct Memo(std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>);
+
+impl Memo {
+    /// The memoised value, computing it with `f` the first time.
+    pub fn get_or_init<T: std::any::Any + Send + Sync>(&self, f: impl FnOnce() -> T) -> &T {
+        #[allow(clippy::expect_used)]
+        self.0
+            .get_or_init(|| Box::new(f()))
+            .downcast_ref::<T>()
+            .expect("a memo holds one type: each memo field is read through one accessor")
+    }
+}
+
+impl Clone for Memo {
+    fn clone(&self) -> Self {
+        Memo::default()
+    }
+}
+
+impl PartialEq for Memo {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Memo")
+    }
 }
 
 /// An inbound RTP stream.
@@ -592,6 +630,8 @@ pub struct CandidatePair {
     pub transport_id: Option<String>,
     /// Samples in time order.
     pub samples: Vec<CandidatePairSample>,
+    /// Its intervals, worked out on first use.
+    pub memo: Memo,
 }
 
 /// One sample of a `transport` (Chrome and Safari; Firefox has none).

@@ -10,8 +10,7 @@ use std::sync::Arc;
 use hopscope_model::events::{ConnectionState, EventKind, IceConnectionState, MediaRequestSource, Outcome};
 use hopscope_model::graph::{PathGraph, PathWindow};
 use hopscope_model::intervals::{
-    InboundInterval, OutboundInterval, RemoteInboundInterval, inbound_intervals, outbound_intervals,
-    pair_intervals, remote_inbound_intervals, typical_interval_s,
+    InboundInterval, OutboundInterval, RemoteInboundInterval, typical_interval_s,
 };
 use hopscope_model::stats::IceCandidate;
 use hopscope_model::{Conference, Event, Participant, PeerConnection, RemoteKind, Timestamp};
@@ -949,14 +948,14 @@ fn pc_entity(pi: usize, ci: usize, p: &Participant, pc: &PeerConnection) -> PcEn
         .candidate_pairs
         .iter()
         .filter(|cp| pc.selected_pairs.iter().any(|s| s.pair_stats_id == cp.stats_id))
-        .flat_map(|cp| pair_intervals(&cp.samples))
+        .flat_map(|cp| cp.intervals())
         .filter_map(|i| Some((i.start, i.end, i.rtt_ms?)))
         .collect();
     if rtt.is_empty() {
         rtt = pc
             .remote_inbound
             .iter()
-            .flat_map(|s| remote_inbound_intervals(&s.samples))
+            .flat_map(|s| s.intervals())
             .filter_map(|i| Some((i.start, i.end, i.rtt_ms?)))
             .collect();
     }
@@ -965,7 +964,7 @@ fn pc_entity(pi: usize, ci: usize, p: &Participant, pc: &PeerConnection) -> PcEn
         .candidate_pairs
         .iter()
         .filter(|cp| pc.selected_pairs.iter().any(|s| s.pair_stats_id == cp.stats_id))
-        .flat_map(|cp| pair_intervals(&cp.samples))
+        .flat_map(|cp| cp.intervals())
         .filter_map(|i| Some((i.start, i.end, i.available_outgoing_bitrate_bps? / 1000.0)))
         .collect();
     available.extend(
@@ -1042,13 +1041,13 @@ fn inbound_entity(
         let mut v: Vec<_> = pc
             .remote_inbound
             .iter()
-            .flat_map(|r| remote_inbound_intervals(&r.samples))
+            .flat_map(|r| r.intervals())
             .filter_map(|i| Some((i.start, i.end, i.rtt_ms?)))
             .collect();
         v.sort_by_key(|x| x.1);
         v
     };
-    let intervals = inbound_intervals(&s.samples);
+    let intervals = s.intervals();
     // Quality windows were computed for the non-reset intervals, in order.
     let mut scored = quality.map(|q| match &q.windows {
         StreamWindows::Audio { windows } => windows.iter().map(QualityCell::from_audio).collect::<Vec<_>>(),
@@ -1112,17 +1111,18 @@ fn outbound_entity(
 ) -> StreamEntity {
     let a = attrs(p, pc, &s.info, "outbound");
     // What the receiver reported back about this SSRC.
-    let reports: Vec<RemoteInboundInterval> = pc
+    let reports: Vec<&RemoteInboundInterval> = pc
         .remote_inbound
         .iter()
         .filter(|r| r.info.ssrc.is_some() && r.info.ssrc == s.info.ssrc)
-        .flat_map(|r| remote_inbound_intervals(&r.samples))
+        .flat_map(|r| r.intervals())
         .collect();
     let report_at = |t: Timestamp| -> Option<&RemoteInboundInterval> {
         let i = reports.partition_point(|r| r.end <= t);
-        i.checked_sub(1).map(|j| &reports[j]).filter(|r| t.seconds_since(r.end) < 15.0)
+        i.checked_sub(1).map(|j| reports[j]).filter(|r| t.seconds_since(r.end) < 15.0)
     };
-    let windows: Vec<StreamWindow> = outbound_intervals(&s.samples)
+    let windows: Vec<StreamWindow> = s
+        .intervals()
         .iter()
         .map(|i: &OutboundInterval| {
             let r = report_at(i.end);

@@ -8,9 +8,7 @@
 //! delay is Δdelay/Δemitted; loss prefers concealment. What we assume (an unknown codec
 //! taken as Opus, say) is written down next to the scores.
 
-use hopscope_model::intervals::{
-    InboundInterval, inbound_intervals, pair_intervals, remote_inbound_intervals,
-};
+use hopscope_model::intervals::InboundInterval;
 use hopscope_model::stats::{InboundRtpStream, MediaKind};
 use hopscope_model::{Conference, Participant, PeerConnection, Timestamp};
 use serde::Serialize;
@@ -180,7 +178,7 @@ fn score_stream(
     rtt: &RttTimeline,
     config: &QualityConfig,
 ) -> Option<StreamQuality> {
-    let intervals = inbound_intervals(&s.samples);
+    let intervals = s.intervals();
     // A stream that never carried a packet is not part of anyone's experience.
     if !intervals.iter().any(|i| i.active) {
         return None;
@@ -319,7 +317,7 @@ impl RttTimeline {
         let mut rtcp: Vec<(Timestamp, f64)> = pc
             .remote_inbound
             .iter()
-            .flat_map(|s| remote_inbound_intervals(&s.samples))
+            .flat_map(|s| s.intervals())
             .filter_map(|i| Some((i.end, i.rtt_ms? / 1000.0)))
             .collect();
         // A single RTCP report still counts.
@@ -340,7 +338,7 @@ impl RttTimeline {
         let mut ice: Vec<(Timestamp, f64)> = pc
             .candidate_pairs
             .iter()
-            .flat_map(|p| pair_intervals(&p.samples))
+            .flat_map(|p| p.intervals())
             .filter_map(|i| Some((i.end, i.rtt_ms? / 1000.0)))
             .collect();
         for p in &pc.candidate_pairs {
