@@ -57,6 +57,47 @@ pub enum Command {
     ///
     /// Example: hopscope simulate examples/scenarios/sfu-wifi-loss.yaml --out /tmp/call
     Simulate(SimulateArgs),
+    /// Run the server: the evaluate API, live ingestion from browsers, media servers and
+    /// relays (with server-sent events per conference), and the query API, over an
+    /// embedded store in --data-dir.
+    ///
+    /// Settings come from --config (YAML, see examples/server.yaml), then HOPSCOPE_*
+    /// environment variables, then these flags. An app without keys gets a fresh pair,
+    /// printed once at start.
+    ///
+    /// Example: hopscope serve --demo
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (YAML).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Where the store lives [default: ./hopscope-data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Base URL of shareable conference links [default: http://<listen>].
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Load the bundled example conferences (examples/conferences) into an app `demo`.
+    #[arg(long)]
+    pub demo: bool,
+    /// Where the demo's conferences are.
+    #[arg(long, value_name = "DIR", default_value = "examples/conferences")]
+    pub demo_dir: PathBuf,
+    /// Log format.
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormatArg>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

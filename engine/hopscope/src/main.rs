@@ -22,12 +22,17 @@ mod cli;
 mod diagnose_cmd;
 mod quality_cmd;
 mod rules_cmd;
+mod serve_cmd;
 mod simulate_cmd;
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
+    if let cli::Command::Serve(args) = &cli.command {
+        // The server logs on its own terms (info by default, JSON on request).
+        return serve_cmd::main(args);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HOPSCOPE_LOG")
@@ -41,6 +46,7 @@ fn main() -> std::process::ExitCode {
         cli::Command::Rules(command) => rules_cmd::run(&command),
         cli::Command::Backtest(args) => backtest_cmd::run(&args),
         cli::Command::Simulate(args) => simulate_cmd::run(&args),
+        cli::Command::Serve(_) => unreachable!("handled above"),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,417 @@
+//! Reading an ingest request: gzip or plain; one observation, a JSON array of them, or
+//! NDJSON. Every observation's envelope is checked before anything is stored, so a batch
+//! is taken whole or refused whole with every problem listed (a collector retrying a fixed
+//! batch never half-duplicates it).
+//!
+//! Only the envelope is checked here; the stats inside are read by ingest at evaluation,
+//! where a problem in part of a report becomes a note rather than a lost call.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use axum::http::StatusCode;
+use hopscope_store::BatchPart;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::ApiError;
+
+/// At most this many problems are listed in one error.
+const MAX_DETAILS: usize = 20;
+
+/// What the checks need to know.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchLimits {
+    /// Largest body after decompression.
+    pub max_bytes: usize,
+    /// Most observations.
+    pub max_observations: usize,
+    /// Largest distance from the server's clock, ms.
+    pub max_skew_ms: f64,
+}
+
+/// A checked batch, split by conference.
+#[derive(Debug)]
+pub struct CheckedBatch {
+    /// Per conference, in first-seen order.
+    pub parts: Vec<BatchPart>,
+    /// Observations in all.
+    pub observations: usize,
+}
+
+/// The envelope fields the server reads, kept loosely typed so a wrong type is reported
+/// by field name.
+#[derive(Deserialize)]
+struct RawHeader<'a> {
+    v: Option<serde_json::Value>,
+    app: Option<serde_json::Value>,
+    conference: Option<serde_json::Value>,
+    participant: Option<serde_json::Value>,
+    user: Option<serde_json::Value>,
+    source: Option<serde_json::Value>,
+    timestamp: Option<serde_json::Value>,
+    #[serde(borrow)]
+    stats: Option<&'a RawValue>,
+}
+
+struct Header<'a> {
+    v: Option<u64>,
+    app: Option<String>,
+    conference: Option<String>,
+    participant: Option<String>,
+    user: Option<String>,
+    source: Option<String>,
+    timestamp: Option<f64>,
+    stats: Option<&'a RawValue>,
+}
+
+fn type_name(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+fn text_field(name: &str, v: Option<serde_json::Value>) -> Result<Option<String>, String> {
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(format!("`{name}` must be a string, not {}", type_name(&other))),
+    }
+}
+
+impl<'a> Header<'a> {
+    fn parse(text: &'a str) -> Result<Header<'a>, String> {
+        let raw: RawHeader<'a> = serde_json::from_str(text).map_err(|e| {
+            let found = text.trim_start().chars().next().unwrap_or(' ');
+            if found == '{' { format!("unreadable envelope: {e}") } else { "not an observation object".to_string() }
+        })?;
+        let v = match raw.v {
+            None | Some(serde_json::Value::Null) => None,
+            Some(x) => Some(x.as_u64().ok_or_else(|| format!("`v` must be a whole number, not {}", type_name(&x)))?),
+        };
+        let timestamp = match raw.timestamp {
+            None | Some(serde_json::Value::Null) => None,
+            Some(x) => Some(x.as_f64().ok_or_else(|| {
+                format!("`timestamp` must be a number (epoch milliseconds), not {}", type_name(&x))
+            })?),
+        };
+        Ok(Header {
+            v,
+            app: text_field("app", raw.app)?,
+            conference: text_field("conference", raw.conference)?,
+            participant: text_field("participant", raw.participant)?,
+            user: text_field("user", raw.user)?,
+            source: text_field("source", raw.source)?,
+            timestamp,
+            stats: raw.stats,
+        })
+    }
+}
+
+/// Decompresses a gzip body (by its magic bytes, whatever the headers say), refusing to
+/// inflate past the limit.
+pub fn decompress(body: &[u8], max_bytes: usize) -> Result<std::borrow::Cow<'_, [u8]>, ApiError> {
+    if body.len() < 2 || body[0] != 0x1f || body[1] != 0x8b {
+        return Ok(std::borrow::Cow::Borrowed(body));
+    }
+    let mut out = Vec::new();
+    let read = flate2::read::MultiGzDecoder::new(body).take(max_bytes as u64 + 1).read_to_end(&mut out);
+    match read {
+        Err(e) => Err(ApiError::bad_request("bad_gzip", format!("the body looks gzip-compressed but does not inflate: {e}"))
+            .hint("send valid gzip, or plain JSON without the gzip magic bytes")),
+        Ok(_) if out.len() > max_bytes => Err(too_large(max_bytes)),
+        Ok(_) => Ok(std::borrow::Cow::Owned(out)),
+    }
+}
+
+/// 413 for a body over the limit.
+pub fn too_large(max_bytes: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("the body is larger than {max_bytes} bytes (after decompression)"),
+    )
+    .hint("send smaller batches: one request every few seconds per client is plenty")
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// The observations of a body, each with the line it starts on.
+fn split(text: &str) -> Result<Vec<(usize, &RawValue)>, ApiError> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    let start = text.len() - trimmed.len();
+    if trimmed.is_empty() {
+        return Err(ApiError::bad_request("empty_batch", "the body holds no observations")
+            .hint("send one observation, a JSON array of them, or NDJSON (one per line)"));
+    }
+    if trimmed.starts_with('[') {
+        let list: Vec<&RawValue> = serde_json::from_str(trimmed).map_err(|e| {
+            ApiError::bad_request("bad_json", format!("the JSON array is malformed at line {}, column {}: {e}", e.line() + line_of(text, start) - 1, e.column()))
+                .hint("send a JSON array of observation objects")
+        })?;
+        return Ok(list.into_iter().map(|raw| (line_of(text, raw.get().as_ptr() as usize - text.as_ptr() as usize), raw)).collect());
+    }
+    // One (possibly pretty-printed) object, or NDJSON.
+    if let Ok(one) = serde_json::from_str::<&RawValue>(trimmed) {
+        return Ok(vec![(line_of(text, start), one)]);
+    }
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for (i, line) in text.split('\n').enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<&RawValue>(line) {
+            Ok(raw) => out.push((i + 1, raw)),
+            Err(e) => problems.push(format!("line {}, column {}: {e}", i + 1, e.column())),
+        }
+        if problems.len() >= MAX_DETAILS {
+            break;
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::bad_request("bad_json", format!("{} line(s) of the NDJSON body are not JSON", problems.len()))
+            .hint("send one JSON object per line; nothing of this batch was stored")
+            .details(problems));
+    }
+    Ok(out)
+}
+
+fn check_envelope(
+    header: &Header<'_>,
+    app: &str,
+    now_ms: f64,
+    limits: &BatchLimits,
+) -> Result<(String, Option<(String, String)>), String> {
+    if let Some(v) = header.v
+        && v > hopscope_ingest::NATIVE_VERSION
+    {
+        return Err(format!(
+            "envelope version {v} is newer than this server understands ({})",
+            hopscope_ingest::NATIVE_VERSION
+        ));
+    }
+    if let Some(theirs) = &header.app
+        && theirs != app
+    {
+        return Err(format!("names app `{theirs}` but the key belongs to app `{app}`; use that app's key"));
+    }
+    let source = header.source.as_deref().unwrap_or("endpoint");
+    if !matches!(source, "endpoint" | "sfu" | "turn") {
+        return Err(format!("unknown source `{source}`; expected endpoint, sfu or turn"));
+    }
+    let Some(conference) = header.conference.as_deref() else {
+        return Err(if source == "turn" {
+            "no `conference`: the server files every observation under its call; add the conference id the relay allocation serves".into()
+        } else {
+            "no `conference`: add the call's id so observations of one call come together".into()
+        });
+    };
+    if conference.is_empty() || conference.len() > 256 || conference.chars().any(char::is_control) {
+        return Err("`conference` must be 1–256 printable characters".into());
+    }
+    let participant = header.participant.as_deref();
+    if source == "endpoint" && participant.is_none_or(str::is_empty) {
+        return Err("no `participant`: name who sent it (unique within the call)".into());
+    }
+    let Some(ts) = header.timestamp else {
+        return Err("no `timestamp`: add when the collector made the observation, epoch milliseconds".into());
+    };
+    if !ts.is_finite() || ts <= 0.0 {
+        return Err(format!("`timestamp` {ts} is not a time; send epoch milliseconds"));
+    }
+    if ts < 1e11 {
+        return Err(format!("`timestamp` {ts} looks like seconds; send epoch milliseconds (×1000)"));
+    }
+    let skew = ts - now_ms;
+    if skew.abs() > limits.max_skew_ms {
+        let hours = skew.abs() / 3_600_000.0;
+        let way = if skew > 0.0 { "ahead of" } else { "behind" };
+        return Err(format!(
+            "`timestamp` is {hours:.1} h {way} the server's clock (limit {:.0} h); check the collector's clock",
+            limits.max_skew_ms / 3_600_000.0
+        ));
+    }
+    if let Some(stats) = header.stats
+        && !stats.get().starts_with(['{', '['])
+    {
+        return Err("`stats` must be a getStats() report: an object or an array of stats objects".into());
+    }
+    let user = match (&header.user, participant) {
+        (Some(u), Some(p)) if !u.is_empty() => Some((u.clone(), p.to_string())),
+        (Some(u), None) if !u.is_empty() => Some((u.clone(), String::new())),
+        _ => None,
+    };
+    Ok((conference.to_string(), user))
+}
+
+/// Checks a body and splits it by conference.
+pub fn check(body: &[u8], app: &str, now_ms: i64, limits: &BatchLimits) -> Result<CheckedBatch, ApiError> {
+    let body = decompress(body, limits.max_bytes)?;
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        ApiError::bad_request("bad_utf8", format!("the body is not UTF-8 (byte {})", e.valid_up_to()))
+            .hint("send JSON encoded as UTF-8")
+    })?;
+    let items = split(text)?;
+    if items.len() > limits.max_observations {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("the batch holds {} observations; the limit is {}", items.len(), limits.max_observations),
+        )
+        .hint("split it into several requests"));
+    }
+    let mut parts: Vec<BatchPart> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (line, raw) in &items {
+        let header = match Header::parse(raw.get()) {
+            Ok(h) => h,
+            Err(why) => {
+                problems.push(format!("observation at line {line}: {why}"));
+                continue;
+            }
+        };
+        match check_envelope(&header, app, now_ms as f64, limits) {
+            Err(why) => problems.push(format!("observation at line {line}: {why}")),
+            Ok((conference, user)) => {
+                let i = *index.entry(conference.clone()).or_insert_with(|| {
+                    parts.push(BatchPart { conference, ..BatchPart::default() });
+                    parts.len() - 1
+                });
+                let part = &mut parts[i];
+                let text = raw.get();
+                if text.contains('\n') {
+                    // Pretty-printed inside an array: one line per observation when stored.
+                    match serde_json::from_str::<serde_json::Value>(text) {
+                        Ok(v) => part.ndjson.extend_from_slice(v.to_string().as_bytes()),
+                        Err(e) => {
+                            problems.push(format!("observation at line {line}: {e}"));
+                            continue;
+                        }
+                    }
+                } else {
+                    part.ndjson.extend_from_slice(text.as_bytes());
+                }
+                part.ndjson.push(b'\n');
+                part.observations += 1;
+                if let Some(u) = user
+                    && !part.users.contains(&u)
+                {
+                    part.users.push(u);
+                }
+            }
+        }
+        if problems.len() >= MAX_DETAILS {
+            break;
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_observation",
+            format!("{} observation(s) of the batch are not valid; nothing of it was stored", problems.len()),
+        )
+        .hint("fix them (sdk/schema/observation.schema.json describes the envelope) and resend the whole batch")
+        .details(problems));
+    }
+    Ok(CheckedBatch { parts, observations: items.len() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: BatchLimits = BatchLimits { max_bytes: 1 << 20, max_observations: 100, max_skew_ms: 86_400_000.0 };
+    const NOW: i64 = 1_790_000_000_000;
+
+    fn obs(conference: &str, participant: &str, user: &str) -> String {
+        format!(
+            r#"{{"v":1,"conference":"{conference}","participant":"{participant}","user":"{user}","timestamp":{NOW},"pc":"pc1","stats":[]}}"#
+        )
+    }
+
+    #[test]
+    fn ndjson_array_and_single_object_split_by_conference() {
+        let body = format!("{}\n{}\n\n{}\n", obs("c1", "alice", "u1"), obs("c2", "bob", "u2"), obs("c1", "alice", "u1"));
+        let b = check(body.as_bytes(), "prod", NOW, &LIMITS).map_err(|e| e.message).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.observations, 3);
+        assert_eq!(b.parts.iter().map(|p| (p.conference.as_str(), p.observations)).collect::<Vec<_>>(), [("c1", 2), ("c2", 1)]);
+        assert_eq!(b.parts[0].users, vec![("u1".to_string(), "alice".to_string())]);
+        let array = format!("[\n  {},\n  {}\n]", obs("c1", "a", "u"), obs("c1", "b", "u"));
+        let b = check(array.as_bytes(), "prod", NOW, &LIMITS).map_err(|e| e.message).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.parts[0].observations, 2);
+        assert_eq!(b.parts[0].ndjson.iter().filter(|&&c| c == b'\n').count(), 2);
+        let pretty = "{\n \"conference\": \"c9\", \"participant\": \"a\",\n \"timestamp\": 1790000000000 }";
+        let b = check(pretty.as_bytes(), "prod", NOW, &LIMITS).map_err(|e| e.message).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.parts[0].conference, "c9");
+        assert!(!b.parts[0].ndjson[..b.parts[0].ndjson.len() - 1].contains(&b'\n'), "stored as one line");
+    }
+
+    #[test]
+    fn gzip_bodies_inflate_within_the_limit() {
+        use std::io::Write;
+        let body = obs("c1", "alice", "u1");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let _ = enc.write_all(body.as_bytes());
+        let gz = enc.finish().unwrap_or_default();
+        assert!(check(&gz, "prod", NOW, &LIMITS).is_ok());
+        let bomb = {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            let _ = enc.write_all(&vec![b' '; 2 << 20]);
+            enc.finish().unwrap_or_default()
+        };
+        let err = check(&bomb, "prod", NOW, &LIMITS).err().map(|e| (e.status, e.code));
+        assert_eq!(err, Some((StatusCode::PAYLOAD_TOO_LARGE, "body_too_large")));
+        assert_eq!(check(&[0x1f, 0x8b, 1, 2], "prod", NOW, &LIMITS).err().map(|e| e.code), Some("bad_gzip"));
+    }
+
+    #[test]
+    fn every_problem_is_named_with_its_line_and_nothing_is_taken() {
+        let body = [
+            obs("c1", "alice", "u1"),
+            r#"{"conference":"c1","participant":"bob","timestamp":"soon"}"#.to_string(),
+            r#"{"conference":"c1","participant":"bob","timestamp":1790000000}"#.to_string(),
+            format!(r#"{{"conference":"c1","participant":"bob","timestamp":{}}}"#, NOW + 3 * 86_400_000),
+            format!(r#"{{"app":"staging","conference":"c1","participant":"bob","timestamp":{NOW}}}"#),
+            format!(r#"{{"participant":"bob","timestamp":{NOW}}}"#),
+            format!(r#"{{"conference":"c1","timestamp":{NOW}}}"#),
+            format!(r#"{{"v":2,"conference":"c1","participant":"bob","timestamp":{NOW}}}"#),
+            "[1,2]".to_string(),
+        ]
+        .join("\n");
+        let err = check(body.as_bytes(), "prod", NOW, &LIMITS).err().unwrap_or_else(|| panic!("accepted"));
+        assert_eq!((err.status, err.code), (StatusCode::UNPROCESSABLE_ENTITY, "bad_observation"));
+        let d = err.details.join("\n");
+        for needle in [
+            "line 2: `timestamp` must be a number (epoch milliseconds), not a string",
+            "line 3: `timestamp` 1790000000 looks like seconds",
+            "line 4: `timestamp` is 72.0 h ahead of the server's clock",
+            "line 5: names app `staging` but the key belongs to app `prod`",
+            "line 6: no `conference`",
+            "line 7: no `participant`",
+            "line 8: envelope version 2 is newer",
+            "line 9: not an observation object",
+        ] {
+            assert!(d.contains(needle), "missing `{needle}` in:\n{d}");
+        }
+        assert_eq!(err.details.len(), 8);
+        let bad_json = check(b"{\"a\":1}\n{oops\n", "prod", NOW, &LIMITS).err().map(|e| (e.code, e.details));
+        assert!(matches!(bad_json, Some(("bad_json", d)) if d[0].starts_with("line 2")));
+    }
+
+    #[test]
+    fn too_many_observations_is_413() {
+        let body: String = (0..101).map(|_| obs("c1", "a", "u") + "\n").collect();
+        let err = check(body.as_bytes(), "prod", NOW, &LIMITS).err().map(|e| (e.status, e.code));
+        assert_eq!(err, Some((StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large")));
+    }
+}

@@ -1,0 +1,296 @@
+//! `hopscope serve`: the evaluate API, live ingestion with server-sent events, and the
+//! query API, over the embedded store.
+//!
+//! ```text
+//! collectors ─POST /v1/observations─► batch (check) ─► store (durable commit) ─► 202
+//!                                                          │
+//!                                      live registry ◄─────┘ (touch)
+//!                                          │ scheduler: due conferences
+//!                                          ▼
+//!                         store.observations ─► ingest ─► diagnose ─► store (evaluation)
+//!                                                                  └► SSE subscribers
+//! ```
+//!
+//! A write is acknowledged only after it is committed; everything derived (evaluations,
+//! findings, the final diagnosis) can be recomputed from the stored observations, which is
+//! what makes recovery after a crash a plain re-evaluation.
+
+pub mod api;
+pub mod auth;
+pub mod batch;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod evaluate;
+pub mod live;
+pub mod metrics;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use hopscope_rules::pack::{self, LoadMode, Overrides};
+use hopscope_rules::rule::Rule;
+use hopscope_store::{KeyKind, SqliteStore, Store};
+use tokio::sync::{Semaphore, watch};
+
+pub use config::{AppConfig, Config, LogFormat};
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The configuration is wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The store could not be opened or written.
+    #[error(transparent)]
+    Store(#[from] hopscope_store::StoreError),
+    /// An app's rules do not load.
+    #[error("rules of app `{app}` do not load:\n{diagnostics}")]
+    Rules {
+        /// The app.
+        app: String,
+        /// The rule diagnostics, one per line.
+        diagnostics: String,
+    },
+    /// Network setup failed.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// Where.
+        address: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No randomness for keys.
+    #[error("cannot generate a key: {0}")]
+    Random(String),
+}
+
+/// What every request handler shares.
+#[derive(Debug)]
+pub struct State {
+    /// The configuration in force.
+    pub config: Config,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Key checks and rate limits.
+    pub keys: auth::Keys,
+    /// Live conferences.
+    pub live: live::Live,
+    /// Health metrics.
+    pub metrics: metrics::Metrics,
+    /// Limits on what ingest reads.
+    pub ingest_limits: hopscope_ingest::Limits,
+    rules: RwLock<HashMap<String, Arc<Vec<Rule>>>>,
+    default_rules: Arc<Vec<Rule>>,
+    ingest_slots: Arc<Semaphore>,
+    evaluate_slots: Arc<Semaphore>,
+    ready: AtomicBool,
+    workers: u32,
+}
+
+impl State {
+    /// The rules an app's conferences are evaluated with.
+    pub fn rules_for(&self, app: &str) -> Arc<Vec<Rule>> {
+        self.rules
+            .read()
+            .ok()
+            .and_then(|r| r.get(app).cloned())
+            .unwrap_or_else(|| self.default_rules.clone())
+    }
+
+    /// Whether the server takes traffic.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+}
+
+/// Keys the server made at start for apps that had none.
+#[derive(Clone, Debug)]
+pub struct CreatedKeys {
+    /// The app.
+    pub app: String,
+    /// Its new ingest key.
+    pub ingest: String,
+    /// Its new secret key.
+    pub secret: String,
+}
+
+/// A started server.
+#[derive(Debug)]
+pub struct Running {
+    /// Where it listens.
+    pub address: SocketAddr,
+    /// Keys created at start (print them: they are not shown again).
+    pub created_keys: Vec<CreatedKeys>,
+    /// The shared state (for tests and the demo).
+    pub state: Arc<State>,
+    stop: watch::Sender<bool>,
+    server: tokio::task::JoinHandle<()>,
+    scheduler: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops taking requests, finishes those in flight and running evaluations, and
+    /// commits everything queued in the store.
+    pub async fn shutdown(self) {
+        self.state.ready.store(false, Ordering::Relaxed);
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        let _ = self.scheduler.await;
+        let store = self.state.store.clone();
+        let _ = tokio::task::spawn_blocking(move || store.close()).await;
+        tracing::info!("hopscope stopped");
+    }
+}
+
+fn load_app_rules(app: &AppConfig) -> Result<Option<Vec<Rule>>, ServerError> {
+    if app.rules_dir.is_none() && app.overrides.is_none() {
+        return Ok(None);
+    }
+    let overrides = match &app.overrides {
+        Some(path) => pack::read_overrides(path)
+            .map_err(|d| ServerError::Rules { app: app.name.clone(), diagnostics: d.to_string() })?,
+        None => Overrides::default(),
+    };
+    let paths: Vec<_> = app.rules_dir.iter().cloned().collect();
+    let set = pack::load(&paths, true, &overrides, LoadMode::Strict)
+        .map_err(|e| ServerError::Rules { app: app.name.clone(), diagnostics: e.to_string() })?;
+    if set.has_errors() {
+        let diagnostics = set.diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
+        return Err(ServerError::Rules { app: app.name.clone(), diagnostics });
+    }
+    Ok(Some(set.rules))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Creates configured apps and keys; gives an app without any key a fresh pair.
+fn provision(store: &dyn Store, config: &Config) -> Result<Vec<CreatedKeys>, ServerError> {
+    let mut apps: Vec<AppConfig> = config.apps.clone();
+    if apps.is_empty() && store.apps()?.is_empty() {
+        apps.push(AppConfig { name: "default".into(), ..AppConfig::default() });
+    }
+    let mut created = Vec::new();
+    for app in &apps {
+        store.ensure_app(&app.name)?;
+        for key in &app.ingest_keys {
+            store.add_key(&app.name, KeyKind::Ingest, key, "config")?;
+        }
+        for key in &app.secret_keys {
+            store.add_key(&app.name, KeyKind::Secret, key, "config")?;
+        }
+        if store.key_count(&app.name)? == 0 {
+            let random = |kind| auth::generate_key(kind).map_err(|e| ServerError::Random(e.to_string()));
+            let keys = CreatedKeys { app: app.name.clone(), ingest: random(KeyKind::Ingest)?, secret: random(KeyKind::Secret)? };
+            store.add_key(&app.name, KeyKind::Ingest, &keys.ingest, "generated at start")?;
+            store.add_key(&app.name, KeyKind::Secret, &keys.secret, "generated at start")?;
+            created.push(keys);
+        }
+    }
+    Ok(created)
+}
+
+/// Opens the store, provisions apps, binds and starts serving. `workers` bounds the
+/// evaluations running at once (default: the machine's cores).
+pub async fn start(config: Config) -> Result<Running, ServerError> {
+    config.validate()?;
+    let store: Arc<dyn Store> = {
+        let dir = config.data_dir.clone();
+        let opened = tokio::task::spawn_blocking(move || SqliteStore::open(&dir))
+            .await
+            .map_err(|e| ServerError::Config(format!("store open task: {e}")))??;
+        Arc::new(opened)
+    };
+    let created_keys = {
+        let (store, config) = (store.clone(), config.clone());
+        tokio::task::spawn_blocking(move || provision(store.as_ref(), &config))
+            .await
+            .map_err(|e| ServerError::Config(format!("provisioning task: {e}")))??
+    };
+    let mut rules = HashMap::new();
+    for app in &config.apps {
+        if let Some(r) = load_app_rules(app)? {
+            rules.insert(app.name.clone(), Arc::new(r));
+        }
+    }
+    let workers = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|source| ServerError::Listen { address: config.listen.clone(), source })?;
+    let address = listener
+        .local_addr()
+        .map_err(|source| ServerError::Listen { address: config.listen.clone(), source })?;
+    let state = Arc::new(State {
+        keys: auth::Keys::default(),
+        live: live::Live::new(workers as usize, 100_000),
+        metrics: metrics::Metrics::default(),
+        ingest_limits: hopscope_ingest::Limits { max_input_bytes: 512 * 1024 * 1024 },
+        rules: RwLock::new(rules),
+        default_rules: Arc::new(pack::builtin_default().rules.clone()),
+        ingest_slots: Arc::new(Semaphore::new(config.max_ingest_in_flight)),
+        evaluate_slots: Arc::new(Semaphore::new(workers as usize * 2)),
+        ready: AtomicBool::new(false),
+        workers,
+        store,
+        config,
+    });
+    // Conferences that were live when the server last stopped carry on (and end if
+    // their inactivity timeout has passed meanwhile).
+    let recovered = {
+        let store = state.store.clone();
+        tokio::task::spawn_blocking(move || store.live_conferences())
+            .await
+            .map_err(|e| ServerError::Config(format!("recovery task: {e}")))??
+    };
+    let now = now_ms();
+    for c in &recovered {
+        let idle = Duration::from_millis((now - c.last_received_ms).max(0) as u64);
+        state.live.recover(&c.app, &c.id, idle);
+    }
+    if !recovered.is_empty() {
+        tracing::info!(conferences = recovered.len(), "resuming live conferences");
+    }
+
+    let (stop, stop_rx) = watch::channel(false);
+    let scheduler = tokio::spawn(live::run_scheduler(state.clone(), stop_rx.clone()));
+    tokio::spawn(retention(state.clone(), stop_rx.clone()));
+    let router = api::router(state.clone());
+    let mut shutdown_rx = stop_rx;
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = shutdown_rx.changed().await;
+        });
+        if let Err(error) = serve.await {
+            tracing::error!(%error, "the HTTP server stopped");
+        }
+    });
+    state.ready.store(true, Ordering::Relaxed);
+    tracing::info!(%address, "hopscope listening");
+    Ok(Running { address, created_keys, state, stop, server, scheduler })
+}
+
+/// Deletes ended conferences past the retention period, hourly.
+async fn retention(state: Arc<State>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let cutoff = now_ms() - (state.config.retention_days * 86_400_000.0) as i64;
+        let store = state.store.clone();
+        match tokio::task::spawn_blocking(move || store.purge_before(cutoff)).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(conferences = n, "retention: deleted old conferences"),
+            Ok(Err(error)) => tracing::error!(%error, "retention purge failed"),
+            _ => {}
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! Live conferences: re-evaluated as data arrives, pushed to subscribers, ended by
+//! inactivity.
+//!
+//! The registry holds only bookkeeping per conference (a few hundred bytes plus the latest
+//! update); the observations themselves live in the store, which every evaluation reads, so
+//! a restart resumes exactly where the store is. Evaluations run on blocking threads, a
+//! bounded number at once; a conference is re-evaluated at most every
+//! `evaluate_every_ms`, and less often when its evaluations are slow, so one huge call
+//! cannot starve the others.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hopscope_store::{Evaluation, FindingRow, Store, Summary};
+use serde::Serialize;
+use tokio::sync::{Semaphore, broadcast};
+
+use crate::State;
+use crate::evaluate::{evaluate, primary, summarize};
+
+/// What subscribers of a conference receive.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event", rename_all = "lowercase")]
+pub enum LiveEvent {
+    /// The conference's current state (sent on subscribing and after each evaluation).
+    Update(Arc<Snapshot>),
+    /// A finding was raised or cleared since the previous evaluation.
+    Finding(FindingChange),
+    /// The conference ended: its final state.
+    Ended(Arc<Snapshot>),
+}
+
+impl LiveEvent {
+    /// The SSE event name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LiveEvent::Update(_) => "update",
+            LiveEvent::Finding(_) => "finding",
+            LiveEvent::Ended(_) => "ended",
+        }
+    }
+}
+
+/// A conference as of one evaluation.
+#[derive(Clone, Debug, Serialize)]
+pub struct Snapshot {
+    /// Conference id.
+    pub conference: String,
+    /// `live` or `ended`.
+    pub state: &'static str,
+    /// Increases with each evaluation.
+    pub version: u64,
+    /// The brief.
+    pub summary: Summary,
+    /// Findings so far.
+    pub findings: Vec<FindingRow>,
+    /// Inputs that could not be read.
+    pub errors: Vec<String>,
+}
+
+/// A finding that appeared or cleared.
+#[derive(Clone, Debug, Serialize)]
+pub struct FindingChange {
+    /// `raised` or `cleared`.
+    pub status: &'static str,
+    /// The finding.
+    pub finding: FindingRow,
+}
+
+type Key = (String, String);
+
+#[derive(Debug)]
+struct Entry {
+    last_activity: Instant,
+    dirty: bool,
+    evaluating: bool,
+    not_before: Instant,
+    version: u64,
+    latest: Option<Arc<Snapshot>>,
+    tx: broadcast::Sender<LiveEvent>,
+}
+
+impl Entry {
+    fn new(last_activity: Instant) -> Entry {
+        let (tx, _) = broadcast::channel(256);
+        Entry {
+            last_activity,
+            dirty: true,
+            evaluating: false,
+            not_before: Instant::now(),
+            version: 0,
+            latest: None,
+            tx,
+        }
+    }
+}
+
+/// The registry of live conferences.
+#[derive(Debug)]
+pub struct Live {
+    entries: Mutex<HashMap<Key, Entry>>,
+    workers: Arc<Semaphore>,
+    max_live: usize,
+}
+
+/// Subscribing found the conference live.
+#[derive(Debug)]
+pub struct Subscription {
+    /// Its state now, if evaluated yet.
+    pub current: Option<Arc<Snapshot>>,
+    /// What comes next.
+    pub events: broadcast::Receiver<LiveEvent>,
+}
+
+/// The registry is full.
+#[derive(Debug)]
+pub struct Full;
+
+impl Live {
+    /// An empty registry evaluating at most `workers` conferences at once.
+    pub fn new(workers: usize, max_live: usize) -> Live {
+        Live { entries: Mutex::new(HashMap::new()), workers: Arc::new(Semaphore::new(workers.max(1))), max_live }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
+        // The map stays consistent between statements; a panic elsewhere does not
+        // invalidate it.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// New data arrived for a conference.
+    pub fn touch(&self, app: &str, conference: &str) -> Result<(), Full> {
+        let mut map = self.lock();
+        let key = (app.to_string(), conference.to_string());
+        if !map.contains_key(&key) && map.len() >= self.max_live {
+            return Err(Full);
+        }
+        let e = map.entry(key).or_insert_with(|| Entry::new(Instant::now()));
+        e.last_activity = Instant::now();
+        e.dirty = true;
+        Ok(())
+    }
+
+    /// Takes back conferences the store holds as live (after a restart), with the time
+    /// since their last data counted against the inactivity timeout.
+    pub fn recover(&self, app: &str, conference: &str, idle: Duration) {
+        let now = Instant::now();
+        let last = now.checked_sub(idle).unwrap_or(now);
+        self.lock().entry((app.to_string(), conference.to_string())).or_insert_with(|| Entry::new(last));
+    }
+
+    /// How many conferences are live.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Listens to a live conference.
+    pub fn subscribe(&self, app: &str, conference: &str) -> Option<Subscription> {
+        let map = self.lock();
+        let e = map.get(&(app.to_string(), conference.to_string()))?;
+        Some(Subscription { current: e.latest.clone(), events: e.tx.subscribe() })
+    }
+
+    /// The latest snapshot of a live conference.
+    pub fn latest(&self, app: &str, conference: &str) -> Option<Arc<Snapshot>> {
+        self.lock().get(&(app.to_string(), conference.to_string())).and_then(|e| e.latest.clone())
+    }
+
+    /// Conferences due for evaluation now (marked as being evaluated), with whether each
+    /// is ending.
+    fn due(&self, inactivity: Duration) -> Vec<(Key, bool)> {
+        let now = Instant::now();
+        let mut out = Vec::new();
+        for (key, e) in self.lock().iter_mut() {
+            if e.evaluating {
+                continue;
+            }
+            let ending = now.duration_since(e.last_activity) >= inactivity;
+            if ending || (e.dirty && now >= e.not_before) {
+                e.evaluating = true;
+                e.dirty = false;
+                out.push((key.clone(), ending));
+            }
+        }
+        out
+    }
+
+    /// Records an evaluation's result and tells subscribers.
+    fn finish(&self, key: &Key, ending: bool, mut snapshot: Snapshot, cost: Duration, every: Duration) {
+        let mut map = self.lock();
+        let Some(e) = map.get_mut(key) else { return };
+        e.evaluating = false;
+        // Slow conferences wait longer between evaluations: at most ~20 % of a worker.
+        e.not_before = Instant::now() + every.max(cost * 4);
+        e.version += 1;
+        snapshot.version = e.version;
+        let previous = e.latest.as_ref().map(|s| s.findings.clone()).unwrap_or_default();
+        for f in &snapshot.findings {
+            let before = previous.iter().find(|p| p.id == f.id);
+            let status = match before {
+                None if f.cleared_ms.is_some() => Some("cleared"),
+                None => Some("raised"),
+                Some(p) if p.cleared_ms.is_none() && f.cleared_ms.is_some() => Some("cleared"),
+                Some(_) => None,
+            };
+            if let Some(status) = status {
+                let _ = e.tx.send(LiveEvent::Finding(FindingChange { status, finding: f.clone() }));
+            }
+        }
+        // Ended only if nothing arrived while the final evaluation ran.
+        let ended = ending && !e.dirty;
+        if ended {
+            snapshot.state = "ended";
+        }
+        let snapshot = Arc::new(snapshot);
+        e.latest = Some(snapshot.clone());
+        let _ = e.tx.send(if ended { LiveEvent::Ended(snapshot) } else { LiveEvent::Update(snapshot) });
+        if ended {
+            map.remove(key);
+        }
+    }
+
+    fn abandon(&self, key: &Key) {
+        if let Some(e) = self.lock().get_mut(key) {
+            e.evaluating = false;
+            e.dirty = true;
+            e.not_before = Instant::now() + Duration::from_secs(5);
+        }
+    }
+}
+
+/// Evaluates one conference from the store (blocking).
+pub(crate) fn evaluate_conference(state: &State, app: &str, conference: &str, ended: bool) -> Result<Snapshot, String> {
+    let store: &dyn Store = state.store.as_ref();
+    let inputs = store.observations(app, conference).map_err(|e| e.to_string())?;
+    let rules = state.rules_for(app);
+    let evaluated = evaluate(&inputs, &rules, &state.ingest_limits);
+    let errors = evaluated.errors.clone();
+    let (summary, findings, diagnosis_json) = match primary(evaluated, conference) {
+        Some(d) => {
+            let (summary, findings) = summarize(&d);
+            let json = serde_json::to_vec(&d).map_err(|e| e.to_string())?;
+            (summary, findings, json)
+        }
+        None => {
+            let summary = Summary {
+                outcome: "unreadable".into(),
+                headline: format!("None of the data could be read: {}", errors.join("; ")),
+                ..Summary::default()
+            };
+            (summary, Vec::new(), b"null".to_vec())
+        }
+    };
+    store
+        .save_evaluation(Evaluation {
+            app: app.to_string(),
+            conference: conference.to_string(),
+            ended,
+            summary: summary.clone(),
+            findings: findings.clone(),
+            diagnosis_json,
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(Snapshot { conference: conference.to_string(), state: "live", version: 0, summary, findings, errors })
+}
+
+/// Runs until `stop` fires: picks due conferences and evaluates them.
+pub async fn run_scheduler(state: Arc<State>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let inactivity = Duration::from_secs_f64(state.config.inactivity_timeout_s);
+    let every = Duration::from_millis(state.config.evaluate_every_ms);
+    let tick = Duration::from_millis(100).min(every);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = stop.changed() => break,
+        }
+        let due = state.live.due(inactivity);
+        state.metrics.live_conferences.set(state.live.len() as i64);
+        for (key, ending) in due {
+            let Ok(permit) = state.live.workers.clone().acquire_owned().await else { return };
+            let state = state.clone();
+            state.metrics.evaluations_queued.inc();
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                state.metrics.evaluations_queued.dec();
+                let started = Instant::now();
+                match evaluate_conference(&state, &key.0, &key.1, ending) {
+                    Ok(snapshot) => {
+                        let cost = started.elapsed();
+                        state.metrics.evaluation_seconds.observe(cost.as_secs_f64());
+                        if ending {
+                            tracing::info!(app = %key.0, conference = %key.1, outcome = %snapshot.summary.outcome, "conference ended");
+                        }
+                        state.live.finish(&key, ending, snapshot, cost, every);
+                    }
+                    Err(error) => {
+                        state.metrics.evaluation_errors.inc();
+                        tracing::error!(app = %key.0, conference = %key.1, %error, "evaluation failed; will retry");
+                        state.live.abandon(&key);
+                    }
+                }
+            });
+        }
+    }
+    // Let running evaluations finish before the store closes.
+    let _ = state.live.workers.acquire_many(state.workers).await;
+}

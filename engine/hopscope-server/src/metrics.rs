@@ -1,0 +1,86 @@
+//! The server's own health, in Prometheus text format at `/metrics`.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(String, String)>;
+
+/// Every metric the server keeps.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Ingest requests by result (stored, duplicate, rejected, throttled).
+    pub batches: Family<Labels, Counter>,
+    /// Observations stored.
+    pub observations: Counter,
+    /// Ingest request latency (checks + durable commit), seconds.
+    pub ingest_seconds: Histogram,
+    /// Ingest requests being processed.
+    pub ingest_in_flight: Gauge,
+    /// Conference evaluation latency, seconds.
+    pub evaluation_seconds: Histogram,
+    /// Evaluations that failed.
+    pub evaluation_errors: Counter,
+    /// Evaluations waiting for a worker.
+    pub evaluations_queued: Gauge,
+    /// Conferences receiving data.
+    pub live_conferences: Gauge,
+    /// Rule files that failed to load (the previous good set stays in use).
+    pub rule_errors: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("hopscope");
+        let batches = Family::<Labels, Counter>::default();
+        let observations = Counter::default();
+        let ingest_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+        let ingest_in_flight = Gauge::default();
+        let evaluation_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 16));
+        let evaluation_errors = Counter::default();
+        let evaluations_queued = Gauge::default();
+        let live_conferences = Gauge::default();
+        let rule_errors = Counter::default();
+        registry.register("ingest_batches", "Ingest requests by result", batches.clone());
+        registry.register("ingest_observations", "Observations stored", observations.clone());
+        registry.register("ingest_seconds", "Ingest latency including the durable commit", ingest_seconds.clone());
+        registry.register("ingest_in_flight", "Ingest requests being processed", ingest_in_flight.clone());
+        registry.register("evaluation_seconds", "Time to evaluate a conference", evaluation_seconds.clone());
+        registry.register("evaluation_errors", "Evaluations that failed", evaluation_errors.clone());
+        registry.register("evaluations_queued", "Evaluations waiting for a worker", evaluations_queued.clone());
+        registry.register("live_conferences", "Conferences receiving data", live_conferences.clone());
+        registry.register("rule_errors", "Rule loads that failed", rule_errors.clone());
+        Metrics {
+            registry,
+            batches,
+            observations,
+            ingest_seconds,
+            ingest_in_flight,
+            evaluation_seconds,
+            evaluation_errors,
+            evaluations_queued,
+            live_conferences,
+            rule_errors,
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts an ingest request's result.
+    pub fn batch(&self, result: &str) {
+        self.batches.get_or_create(&vec![("result".to_string(), result.to_string())]).inc();
+    }
+
+    /// The exposition text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            tracing::error!("metrics could not be encoded");
+        }
+        out
+    }
+}

@@ -1,0 +1,236 @@
+//! The records the store reads and writes: plain data, serialisable for the API.
+
+use serde::{Deserialize, Serialize};
+
+/// What a key may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyKind {
+    /// Write-only, one app: safe to ship in a browser.
+    Ingest,
+    /// Read and administer one app.
+    Secret,
+}
+
+impl KeyKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Ingest => "ingest",
+            KeyKind::Secret => "secret",
+        }
+    }
+
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<KeyKind> {
+        match s {
+            "ingest" => Some(KeyKind::Ingest),
+            "secret" => Some(KeyKind::Secret),
+            _ => None,
+        }
+    }
+}
+
+/// What a key grants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyGrant {
+    /// The one app it belongs to.
+    pub app: String,
+    /// Its kind.
+    pub kind: KeyKind,
+}
+
+/// One conference's share of a batch.
+#[derive(Clone, Debug, Default)]
+pub struct BatchPart {
+    /// The conference id.
+    pub conference: String,
+    /// The observations, NDJSON (one envelope per line, newline-terminated).
+    pub ndjson: Vec<u8>,
+    /// How many observations.
+    pub observations: u32,
+    /// (user id, participant id) pairs named by the observations.
+    pub users: Vec<(String, String)>,
+}
+
+/// A batch of observations as received.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    /// The app it was sent to.
+    pub app: String,
+    /// The collector's idempotency key (or a hash of the body).
+    pub batch_id: String,
+    /// When the server received it, epoch ms.
+    pub received_ms: i64,
+    /// Per conference.
+    pub parts: Vec<BatchPart>,
+}
+
+/// Whether a batch was stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Appended {
+    /// Stored now.
+    Stored,
+    /// Seen before; nothing stored.
+    Duplicate,
+}
+
+/// A conference's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConferenceState {
+    /// Data is still arriving.
+    Live,
+    /// Ended (inactivity) and diagnosed for good.
+    Ended,
+}
+
+impl ConferenceState {
+    fn as_str(self) -> &'static str {
+        match self {
+            ConferenceState::Live => "live",
+            ConferenceState::Ended => "ended",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> ConferenceState {
+        if s == "ended" { ConferenceState::Ended } else { ConferenceState::Live }
+    }
+
+    pub(crate) fn sql(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+/// A conference as listed and looked up.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConferenceRecord {
+    /// The app.
+    pub app: String,
+    /// The conference id.
+    pub id: String,
+    /// Live or ended.
+    pub state: ConferenceState,
+    /// When the server first received data for it, epoch ms.
+    pub first_received_ms: i64,
+    /// When the server last received data for it, epoch ms.
+    pub last_received_ms: i64,
+    /// Observations stored.
+    pub observations: u64,
+    /// Users seen in it.
+    pub users: Vec<String>,
+    /// What the latest evaluation said (absent before the first one).
+    pub summary: Option<Summary>,
+}
+
+/// What an evaluation says about a conference, in brief.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// completed, failed, partially_failed, dropped, aborted, ...
+    pub outcome: String,
+    /// Participants.
+    pub participants: u32,
+    /// Start of the call's data, epoch ms.
+    pub started_ms: Option<i64>,
+    /// End of the call's data, epoch ms.
+    pub ended_ms: Option<i64>,
+    /// Seconds.
+    pub duration_s: Option<f64>,
+    /// Conference audio MOS (time-weighted), when known.
+    pub audio_mos: Option<f64>,
+    /// Conference video MOS, when known.
+    pub video_mos: Option<f64>,
+    /// Findings by severity name.
+    pub findings: u32,
+    /// Finding categories present.
+    pub categories: Vec<String>,
+    /// The narrative's first sentence.
+    pub headline: String,
+}
+
+/// A finding as stored (the full finding is inside the diagnosis).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FindingRow {
+    /// Stable finding id.
+    pub id: String,
+    /// Rule id.
+    pub rule: String,
+    /// Severity.
+    pub severity: String,
+    /// Category.
+    pub category: String,
+    /// The participant it is about, if one.
+    pub participant: Option<String>,
+    /// Raised, epoch ms.
+    pub raised_ms: f64,
+    /// Cleared, epoch ms.
+    pub cleared_ms: Option<f64>,
+    /// The rendered message.
+    pub message: String,
+}
+
+/// What one evaluation of a conference derived.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    /// App.
+    pub app: String,
+    /// Conference.
+    pub conference: String,
+    /// Whether the conference has ended with this evaluation.
+    pub ended: bool,
+    /// The brief.
+    pub summary: Summary,
+    /// Findings (replacing the previous evaluation's).
+    pub findings: Vec<FindingRow>,
+    /// The full diagnosis, JSON.
+    pub diagnosis_json: Vec<u8>,
+}
+
+/// User feedback about a call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// Conference.
+    pub conference: String,
+    /// Participant giving it, if known.
+    pub participant: Option<String>,
+    /// User giving it, if known.
+    pub user: Option<String>,
+    /// 1 (bad) to 5 (excellent).
+    pub rating: u8,
+    /// Free text.
+    pub comment: Option<String>,
+    /// When received, epoch ms.
+    pub received_ms: i64,
+}
+
+/// Which conferences to list.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ConferenceQuery {
+    /// Last received at or after, epoch ms.
+    pub from_ms: Option<i64>,
+    /// First received before, epoch ms.
+    pub to_ms: Option<i64>,
+    /// With this user in it.
+    pub user: Option<String>,
+    /// With this outcome.
+    pub outcome: Option<String>,
+    /// With a finding of this category.
+    pub category: Option<String>,
+    /// Live or ended.
+    pub state: Option<ConferenceState>,
+    /// At most this many (default 50, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// The name under which a conference's native observations are read back.
+pub const NATIVE_INPUT: &str = "observations.ndjson";
+
+/// One input for ingest: a name (for errors and participant names) and its bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Input {
+    /// File name.
+    pub name: String,
+    /// Content.
+    pub bytes: Vec<u8>,
+}

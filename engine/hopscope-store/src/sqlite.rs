@@ -1,0 +1,846 @@
+//! The embedded backend: SQLite in WAL mode, one writer thread committing concurrent writes
+//! together, a few reader connections.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, mpsc};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::{
+    Appended, Batch, Input, NATIVE_INPUT, ConferenceQuery, ConferenceRecord, ConferenceState, Evaluation, Feedback, FindingRow,
+    KeyGrant, KeyKind, Result, Store, StoreError, Summary, key_hash,
+};
+
+/// Writes waiting for the writer beyond this block their callers (back-pressure).
+const WRITE_QUEUE: usize = 4096;
+/// Most writes committed in one transaction.
+const GROUP_COMMIT_MAX: usize = 512;
+const READERS: usize = 4;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS apps (
+    name TEXT PRIMARY KEY,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS keys (
+    hash TEXT PRIMARY KEY,
+    app TEXT NOT NULL REFERENCES apps(name),
+    kind TEXT NOT NULL CHECK (kind IN ('ingest', 'secret')),
+    label TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    app TEXT NOT NULL,
+    batch_id TEXT NOT NULL,
+    received_ms INTEGER NOT NULL,
+    PRIMARY KEY (app, batch_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS observations (
+    seq INTEGER PRIMARY KEY,
+    app TEXT NOT NULL,
+    conference TEXT NOT NULL,
+    received_ms INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    -- '' for native observations (NDJSON, read back as one input); otherwise the file
+    -- name of an uploaded dump (read back as an input of its own).
+    upload TEXT NOT NULL DEFAULT '',
+    body BLOB NOT NULL -- gzip
+);
+CREATE INDEX IF NOT EXISTS observations_by_conference ON observations (app, conference, seq);
+CREATE TABLE IF NOT EXISTS conferences (
+    app TEXT NOT NULL,
+    id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    first_received_ms INTEGER NOT NULL,
+    last_received_ms INTEGER NOT NULL,
+    observations INTEGER NOT NULL,
+    outcome TEXT,
+    summary TEXT, -- JSON
+    diagnosis BLOB, -- gzip JSON
+    PRIMARY KEY (app, id)
+);
+CREATE INDEX IF NOT EXISTS conferences_by_time ON conferences (app, last_received_ms);
+CREATE INDEX IF NOT EXISTS conferences_live ON conferences (state) WHERE state = 'live';
+CREATE TABLE IF NOT EXISTS conference_users (
+    app TEXT NOT NULL,
+    conference TEXT NOT NULL,
+    user TEXT NOT NULL,
+    participant TEXT NOT NULL,
+    PRIMARY KEY (app, conference, user, participant)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS users_by_user ON conference_users (app, user);
+CREATE TABLE IF NOT EXISTS findings (
+    app TEXT NOT NULL,
+    conference TEXT NOT NULL,
+    id TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    category TEXT NOT NULL,
+    participant TEXT,
+    raised_ms REAL NOT NULL,
+    cleared_ms REAL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (app, conference, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS findings_by_category ON findings (app, category);
+CREATE TABLE IF NOT EXISTS feedback (
+    seq INTEGER PRIMARY KEY,
+    app TEXT NOT NULL,
+    conference TEXT NOT NULL,
+    participant TEXT,
+    user TEXT,
+    rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+    comment TEXT,
+    received_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_by_conference ON feedback (app, conference);
+"#;
+
+/// A write the writer thread runs inside its group transaction, answering only after the
+/// transaction's fate is known.
+trait WriteJob: Send {
+    /// Runs the write; false when it failed (and was rolled back to its savepoint).
+    fn apply(&mut self, conn: &Connection) -> bool;
+    /// Answers the caller once the group committed (or did not).
+    fn finish(self: Box<Self>, commit: std::result::Result<(), String>);
+}
+
+struct Job<R, F> {
+    op: Option<F>,
+    result: Option<Result<R>>,
+    reply: mpsc::SyncSender<Result<R>>,
+}
+
+impl<R: Send, F: FnOnce(&Connection) -> Result<R> + Send> WriteJob for Job<R, F> {
+    fn apply(&mut self, conn: &Connection) -> bool {
+        let Some(op) = self.op.take() else { return false };
+        let result = op(conn);
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn finish(self: Box<Self>, commit: std::result::Result<(), String>) {
+        let answer = match (commit, self.result) {
+            (_, Some(Err(e))) => Err(e),
+            (Ok(()), Some(Ok(r))) => Ok(r),
+            (Err(e), _) => Err(StoreError::Commit(e)),
+            (Ok(()), None) => Err(StoreError::WriterGone),
+        };
+        // The caller may have given up waiting; nothing to do then.
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// SQLite under a data directory.
+#[derive(Debug)]
+pub struct SqliteStore {
+    writer: Mutex<Option<mpsc::SyncSender<Box<dyn WriteJob>>>>,
+    writer_thread: Mutex<Option<JoinHandle<()>>>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl std::fmt::Debug for dyn WriteJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriteJob")
+    }
+}
+
+fn sql(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Sql { operation, source }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Writing to a Vec cannot fail.
+    let _ = enc.write_all(bytes);
+    enc.finish().unwrap_or_default()
+}
+
+fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(bytes.len() * 8);
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let open_err = |e: rusqlite::Error| StoreError::Open { path: path.display().to_string(), message: e.to_string() };
+    let conn = Connection::open(path).map_err(open_err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_err)?;
+    // WAL: readers never block the writer. synchronous=FULL: a commit is on disk when
+    // it returns, which is what "acknowledged" promises.
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        .map_err(open_err)?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `dir` (`dir/hopscope.db`).
+    pub fn open(dir: &Path) -> Result<SqliteStore> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Open { path: dir.display().to_string(), message: e.to_string() })?;
+        let path = dir.join("hopscope.db");
+        let writer_conn = open_connection(&path)?;
+        writer_conn
+            .execute_batch(SCHEMA)
+            .map_err(|e| StoreError::Open { path: path.display().to_string(), message: e.to_string() })?;
+        let mut readers = Vec::new();
+        for _ in 0..READERS {
+            let conn = open_connection(&path)?;
+            conn.execute_batch("PRAGMA query_only = ON;")
+                .map_err(|e| StoreError::Open { path: path.display().to_string(), message: e.to_string() })?;
+            readers.push(Mutex::new(conn));
+        }
+        let (tx, rx) = mpsc::sync_channel::<Box<dyn WriteJob>>(WRITE_QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("hopscope-store-writer".into())
+            .spawn(move || writer_loop(writer_conn, rx))
+            .map_err(|e| StoreError::Open { path: path.display().to_string(), message: e.to_string() })?;
+        Ok(SqliteStore {
+            writer: Mutex::new(Some(tx)),
+            writer_thread: Mutex::new(Some(thread)),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    fn stop_writer(&self) {
+        if let Ok(mut w) = self.writer.lock() {
+            w.take();
+        }
+        if let Ok(mut t) = self.writer_thread.lock()
+            && let Some(handle) = t.take()
+        {
+            let _ = handle.join();
+        }
+    }
+
+    fn write<R: Send + 'static>(&self, op: impl FnOnce(&Connection) -> Result<R> + Send + 'static) -> Result<R> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let job: Box<dyn WriteJob> = Box::new(Job { op: Some(op), result: None, reply });
+        let sender = {
+            let guard = self.writer.lock().map_err(|_| StoreError::WriterGone)?;
+            guard.clone().ok_or(StoreError::WriterGone)?
+        };
+        sender.send(job).map_err(|_| StoreError::WriterGone)?;
+        answer.recv().map_err(|_| StoreError::WriterGone)?
+    }
+
+    fn read<R>(&self, op: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        // A poisoned reader only means another reader panicked mid-query; the connection
+        // itself is fine.
+        let conn = match self.readers[i].lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        op(&conn)
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.stop_writer();
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < GROUP_COMMIT_MAX {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let message = e.to_string();
+            for job in jobs {
+                job.finish(Err(message.clone()));
+            }
+            continue;
+        }
+        for job in jobs.iter_mut() {
+            // Each write in its own savepoint: one failing write does not take the
+            // others in its group down with it.
+            if conn.execute_batch("SAVEPOINT w").is_err() {
+                continue;
+            }
+            if job.apply(&conn) {
+                let _ = conn.execute_batch("RELEASE w");
+            } else {
+                let _ = conn.execute_batch("ROLLBACK TO w; RELEASE w");
+            }
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for job in jobs {
+            job.finish(commit.clone());
+        }
+    }
+    tracing::debug!("store writer stopped");
+}
+
+fn conference_record(conn: &Connection, app: &str, id: &str) -> Result<Option<ConferenceRecord>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT state, first_received_ms, last_received_ms, observations, summary
+             FROM conferences WHERE app = ?1 AND id = ?2",
+        )
+        .map_err(sql("prepare conference lookup"))?
+        .query_row(params![app, id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })
+        .optional()
+        .map_err(sql("look up a conference"))?;
+    let Some((state, first, last, observations, summary)) = row else { return Ok(None) };
+    let users = conn
+        .prepare_cached("SELECT DISTINCT user FROM conference_users WHERE app = ?1 AND conference = ?2 ORDER BY user")
+        .map_err(sql("prepare users lookup"))?
+        .query_map(params![app, id], |r| r.get::<_, String>(0))
+        .map_err(sql("read users"))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql("read users"))?;
+    let summary = match summary {
+        Some(text) => Some(serde_json::from_str::<Summary>(&text).map_err(|e| StoreError::Corrupt {
+            what: "summary",
+            app: app.into(),
+            conference: id.into(),
+            message: e.to_string(),
+        })?),
+        None => None,
+    };
+    Ok(Some(ConferenceRecord {
+        app: app.into(),
+        id: id.into(),
+        state: ConferenceState::parse(&state),
+        first_received_ms: first,
+        last_received_ms: last,
+        observations: observations.max(0) as u64,
+        users,
+        summary,
+    }))
+}
+
+impl Store for SqliteStore {
+    fn ensure_app(&self, app: &str) -> Result<()> {
+        let app = app.to_string();
+        self.write(move |conn| {
+            conn.execute("INSERT OR IGNORE INTO apps (name, created_ms) VALUES (?1, ?2)", params![app, now_ms()])
+                .map_err(sql("create an app"))?;
+            Ok(())
+        })
+    }
+
+    fn apps(&self) -> Result<Vec<String>> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT name FROM apps ORDER BY name")
+                .map_err(sql("prepare apps"))?
+                .query_map([], |r| r.get(0))
+                .map_err(sql("list apps"))?
+                .collect::<rusqlite::Result<Vec<String>>>()
+                .map_err(sql("list apps"))
+        })
+    }
+
+    fn add_key(&self, app: &str, kind: KeyKind, key: &str, label: &str) -> Result<()> {
+        let (app, hash, label) = (app.to_string(), key_hash(key), label.to_string());
+        self.write(move |conn| {
+            let known: bool = conn
+                .query_row("SELECT 1 FROM apps WHERE name = ?1", params![app], |_| Ok(true))
+                .optional()
+                .map_err(sql("look up an app"))?
+                .unwrap_or(false);
+            if !known {
+                return Err(StoreError::Unknown { what: "app", name: app });
+            }
+            conn.execute(
+                "INSERT INTO keys (hash, app, kind, label, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (hash) DO UPDATE SET app = excluded.app, kind = excluded.kind, label = excluded.label",
+                params![hash, app, kind.as_str(), label, now_ms()],
+            )
+            .map_err(sql("add a key"))?;
+            Ok(())
+        })
+    }
+
+    fn resolve_key(&self, key: &str) -> Result<Option<KeyGrant>> {
+        let hash = key_hash(key);
+        self.read(|conn| {
+            let row = conn
+                .prepare_cached("SELECT app, kind FROM keys WHERE hash = ?1")
+                .map_err(sql("prepare key lookup"))?
+                .query_row(params![hash], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .optional()
+                .map_err(sql("look up a key"))?;
+            Ok(row.and_then(|(app, kind)| KeyKind::parse(&kind).map(|kind| KeyGrant { app, kind })))
+        })
+    }
+
+    fn key_count(&self, app: &str) -> Result<u64> {
+        self.read(|conn| {
+            conn.query_row("SELECT count(*) FROM keys WHERE app = ?1", params![app], |r| r.get::<_, i64>(0))
+                .map(|n| n.max(0) as u64)
+                .map_err(sql("count keys"))
+        })
+    }
+
+    fn append(&self, batch: Batch) -> Result<Appended> {
+        // Compress outside the writer: the writer's time is the scarce resource.
+        let parts: Vec<_> = batch.parts.iter().map(|p| gzip(&p.ndjson)).collect();
+        self.write(move |conn| {
+            let inserted = conn
+                .prepare_cached("INSERT OR IGNORE INTO batches (app, batch_id, received_ms) VALUES (?1, ?2, ?3)")
+                .map_err(sql("prepare batch"))?
+                .execute(params![batch.app, batch.batch_id, batch.received_ms])
+                .map_err(sql("record a batch"))?;
+            if inserted == 0 {
+                return Ok(Appended::Duplicate);
+            }
+            for (part, body) in batch.parts.iter().zip(parts) {
+                conn.prepare_cached(
+                    "INSERT INTO observations (app, conference, received_ms, count, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(sql("prepare observations"))?
+                .execute(params![batch.app, part.conference, batch.received_ms, part.observations, body])
+                .map_err(sql("store observations"))?;
+                conn.prepare_cached(
+                    "INSERT INTO conferences (app, id, state, first_received_ms, last_received_ms, observations)
+                     VALUES (?1, ?2, 'live', ?3, ?3, ?4)
+                     ON CONFLICT (app, id) DO UPDATE SET
+                        state = 'live',
+                        last_received_ms = max(last_received_ms, excluded.last_received_ms),
+                        observations = observations + excluded.observations",
+                )
+                .map_err(sql("prepare conference"))?
+                .execute(params![batch.app, part.conference, batch.received_ms, part.observations])
+                .map_err(sql("record a conference"))?;
+                for (user, participant) in &part.users {
+                    conn.prepare_cached(
+                        "INSERT OR IGNORE INTO conference_users (app, conference, user, participant) VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .map_err(sql("prepare users"))?
+                    .execute(params![batch.app, part.conference, user, participant])
+                    .map_err(sql("record a user"))?;
+                }
+            }
+            Ok(Appended::Stored)
+        })
+    }
+
+    fn observations(&self, app: &str, conference: &str) -> Result<Vec<Input>> {
+        let rows: Vec<(String, Vec<u8>)> = self.read(|conn| {
+            conn.prepare_cached("SELECT upload, body FROM observations WHERE app = ?1 AND conference = ?2 ORDER BY seq")
+                .map_err(sql("prepare observations"))?
+                .query_map(params![app, conference], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(sql("read observations"))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql("read observations"))
+        })?;
+        let mut native = Vec::new();
+        let mut uploads = Vec::new();
+        for (upload, body) in rows {
+            let bytes = gunzip(&body).map_err(|e| StoreError::Corrupt {
+                what: "observations",
+                app: app.into(),
+                conference: conference.into(),
+                message: e.to_string(),
+            })?;
+            if upload.is_empty() {
+                native.extend_from_slice(&bytes);
+            } else {
+                uploads.push(Input { name: upload, bytes });
+            }
+        }
+        let mut out = Vec::new();
+        if !native.is_empty() {
+            out.push(Input { name: NATIVE_INPUT.to_string(), bytes: native });
+        }
+        out.extend(uploads);
+        Ok(out)
+    }
+
+    fn store_upload(&self, app: &str, conference: &str, input: Input, received_ms: i64) -> Result<()> {
+        let (app, conference) = (app.to_string(), conference.to_string());
+        let body = gzip(&input.bytes);
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO observations (app, conference, received_ms, count, upload, body) VALUES (?1, ?2, ?3, 1, ?4, ?5)",
+                params![app, conference, received_ms, input.name, body],
+            )
+            .map_err(sql("store an upload"))?;
+            conn.execute(
+                "INSERT INTO conferences (app, id, state, first_received_ms, last_received_ms, observations)
+                 VALUES (?1, ?2, 'live', ?3, ?3, 1)
+                 ON CONFLICT (app, id) DO UPDATE SET
+                    last_received_ms = max(last_received_ms, excluded.last_received_ms),
+                    observations = observations + 1",
+                params![app, conference, received_ms],
+            )
+            .map_err(sql("record a conference"))?;
+            Ok(())
+        })
+    }
+
+    fn save_evaluation(&self, evaluation: Evaluation) -> Result<()> {
+        let summary = serde_json::to_string(&evaluation.summary).unwrap_or_default();
+        let diagnosis = gzip(&evaluation.diagnosis_json);
+        self.write(move |conn| {
+            let e = &evaluation;
+            let state = if e.ended { ConferenceState::Ended } else { ConferenceState::Live };
+            let changed = conn
+                .execute(
+                    "UPDATE conferences SET state = ?3, outcome = ?4, summary = ?5, diagnosis = ?6
+                     WHERE app = ?1 AND id = ?2",
+                    params![e.app, e.conference, state.sql(), e.summary.outcome, summary, diagnosis],
+                )
+                .map_err(sql("save an evaluation"))?;
+            if changed == 0 {
+                return Err(StoreError::Unknown { what: "conference", name: e.conference.clone() });
+            }
+            conn.execute("DELETE FROM findings WHERE app = ?1 AND conference = ?2", params![e.app, e.conference])
+                .map_err(sql("replace findings"))?;
+            for f in &e.findings {
+                conn.prepare_cached(
+                    "INSERT OR REPLACE INTO findings
+                     (app, conference, id, rule, severity, category, participant, raised_ms, cleared_ms, message)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .map_err(sql("prepare findings"))?
+                .execute(params![
+                    e.app,
+                    e.conference,
+                    f.id,
+                    f.rule,
+                    f.severity,
+                    f.category,
+                    f.participant,
+                    f.raised_ms,
+                    f.cleared_ms,
+                    f.message
+                ])
+                .map_err(sql("store a finding"))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn live_conferences(&self) -> Result<Vec<ConferenceRecord>> {
+        let ids: Vec<(String, String)> = self.read(|conn| {
+            conn.prepare_cached("SELECT app, id FROM conferences WHERE state = 'live' ORDER BY last_received_ms")
+                .map_err(sql("prepare live conferences"))?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(sql("list live conferences"))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql("list live conferences"))
+        })?;
+        let mut out = Vec::new();
+        for (app, id) in ids {
+            if let Some(r) = self.conference(&app, &id)? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    fn conference(&self, app: &str, id: &str) -> Result<Option<ConferenceRecord>> {
+        self.read(|conn| conference_record(conn, app, id))
+    }
+
+    fn diagnosis(&self, app: &str, id: &str) -> Result<Option<Vec<u8>>> {
+        let body: Option<Option<Vec<u8>>> = self.read(|conn| {
+            conn.query_row("SELECT diagnosis FROM conferences WHERE app = ?1 AND id = ?2", params![app, id], |r| r.get(0))
+                .optional()
+                .map_err(sql("read a diagnosis"))
+        })?;
+        match body.flatten() {
+            None => Ok(None),
+            Some(bytes) => gunzip(&bytes).map(Some).map_err(|e| StoreError::Corrupt {
+                what: "diagnosis",
+                app: app.into(),
+                conference: id.into(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    fn findings(&self, app: &str, id: &str) -> Result<Vec<FindingRow>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT id, rule, severity, category, participant, raised_ms, cleared_ms, message
+                 FROM findings WHERE app = ?1 AND conference = ?2 ORDER BY raised_ms, id",
+            )
+            .map_err(sql("prepare findings"))?
+            .query_map(params![app, id], |r| {
+                Ok(FindingRow {
+                    id: r.get(0)?,
+                    rule: r.get(1)?,
+                    severity: r.get(2)?,
+                    category: r.get(3)?,
+                    participant: r.get(4)?,
+                    raised_ms: r.get(5)?,
+                    cleared_ms: r.get(6)?,
+                    message: r.get(7)?,
+                })
+            })
+            .map_err(sql("read findings"))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("read findings"))
+        })
+    }
+
+    fn conferences(&self, app: &str, q: &ConferenceQuery) -> Result<Vec<ConferenceRecord>> {
+        let limit = q.limit.unwrap_or(50).clamp(1, 1000) as i64;
+        let ids: Vec<String> = self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT c.id FROM conferences c
+                     WHERE c.app = ?1
+                       AND (?2 IS NULL OR c.last_received_ms >= ?2)
+                       AND (?3 IS NULL OR c.first_received_ms < ?3)
+                       AND (?4 IS NULL OR EXISTS (SELECT 1 FROM conference_users u
+                                                  WHERE u.app = c.app AND u.conference = c.id AND u.user = ?4))
+                       AND (?5 IS NULL OR c.outcome = ?5)
+                       AND (?6 IS NULL OR EXISTS (SELECT 1 FROM findings f
+                                                  WHERE f.app = c.app AND f.conference = c.id AND f.category = ?6))
+                       AND (?7 IS NULL OR c.state = ?7)
+                     ORDER BY c.last_received_ms DESC, c.id
+                     LIMIT ?8",
+                )
+                .map_err(sql("prepare conference query"))?;
+            stmt.query_map(
+                params![
+                    app,
+                    q.from_ms,
+                    q.to_ms,
+                    q.user,
+                    q.outcome,
+                    q.category,
+                    q.state.map(ConferenceState::sql),
+                    limit
+                ],
+                |r| r.get::<_, String>(0),
+            )
+            .map_err(sql("query conferences"))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("query conferences"))
+        })?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(r) = self.read(|conn| conference_record(conn, app, &id))? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    fn add_feedback(&self, app: &str, feedback: Feedback) -> Result<()> {
+        let app = app.to_string();
+        self.write(move |conn| {
+            let f = &feedback;
+            conn.execute(
+                "INSERT INTO feedback (app, conference, participant, user, rating, comment, received_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![app, f.conference, f.participant, f.user, f.rating, f.comment, f.received_ms],
+            )
+            .map_err(sql("store feedback"))?;
+            Ok(())
+        })
+    }
+
+    fn feedback(&self, app: &str, conference: &str) -> Result<Vec<Feedback>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT participant, user, rating, comment, received_ms FROM feedback
+                 WHERE app = ?1 AND conference = ?2 ORDER BY seq",
+            )
+            .map_err(sql("prepare feedback"))?
+            .query_map(params![app, conference], |r| {
+                Ok(Feedback {
+                    conference: conference.to_string(),
+                    participant: r.get(0)?,
+                    user: r.get(1)?,
+                    rating: r.get(2)?,
+                    comment: r.get(3)?,
+                    received_ms: r.get(4)?,
+                })
+            })
+            .map_err(sql("read feedback"))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("read feedback"))
+        })
+    }
+
+    fn purge_before(&self, cutoff_ms: i64) -> Result<u64> {
+        self.write(move |conn| {
+            let doomed = "SELECT app, id FROM conferences WHERE state = 'ended' AND last_received_ms < ?1";
+            for table in ["observations", "conference_users", "findings", "feedback"] {
+                conn.execute(
+                    &format!("DELETE FROM {table} WHERE (app, conference) IN ({doomed})"),
+                    params![cutoff_ms],
+                )
+                .map_err(sql("purge attached data"))?;
+            }
+            let n = conn
+                .execute("DELETE FROM conferences WHERE state = 'ended' AND last_received_ms < ?1", params![cutoff_ms])
+                .map_err(sql("purge conferences"))?;
+            conn.execute("DELETE FROM batches WHERE received_ms < ?1", params![cutoff_ms])
+                .map_err(sql("purge batch ids"))?;
+            Ok(n as u64)
+        })
+    }
+
+    fn close(&self) {
+        self.stop_writer();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BatchPart;
+
+    fn batch(id: &str, conference: &str, lines: &[&str], user: Option<&str>) -> Batch {
+        Batch {
+            app: "prod".into(),
+            batch_id: id.into(),
+            received_ms: 1_000,
+            parts: vec![BatchPart {
+                conference: conference.into(),
+                ndjson: lines.iter().map(|l| format!("{l}\n")).collect::<String>().into_bytes(),
+                observations: lines.len() as u32,
+                users: user.map(|u| (u.to_string(), "alice".to_string())).into_iter().collect(),
+            }],
+        }
+    }
+
+    #[test]
+    fn batches_are_stored_once_and_read_back_in_order() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
+        let store = SqliteStore::open(dir.path())?;
+        store.ensure_app("prod")?;
+        assert_eq!(store.append(batch("b1", "c1", &["{\"a\":1}", "{\"a\":2}"], Some("u1")))?, Appended::Stored);
+        assert_eq!(store.append(batch("b2", "c1", &["{\"a\":3}"], None))?, Appended::Stored);
+        assert_eq!(store.append(batch("b1", "c1", &["{\"a\":1}", "{\"a\":2}"], Some("u1")))?, Appended::Duplicate);
+        let inputs = store.observations("prod", "c1")?;
+        assert_eq!(inputs.len(), 1);
+        assert_eq!(inputs[0].bytes, b"{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
+        store.store_upload("prod", "c1", Input { name: "bob.rtcstats".into(), bytes: b"x".to_vec() }, 5)?;
+        let inputs = store.observations("prod", "c1")?;
+        assert_eq!(inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), [NATIVE_INPUT, "bob.rtcstats"]);
+        let record = store.conference("prod", "c1")?.ok_or(StoreError::WriterGone)?;
+        assert_eq!(record.observations, 4, "three observations and one upload");
+        assert_eq!(record.users, vec!["u1".to_string()]);
+        assert_eq!(record.state, ConferenceState::Live);
+        // Another app sees nothing.
+        assert!(store.conference("staging", "c1")?.is_none());
+        assert!(store.observations("staging", "c1")?.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn evaluations_findings_queries_and_purge() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
+        let store = SqliteStore::open(dir.path())?;
+        store.ensure_app("prod")?;
+        store.append(batch("b1", "c1", &["{}"], Some("u1")))?;
+        store.append(batch("b2", "c2", &["{}"], Some("u2")))?;
+        let finding = FindingRow {
+            id: "f1".into(),
+            rule: "audio-packet-loss".into(),
+            severity: "warning".into(),
+            category: "packet-loss".into(),
+            participant: Some("alice".into()),
+            raised_ms: 5.0,
+            cleared_ms: None,
+            message: "alice lost audio".into(),
+        };
+        store.save_evaluation(Evaluation {
+            app: "prod".into(),
+            conference: "c1".into(),
+            ended: true,
+            summary: Summary { outcome: "completed".into(), participants: 2, ..Summary::default() },
+            findings: vec![finding.clone()],
+            diagnosis_json: b"{\"conference\":\"c1\"}".to_vec(),
+        })?;
+        assert_eq!(store.findings("prod", "c1")?, vec![finding]);
+        assert_eq!(store.diagnosis("prod", "c1")?.as_deref(), Some(&b"{\"conference\":\"c1\"}"[..]));
+        let by_user = store.conferences("prod", &ConferenceQuery { user: Some("u1".into()), ..Default::default() })?;
+        assert_eq!(by_user.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c1"]);
+        let by_category =
+            store.conferences("prod", &ConferenceQuery { category: Some("packet-loss".into()), ..Default::default() })?;
+        assert_eq!(by_category.len(), 1);
+        assert_eq!(store.live_conferences()?.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c2"]);
+        // Unknown conference: an error, not a silent no-op.
+        let missing = store.save_evaluation(Evaluation {
+            app: "prod".into(),
+            conference: "nope".into(),
+            ended: true,
+            summary: Summary::default(),
+            findings: vec![],
+            diagnosis_json: vec![],
+        });
+        assert!(matches!(missing, Err(StoreError::Unknown { .. })));
+        store.add_feedback(
+            "prod",
+            Feedback {
+                conference: "c1".into(),
+                participant: None,
+                user: Some("u1".into()),
+                rating: 2,
+                comment: Some("echo".into()),
+                received_ms: 3,
+            },
+        )?;
+        assert_eq!(store.feedback("prod", "c1")?.len(), 1);
+        // Only the ended conference goes.
+        assert_eq!(store.purge_before(2_000)?, 1);
+        assert!(store.conference("prod", "c1")?.is_none());
+        assert!(store.conference("prod", "c2")?.is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn keys_resolve_to_their_app_and_kind() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
+        let store = SqliteStore::open(dir.path())?;
+        store.ensure_app("prod")?;
+        store.add_key("prod", KeyKind::Ingest, "hs_ingest_abc", "browser")?;
+        assert_eq!(store.resolve_key("hs_ingest_abc")?, Some(KeyGrant { app: "prod".into(), kind: KeyKind::Ingest }));
+        assert_eq!(store.resolve_key("hs_ingest_abd")?, None);
+        assert!(matches!(store.add_key("nope", KeyKind::Secret, "k", "x"), Err(StoreError::Unknown { .. })));
+        Ok(())
+    }
+
+    #[test]
+    fn data_survives_reopening() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
+        {
+            let store = SqliteStore::open(dir.path())?;
+            store.ensure_app("prod")?;
+            store.append(batch("b1", "c1", &["{\"x\":1}"], None))?;
+        }
+        let store = SqliteStore::open(dir.path())?;
+        assert_eq!(store.observations("prod", "c1")?[0].bytes, b"{\"x\":1}\n");
+        Ok(())
+    }
+}
