@@ -1,0 +1,336 @@
+//! The server end to end, over real HTTP on loopback: a simulated call ingested live while
+//! a subscriber watches findings arrive, app isolation, bad input, restart.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use hopscope_server::{AppConfig, Config, Running};
+use serde_json::Value;
+
+const PROD_INGEST: &str = "hs_ingest_prod_0123456789abcdef";
+const PROD_SECRET: &str = "hs_secret_prod_0123456789abcdef";
+const STAGING_INGEST: &str = "hs_ingest_staging_0123456789ab";
+const STAGING_SECRET: &str = "hs_secret_staging_0123456789ab";
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn config(dir: &Path) -> Config {
+    Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.to_path_buf(),
+        inactivity_timeout_s: 2.0,
+        evaluate_every_ms: 200,
+        apps: vec![
+            AppConfig {
+                name: "prod".into(),
+                ingest_keys: vec![PROD_INGEST.into()],
+                secret_keys: vec![PROD_SECRET.into()],
+                ..AppConfig::default()
+            },
+            AppConfig {
+                name: "staging".into(),
+                ingest_keys: vec![STAGING_INGEST.into()],
+                secret_keys: vec![STAGING_SECRET.into()],
+                ..AppConfig::default()
+            },
+        ],
+        ..Config::default()
+    }
+}
+
+fn now_ms() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as f64).unwrap_or(0.0)
+}
+
+/// The bundled SFU scenario (carol's Wi-Fi loses 8 % of her uplink from 10 s to 50 s),
+/// moved to have started 70 s ago, as NDJSON lines with their timestamps.
+fn simulated_call() -> Result<Vec<(f64, String)>, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/scenarios/sfu-wifi-loss.yaml"))?;
+    let start = hopscope_model::Timestamp::from_epoch_ms((now_ms() / 1000.0).floor() * 1000.0 - 70_000.0)
+        .ok_or("clock")?
+        .to_rfc3339();
+    let text = text.replace("start: 2026-03-02T10:00:00Z", &format!("start: {start}"));
+    let scenario = hopscope_sim::Scenario::from_yaml(&text)?;
+    let sim = hopscope_sim::simulate(&scenario);
+    let mut lines = Vec::new();
+    for line in sim.combined_with_servers().lines() {
+        let v: Value = serde_json::from_str(line)?;
+        lines.push((v["timestamp"].as_f64().ok_or("timestamp")?, line.to_string()));
+    }
+    lines.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(lines)
+}
+
+fn url(server: &Running, path: &str) -> String {
+    format!("http://{}{path}", server.address)
+}
+
+async fn post(client: &reqwest::Client, server: &Running, key: &str, body: String, batch: Option<&str>) -> Result<(u16, Value), reqwest::Error> {
+    let mut req = client.post(url(server, "/v1/observations")).bearer_auth(key).body(body);
+    if let Some(b) = batch {
+        req = req.header("Idempotency-Key", b);
+    }
+    let resp = req.send().await?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.json().await.unwrap_or(Value::Null)))
+}
+
+async fn get(client: &reqwest::Client, server: &Running, key: &str, path: &str) -> Result<(u16, Value), reqwest::Error> {
+    let resp = client.get(url(server, path)).bearer_auth(key).send().await?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.json().await.unwrap_or(Value::Null)))
+}
+
+/// Reads server-sent events until `ended` (or the deadline), returning (event, data).
+async fn collect_events(resp: reqwest::Response, deadline: Duration) -> Vec<(String, Value)> {
+    let mut events = Vec::new();
+    let mut buffer = String::new();
+    let mut stream = resp.bytes_stream();
+    let until = Instant::now() + deadline;
+    while let Ok(Some(Ok(chunk))) = tokio::time::timeout_at(until.into(), stream.next()).await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let mut name = String::new();
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    name = v.trim().to_string();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+            if name.is_empty() {
+                continue; // keep-alive comment
+            }
+            let done = name == "ended";
+            events.push((name, serde_json::from_str(&data).unwrap_or(Value::Null)));
+            if done {
+                return events;
+            }
+        }
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_call_is_diagnosed_as_it_runs_and_found_by_user_after_it_ends() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let server = hopscope_server::start(config(dir.path())).await?;
+    let client = reqwest::Client::new();
+    let lines = simulated_call()?;
+    let t0 = lines[0].0;
+
+    // The first 10 s of the call, then a subscriber.
+    let batch = |from: f64, to: f64| -> String {
+        lines.iter().filter(|(t, _)| *t >= t0 + from && *t < t0 + to).map(|(_, l)| format!("{l}\n")).collect()
+    };
+    let (status, reply) = post(&client, &server, PROD_INGEST, batch(0.0, 10_000.0), Some("b0")).await?;
+    assert_eq!(status, 202, "{reply}");
+    assert_eq!(reply["conferences"], serde_json::json!(["room-42"]));
+    let events = client
+        .get(url(&server, &format!("/v1/conferences/room-42/events?key={PROD_SECRET}")))
+        .send()
+        .await?;
+    assert_eq!(events.status().as_u16(), 200);
+    let watcher = tokio::spawn(collect_events(events, Duration::from_secs(60)));
+
+    // The rest, 10 s of call per batch, a little apart; one batch retried.
+    for (i, from) in (1..7).map(|i| (i, i as f64 * 10_000.0)) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let body = batch(from, from + 10_000.0);
+        let (status, reply) = post(&client, &server, PROD_INGEST, body.clone(), Some(&format!("b{i}"))).await?;
+        assert_eq!(status, 202, "{reply}");
+        if i == 3 {
+            let (status, reply) = post(&client, &server, PROD_INGEST, body, Some("b3")).await?;
+            assert_eq!((status, reply["result"].as_str()), (200, Some("duplicate")), "a retried batch is not stored twice");
+        }
+    }
+
+    // Findings arrive while the call runs; it ends by inactivity with its final state.
+    let events = watcher.await?;
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"update"), "{names:?}");
+    assert_eq!(names.last(), Some(&"ended"), "{names:?}");
+    let raised: Vec<&Value> =
+        events.iter().filter(|(n, d)| n == "finding" && d["status"] == "raised").map(|(_, d)| &d["finding"]).collect();
+    assert!(
+        raised.iter().any(|f| f["message"].as_str().is_some_and(|m| m.contains("carol"))),
+        "a finding about carol's loss arrives live: {raised:#?}"
+    );
+    let (_, last) = &events[events.len() - 1];
+    assert_eq!(last["state"], "ended");
+    assert_eq!(last["summary"]["outcome"], "completed");
+    assert_eq!(last["summary"]["participants"], 4);
+
+    // Support finds the call by carol's user id, with the diagnosis and the narrative.
+    let (status, list) = get(&client, &server, PROD_SECRET, "/v1/users/user-3/conferences").await?;
+    assert_eq!(status, 200);
+    let listed = list["conferences"].as_array().ok_or("list")?;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["id"], "room-42");
+    assert_eq!(listed[0]["state"], "ended");
+    let link = listed[0]["url"].as_str().ok_or("url")?.to_string();
+    assert!(link.ends_with("/v1/conferences/room-42"));
+    let (status, detail) = get(&client, &server, PROD_SECRET, "/v1/conferences/room-42").await?;
+    assert_eq!(status, 200);
+    assert_eq!(detail["diagnosis"]["participants"].as_array().map(Vec::len), Some(4));
+    let narrative = detail["diagnosis"]["narrative"]["summary"].as_str().unwrap_or("");
+    assert!(narrative.to_lowercase().contains("carol's network"), "{narrative}");
+    let stored: u64 = detail["conference"]["observations"].as_u64().unwrap_or(0);
+    assert_eq!(stored as usize, lines.len(), "every observation once, the retry not again");
+
+    // Feedback attaches to the call.
+    let resp = client
+        .post(url(&server, "/v1/feedback"))
+        .bearer_auth(PROD_INGEST)
+        .json(&serde_json::json!({"conference": "room-42", "user": "user-3", "rating": 2, "comment": "carol kept cutting out"}))
+        .send()
+        .await?;
+    assert_eq!(resp.status().as_u16(), 201);
+    let (_, detail) = get(&client, &server, PROD_SECRET, "/v1/conferences/room-42").await?;
+    assert_eq!(detail["feedback"][0]["rating"], 2);
+
+    // Listing by category and outcome.
+    let (_, by_category) = get(&client, &server, PROD_SECRET, "/v1/conferences?category=packet-loss&outcome=completed").await?;
+    assert_eq!(by_category["conferences"].as_array().map(Vec::len), Some(1));
+    let (_, none) = get(&client, &server, PROD_SECRET, "/v1/conferences?category=turn").await?;
+    assert_eq!(none["conferences"].as_array().map(Vec::len), Some(0));
+    server.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_and_keys_are_isolated() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let server = hopscope_server::start(config(dir.path())).await?;
+    let client = reqwest::Client::new();
+    let now = now_ms();
+    let obs = |app: &str| {
+        format!(r#"{{"app":"{app}","conference":"secret-call","participant":"alice","timestamp":{now},"events":[{{"type":"iceConnectionState","value":"checking"}}]}}"#)
+    };
+    assert_eq!(post(&client, &server, PROD_INGEST, obs("prod"), None).await?.0, 202);
+    // Prod's conference is invisible to staging, whose keys cannot write into prod either.
+    assert_eq!(get(&client, &server, STAGING_SECRET, "/v1/conferences/secret-call").await?.0, 404);
+    let (_, listed) = get(&client, &server, STAGING_SECRET, "/v1/conferences").await?;
+    assert_eq!(listed["conferences"].as_array().map(Vec::len), Some(0));
+    let (status, err) = post(&client, &server, STAGING_INGEST, obs("prod"), None).await?;
+    assert_eq!((status, err["error"]["code"].as_str()), (422, Some("bad_observation")));
+    // An ingest key writes but never reads.
+    let (status, err) = get(&client, &server, PROD_INGEST, "/v1/conferences/secret-call").await?;
+    assert_eq!((status, err["error"]["code"].as_str()), (403, Some("ingest_key_cannot_read")));
+    let (status, err) = get(&client, &server, "hs_secret_made_up_000000000000", "/v1/conferences").await?;
+    assert_eq!((status, err["error"]["code"].as_str()), (401, Some("unknown_key")));
+    let resp = client.get(url(&server, "/v1/conferences")).send().await?;
+    assert_eq!(resp.status().as_u16(), 401);
+    assert_eq!(get(&client, &server, PROD_SECRET, "/v1/conferences/secret-call").await?.0, 200);
+    server.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_specific_errors_and_stores_nothing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut cfg = config(dir.path());
+    cfg.max_body_bytes = 64 * 1024;
+    cfg.rate_limit_per_key = 1.0;
+    cfg.rate_limit_burst = 8.0;
+    let server = hopscope_server::start(cfg).await?;
+    let client = reqwest::Client::new();
+    let code = |v: &Value| v["error"]["code"].as_str().unwrap_or("").to_string();
+
+    let (s, e) = post(&client, &server, PROD_INGEST, "{\"conference\": oops}".into(), None).await?;
+    assert_eq!((s, code(&e)), (400, "bad_json".into()));
+    let (s, e) = post(&client, &server, PROD_INGEST, "x".repeat(70 * 1024), None).await?;
+    assert_eq!((s, code(&e)), (413, "body_too_large".into()));
+    let (s, e) = post(&client, &server, PROD_INGEST, r#"{"conference":"c","participant":"a"}"#.into(), None).await?;
+    assert_eq!((s, code(&e)), (422, "bad_observation".into()));
+    assert!(e["error"]["details"][0].as_str().unwrap_or("").contains("no `timestamp`"), "{e}");
+    let resp = client.get(url(&server, "/v1/nope")).bearer_auth(PROD_SECRET).send().await?;
+    assert_eq!(resp.status().as_u16(), 404);
+    assert_eq!(code(&resp.json().await?), "no_such_route");
+    let resp = client.delete(url(&server, "/v1/conferences")).bearer_auth(PROD_SECRET).send().await?;
+    assert_eq!(resp.status().as_u16(), 405);
+    let resp = client.post(url(&server, "/v1/feedback")).bearer_auth(PROD_INGEST).json(&serde_json::json!({"conference": "c", "rating": 9})).send().await?;
+    assert_eq!(resp.status().as_u16(), 422);
+    // A flood from one key: 429 with Retry-After once the burst is spent.
+    let mut throttled = None;
+    for _ in 0..20 {
+        let resp = client.post(url(&server, "/v1/observations")).bearer_auth(PROD_INGEST).body("[]").send().await?;
+        if resp.status().as_u16() == 429 {
+            throttled = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+            break;
+        }
+    }
+    assert_eq!(throttled.as_deref(), Some("1"));
+    let (_, listed) = get(&client, &server, PROD_SECRET, "/v1/conferences").await?;
+    assert_eq!(listed["conferences"].as_array().map(Vec::len), Some(0), "nothing of the bad batches was stored");
+    server.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluate_diagnoses_uploaded_dumps_without_storing_them() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let server = hopscope_server::start(config(dir.path())).await?;
+    let client = reqwest::Client::new();
+    let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/conferences/lossy-p2p");
+    let mut form = reqwest::multipart::Form::new();
+    for name in ["alice.webrtc-internals.json", "bob.webrtc-internals.json"] {
+        let bytes = std::fs::read(format!("{base}/{name}"))?;
+        form = form.part(name, reqwest::multipart::Part::bytes(bytes).file_name(name));
+    }
+    let resp = client.post(url(&server, "/v1/evaluate")).bearer_auth(PROD_SECRET).multipart(form).send().await?;
+    assert_eq!(resp.status().as_u16(), 200);
+    let body: Value = resp.json().await?;
+    let conferences = body["conferences"].as_array().ok_or("conferences")?;
+    assert_eq!(conferences.len(), 1, "the two dumps are one call");
+    assert_eq!(conferences[0]["participants"].as_array().map(Vec::len), Some(2));
+    assert!(conferences[0]["findings"].as_array().is_some_and(|f| !f.is_empty()));
+    // Same bytes, one file: one participant.
+    let bytes = std::fs::read(format!("{base}/alice.webrtc-internals.json"))?;
+    let resp = client.post(url(&server, "/v1/evaluate?name=alice.json")).bearer_auth(PROD_SECRET).body(bytes).send().await?;
+    let body: Value = resp.json().await?;
+    assert_eq!(body["conferences"][0]["participants"][0]["id"], "alice");
+    let resp = client.post(url(&server, "/v1/evaluate")).bearer_auth(PROD_SECRET).body("not a dump").send().await?;
+    assert_eq!(resp.status().as_u16(), 422);
+    let resp = client.post(url(&server, "/v1/evaluate")).bearer_auth(PROD_INGEST).body("{}").send().await?;
+    assert_eq!(resp.status().as_u16(), 403, "evaluation costs CPU: secret keys only");
+    let (_, listed) = get(&client, &server, PROD_SECRET, "/v1/conferences").await?;
+    assert_eq!(listed["conferences"].as_array().map(Vec::len), Some(0));
+    server.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_resumes_live_conferences_from_the_store() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let lines = simulated_call()?;
+    let half = lines.len() / 2;
+    let client = reqwest::Client::new();
+    {
+        let mut cfg = config(dir.path());
+        cfg.inactivity_timeout_s = 3600.0;
+        let server = hopscope_server::start(cfg).await?;
+        let body: String = lines[..half].iter().map(|(_, l)| format!("{l}\n")).collect();
+        assert_eq!(post(&client, &server, PROD_INGEST, body, Some("first-half")).await?.0, 202);
+        server.shutdown().await;
+    }
+    let server = hopscope_server::start(config(dir.path())).await?;
+    let (_, c) = get(&client, &server, PROD_SECRET, "/v1/conferences/room-42").await?;
+    assert_eq!(c["conference"]["state"], "live", "still live after the restart");
+    let body: String = lines[half..].iter().map(|(_, l)| format!("{l}\n")).collect();
+    assert_eq!(post(&client, &server, PROD_INGEST, body.clone(), Some("second-half")).await?.0, 202);
+    // The first half, retried across the restart, is still known.
+    let first: String = lines[..half].iter().map(|(_, l)| format!("{l}\n")).collect();
+    assert_eq!(post(&client, &server, PROD_INGEST, first, Some("first-half")).await?.0, 200);
+    let events = client.get(url(&server, "/v1/conferences/room-42/events")).bearer_auth(PROD_SECRET).send().await?;
+    let events = collect_events(events, Duration::from_secs(30)).await;
+    assert_eq!(events.last().map(|(n, _)| n.as_str()), Some("ended"));
+    let (_, c) = get(&client, &server, PROD_SECRET, "/v1/conferences/room-42").await?;
+    assert_eq!(c["conference"]["observations"].as_u64().map(|n| n as usize), Some(lines.len()));
+    assert_eq!(c["diagnosis"]["participants"].as_array().map(Vec::len), Some(4));
+    server.shutdown().await;
+    Ok(())
+}
