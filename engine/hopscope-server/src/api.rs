@@ -6,16 +6,18 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
+use axum::Router;
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State as Shared};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use axum::Router;
 use bytes::Bytes;
 use futures_util::Stream;
-use hopscope_store::{Appended, Batch, ConferenceQuery, ConferenceRecord, ConferenceState, Feedback, FindingRow, Input};
+use hopscope_store::{
+    Appended, Batch, ConferenceQuery, ConferenceRecord, ConferenceState, Feedback, FindingRow, Input,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -81,8 +83,12 @@ pub fn router(state: Arc<State>) -> Router {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method")
-        .hint("see /v1/openapi.yaml for the API")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method",
+    )
+    .hint("see /v1/openapi.yaml for the API")
 }
 
 #[cfg(test)]
@@ -97,12 +103,16 @@ mod tests {
         if let Some(paths) = spec.get("paths").and_then(|p| p.as_mapping()) {
             for (path, ops) in paths {
                 for (method, _) in ops.as_mapping().into_iter().flatten() {
-                    described.push((method.as_str().unwrap_or("").to_string(), path.as_str().unwrap_or("").to_string()));
+                    described.push((
+                        method.as_str().unwrap_or("").to_string(),
+                        path.as_str().unwrap_or("").to_string(),
+                    ));
                 }
             }
         }
         described.sort();
-        let mut served: Vec<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+        let mut served: Vec<(String, String)> =
+            ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
         served.sort();
         assert_eq!(described, served);
         assert!(ROUTES.iter().all(|(_, p)| handler(p).is_some()), "every listed route has a handler");
@@ -136,7 +146,12 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::internal("a background task", e))
 }
 
-fn authenticate(state: &State, headers: &HeaderMap, key: Option<&str>, need: Need) -> Result<Caller, ApiError> {
+fn authenticate(
+    state: &State,
+    headers: &HeaderMap,
+    key: Option<&str>,
+    need: Need,
+) -> Result<Caller, ApiError> {
     state.keys.authenticate(state.store.as_ref(), headers, key, need)
 }
 
@@ -159,7 +174,8 @@ async fn readyz(Shared(state): AppState) -> Response {
 
 async fn metrics(Shared(state): AppState) -> Response {
     state.metrics.live_conferences.set(state.live.len() as i64);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
+        .into_response()
 }
 
 async fn openapi() -> Response {
@@ -245,7 +261,12 @@ async fn ingest(
     let app = caller.app.clone();
     let checked = blocking(move || batch::check(&body, &app, now_ms(), &limits)).await??;
     let conferences: Vec<String> = checked.parts.iter().map(|p| p.conference.clone()).collect();
-    let batch = Batch { app: caller.app.clone(), batch_id: batch_id.clone(), received_ms: now_ms(), parts: checked.parts };
+    let batch = Batch {
+        app: caller.app.clone(),
+        batch_id: batch_id.clone(),
+        received_ms: now_ms(),
+        parts: checked.parts,
+    };
     let store = state.store.clone();
     let appended = blocking(move || store.append(batch)).await??;
     if appended == Appended::Stored {
@@ -262,7 +283,15 @@ async fn ingest(
         Appended::Duplicate => "duplicate",
     };
     let status = if appended == Appended::Stored { StatusCode::ACCEPTED } else { StatusCode::OK };
-    Ok((status, Json(IngestReply { observations: checked.observations, result: result.into(), batch_id, conferences })))
+    Ok((
+        status,
+        Json(IngestReply {
+            observations: checked.observations,
+            result: result.into(),
+            batch_id,
+            conferences,
+        }),
+    ))
 }
 
 /// Runs a closure when dropped.
@@ -296,7 +325,8 @@ async fn post_evaluate(
     let params = query(params)?;
     authenticate(&state, &headers, params.key.as_deref(), Need::Read)?;
     let _slot = state.evaluate_slots.clone().try_acquire_owned().map_err(|_| {
-        ApiError::too_many("overloaded", "every evaluation worker is busy", 2).hint("retry after the Retry-After delay")
+        ApiError::too_many("overloaded", "every evaluation worker is busy", 2)
+            .hint("retry after the Retry-After delay")
     })?;
     let limit = state.config.max_body_bytes;
     let is_multipart = headers
@@ -336,15 +366,20 @@ async fn post_evaluate(
         inputs.push(Input { name, bytes: bytes.to_vec() });
     }
     if inputs.iter().all(|i| i.bytes.is_empty()) {
-        return Err(ApiError::bad_request("empty_body", "nothing to evaluate")
-            .hint("send a dump (webrtc-internals, rtcstats, getStats JSON) or native observations as the body"));
+        return Err(ApiError::bad_request("empty_body", "nothing to evaluate").hint(
+            "send a dump (webrtc-internals, rtcstats, getStats JSON) or native observations as the body",
+        ));
     }
     let rules = state.rules_for(&authenticate(&state, &headers, params.key.as_deref(), Need::Read)?.app);
     let limits = state.ingest_limits;
     let evaluated = blocking(move || crate::evaluate::evaluate(&inputs, &rules, &limits)).await?;
     if evaluated.conferences.is_empty() {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable", "none of the input could be read")
-            .details(evaluated.errors));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unreadable",
+            "none of the input could be read",
+        )
+        .details(evaluated.errors));
     }
     Ok(Json(evaluated).into_response())
 }
@@ -373,10 +408,18 @@ async fn post_feedback(
             .hint(r#"send {"conference": "...", "rating": 1-5, "comment": "...", "user": "...", "participant": "..."}"#)
     })?;
     if !(1..=5).contains(&fb.rating) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_rating", format!("rating {} is outside 1–5", fb.rating)));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_rating",
+            format!("rating {} is outside 1–5", fb.rating),
+        ));
     }
     if fb.comment.as_ref().is_some_and(|c| c.chars().count() > 4000) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "comment_too_long", "the comment is over 4000 characters"));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "comment_too_long",
+            "the comment is over 4000 characters",
+        ));
     }
     let store = state.store.clone();
     let (app, conference) = (caller.app.clone(), fb.conference.clone());
@@ -446,13 +489,20 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
-async fn list(state: &Arc<State>, caller: Caller, p: ListParams) -> Result<Json<serde_json::Value>, ApiError> {
+async fn list(
+    state: &Arc<State>,
+    caller: Caller,
+    p: ListParams,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let state_filter = match p.state.as_deref() {
         None => None,
         Some("live") => Some(ConferenceState::Live),
         Some("ended") => Some(ConferenceState::Ended),
         Some(other) => {
-            return Err(ApiError::bad_request("bad_state", format!("state `{other}`: expected live or ended")));
+            return Err(ApiError::bad_request(
+                "bad_state",
+                format!("state `{other}`: expected live or ended"),
+            ));
         }
     };
     let q = ConferenceQuery {
@@ -516,16 +566,28 @@ async fn get_conference(
     let store = state.store.clone();
     let app = caller.app.clone();
     let id2 = id.clone();
-    let (record, findings, feedback, diagnosis) = blocking(move || -> Result<_, hopscope_store::StoreError> {
-        let Some(record) = store.conference(&app, &id2)? else { return Ok((None, vec![], vec![], None)) };
-        Ok((Some(record), store.findings(&app, &id2)?, store.feedback(&app, &id2)?, store.diagnosis(&app, &id2)?))
-    })
-    .await??;
+    let (record, findings, feedback, diagnosis) =
+        blocking(move || -> Result<_, hopscope_store::StoreError> {
+            let Some(record) = store.conference(&app, &id2)? else { return Ok((None, vec![], vec![], None)) };
+            Ok((
+                Some(record),
+                store.findings(&app, &id2)?,
+                store.feedback(&app, &id2)?,
+                store.diagnosis(&app, &id2)?,
+            ))
+        })
+        .await??;
     let Some(record) = record else { return Err(ApiError::not_found("conference", &id)) };
     let diagnosis = diagnosis
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| RawValue::from_string(text).ok());
-    Ok(Json(ConferenceDetail { url: conference_url(&state, &id), conference: record, findings, feedback, diagnosis }))
+    Ok(Json(ConferenceDetail {
+        url: conference_url(&state, &id),
+        conference: record,
+        findings,
+        feedback,
+        diagnosis,
+    }))
 }
 
 fn sse_event(e: &LiveEvent) -> Event {
@@ -580,25 +642,26 @@ async fn conference_events(
             rx
         }
     };
-    let stream = futures_util::stream::unfold((receiver, first, false), |(mut rx, mut queue, done)| async move {
-        if done {
-            return None;
-        }
-        if let Some(e) = queue.pop_front() {
-            let end = matches!(e, LiveEvent::Ended(_));
-            return Some((Ok(sse_event(&e)), (rx, queue, end)));
-        }
-        loop {
-            match rx.recv().await {
-                Ok(e) => {
-                    let end = matches!(e, LiveEvent::Ended(_));
-                    return Some((Ok(sse_event(&e)), (rx, queue, end)));
-                }
-                // A slow subscriber missed some events; the next update carries the state.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+    let stream =
+        futures_util::stream::unfold((receiver, first, false), |(mut rx, mut queue, done)| async move {
+            if done {
+                return None;
             }
-        }
-    });
+            if let Some(e) = queue.pop_front() {
+                let end = matches!(e, LiveEvent::Ended(_));
+                return Some((Ok(sse_event(&e)), (rx, queue, end)));
+            }
+            loop {
+                match rx.recv().await {
+                    Ok(e) => {
+                        let end = matches!(e, LiveEvent::Ended(_));
+                        return Some((Ok(sse_event(&e)), (rx, queue, end)));
+                    }
+                    // A slow subscriber missed some events; the next update carries the state.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

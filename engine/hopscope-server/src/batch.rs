@@ -88,11 +88,17 @@ impl<'a> Header<'a> {
     fn parse(text: &'a str) -> Result<Header<'a>, String> {
         let raw: RawHeader<'a> = serde_json::from_str(text).map_err(|e| {
             let found = text.trim_start().chars().next().unwrap_or(' ');
-            if found == '{' { format!("unreadable envelope: {e}") } else { "not an observation object".to_string() }
+            if found == '{' {
+                format!("unreadable envelope: {e}")
+            } else {
+                "not an observation object".to_string()
+            }
         })?;
         let v = match raw.v {
             None | Some(serde_json::Value::Null) => None,
-            Some(x) => Some(x.as_u64().ok_or_else(|| format!("`v` must be a whole number, not {}", type_name(&x)))?),
+            Some(x) => {
+                Some(x.as_u64().ok_or_else(|| format!("`v` must be a whole number, not {}", type_name(&x)))?)
+            }
         };
         let timestamp = match raw.timestamp {
             None | Some(serde_json::Value::Null) => None,
@@ -122,8 +128,11 @@ pub fn decompress(body: &[u8], max_bytes: usize) -> Result<std::borrow::Cow<'_, 
     let mut out = Vec::new();
     let read = flate2::read::MultiGzDecoder::new(body).take(max_bytes as u64 + 1).read_to_end(&mut out);
     match read {
-        Err(e) => Err(ApiError::bad_request("bad_gzip", format!("the body looks gzip-compressed but does not inflate: {e}"))
-            .hint("send valid gzip, or plain JSON without the gzip magic bytes")),
+        Err(e) => Err(ApiError::bad_request(
+            "bad_gzip",
+            format!("the body looks gzip-compressed but does not inflate: {e}"),
+        )
+        .hint("send valid gzip, or plain JSON without the gzip magic bytes")),
         Ok(_) if out.len() > max_bytes => Err(too_large(max_bytes)),
         Ok(_) => Ok(std::borrow::Cow::Owned(out)),
     }
@@ -153,10 +162,20 @@ fn split(text: &str) -> Result<Vec<(usize, &RawValue)>, ApiError> {
     }
     if trimmed.starts_with('[') {
         let list: Vec<&RawValue> = serde_json::from_str(trimmed).map_err(|e| {
-            ApiError::bad_request("bad_json", format!("the JSON array is malformed at line {}, column {}: {e}", e.line() + line_of(text, start) - 1, e.column()))
-                .hint("send a JSON array of observation objects")
+            ApiError::bad_request(
+                "bad_json",
+                format!(
+                    "the JSON array is malformed at line {}, column {}: {e}",
+                    e.line() + line_of(text, start) - 1,
+                    e.column()
+                ),
+            )
+            .hint("send a JSON array of observation objects")
         })?;
-        return Ok(list.into_iter().map(|raw| (line_of(text, raw.get().as_ptr() as usize - text.as_ptr() as usize), raw)).collect());
+        return Ok(list
+            .into_iter()
+            .map(|raw| (line_of(text, raw.get().as_ptr() as usize - text.as_ptr() as usize), raw))
+            .collect());
     }
     // One (possibly pretty-printed) object, or NDJSON.
     if let Ok(one) = serde_json::from_str::<&RawValue>(trimmed) {
@@ -178,9 +197,12 @@ fn split(text: &str) -> Result<Vec<(usize, &RawValue)>, ApiError> {
         }
     }
     if !problems.is_empty() {
-        return Err(ApiError::bad_request("bad_json", format!("{} line(s) of the NDJSON body are not JSON", problems.len()))
-            .hint("send one JSON object per line; nothing of this batch was stored")
-            .details(problems));
+        return Err(ApiError::bad_request(
+            "bad_json",
+            format!("{} line(s) of the NDJSON body are not JSON", problems.len()),
+        )
+        .hint("send one JSON object per line; nothing of this batch was stored")
+        .details(problems));
     }
     Ok(out)
 }
@@ -320,7 +342,9 @@ pub fn check(body: &[u8], app: &str, now_ms: i64, limits: &BatchLimits) -> Resul
             "bad_observation",
             format!("{} observation(s) of the batch are not valid; nothing of it was stored", problems.len()),
         )
-        .hint("fix them (sdk/schema/observation.schema.json describes the envelope) and resend the whole batch")
+        .hint(
+            "fix them (sdk/schema/observation.schema.json describes the envelope) and resend the whole batch",
+        )
         .details(problems));
     }
     Ok(CheckedBatch { parts, observations: items.len() })
@@ -330,7 +354,8 @@ pub fn check(body: &[u8], app: &str, now_ms: i64, limits: &BatchLimits) -> Resul
 mod tests {
     use super::*;
 
-    const LIMITS: BatchLimits = BatchLimits { max_bytes: 1 << 20, max_observations: 100, max_skew_ms: 86_400_000.0 };
+    const LIMITS: BatchLimits =
+        BatchLimits { max_bytes: 1 << 20, max_observations: 100, max_skew_ms: 86_400_000.0 };
     const NOW: i64 = 1_790_000_000_000;
 
     fn obs(conference: &str, participant: &str, user: &str) -> String {
@@ -341,17 +366,31 @@ mod tests {
 
     #[test]
     fn ndjson_array_and_single_object_split_by_conference() {
-        let body = format!("{}\n{}\n\n{}\n", obs("c1", "alice", "u1"), obs("c2", "bob", "u2"), obs("c1", "alice", "u1"));
-        let b = check(body.as_bytes(), "prod", NOW, &LIMITS).map_err(|e| e.message).unwrap_or_else(|e| panic!("{e}"));
+        let body = format!(
+            "{}\n{}\n\n{}\n",
+            obs("c1", "alice", "u1"),
+            obs("c2", "bob", "u2"),
+            obs("c1", "alice", "u1")
+        );
+        let b = check(body.as_bytes(), "prod", NOW, &LIMITS)
+            .map_err(|e| e.message)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(b.observations, 3);
-        assert_eq!(b.parts.iter().map(|p| (p.conference.as_str(), p.observations)).collect::<Vec<_>>(), [("c1", 2), ("c2", 1)]);
+        assert_eq!(
+            b.parts.iter().map(|p| (p.conference.as_str(), p.observations)).collect::<Vec<_>>(),
+            [("c1", 2), ("c2", 1)]
+        );
         assert_eq!(b.parts[0].users, vec![("u1".to_string(), "alice".to_string())]);
         let array = format!("[\n  {},\n  {}\n]", obs("c1", "a", "u"), obs("c1", "b", "u"));
-        let b = check(array.as_bytes(), "prod", NOW, &LIMITS).map_err(|e| e.message).unwrap_or_else(|e| panic!("{e}"));
+        let b = check(array.as_bytes(), "prod", NOW, &LIMITS)
+            .map_err(|e| e.message)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(b.parts[0].observations, 2);
         assert_eq!(b.parts[0].ndjson.iter().filter(|&&c| c == b'\n').count(), 2);
         let pretty = "{\n \"conference\": \"c9\", \"participant\": \"a\",\n \"timestamp\": 1790000000000 }";
-        let b = check(pretty.as_bytes(), "prod", NOW, &LIMITS).map_err(|e| e.message).unwrap_or_else(|e| panic!("{e}"));
+        let b = check(pretty.as_bytes(), "prod", NOW, &LIMITS)
+            .map_err(|e| e.message)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(b.parts[0].conference, "c9");
         assert!(!b.parts[0].ndjson[..b.parts[0].ndjson.len() - 1].contains(&b'\n'), "stored as one line");
     }

@@ -130,7 +130,9 @@ impl Config {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
                 other => {
-                    return Err(ServerError::Config(format!("HOPSCOPE_LOG_FORMAT=`{other}`: expected text or json")));
+                    return Err(ServerError::Config(format!(
+                        "HOPSCOPE_LOG_FORMAT=`{other}`: expected text or json"
+                    )));
                 }
             };
         }
@@ -140,16 +142,23 @@ impl Config {
     /// Checks values that would make the server misbehave.
     pub fn validate(&self) -> Result<(), ServerError> {
         let bad = |m: String| Err(ServerError::Config(m));
-        if !(self.inactivity_timeout_s > 0.0) {
+        if self.inactivity_timeout_s.is_nan() || self.inactivity_timeout_s <= 0.0 {
             return bad(format!("inactivity_timeout_s must be positive, not {}", self.inactivity_timeout_s));
         }
         if self.max_body_bytes < 1024 {
-            return bad(format!("max_body_bytes {} is too small to hold one observation", self.max_body_bytes));
+            return bad(format!(
+                "max_body_bytes {} is too small to hold one observation",
+                self.max_body_bytes
+            ));
         }
         if self.max_ingest_in_flight == 0 || self.max_batch_observations == 0 {
             return bad("max_ingest_in_flight and max_batch_observations must be at least 1".into());
         }
-        if !(self.rate_limit_per_key > 0.0 && self.rate_limit_burst >= 1.0) {
+        if self.rate_limit_per_key.is_nan()
+            || self.rate_limit_per_key <= 0.0
+            || self.rate_limit_burst.is_nan()
+            || self.rate_limit_burst < 1.0
+        {
             return bad("rate_limit_per_key must be positive and rate_limit_burst at least 1".into());
         }
         let mut names = std::collections::BTreeSet::new();
@@ -165,7 +174,10 @@ impl Config {
             }
             for key in app.ingest_keys.iter().chain(&app.secret_keys) {
                 if key.len() < 16 {
-                    return bad(format!("a key of app `{}` is shorter than 16 characters; keys must be unguessable", app.name));
+                    return bad(format!(
+                        "a key of app `{}` is shorter than 16 characters; keys must be unguessable",
+                        app.name
+                    ));
                 }
             }
         }
@@ -174,13 +186,19 @@ impl Config {
 
     /// The base of shareable links.
     pub fn public_base(&self) -> String {
-        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen)).trim_end_matches('/').to_string()
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_string()
     }
 }
 
 /// App names and conference ids end up in URLs and logs: keep them plain.
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -189,7 +207,8 @@ mod tests {
 
     #[test]
     fn env_overrides_file_and_bad_values_are_named() {
-        let mut c: Config = serde_yaml::from_str("listen: 0.0.0.0:9000\ninactivity_timeout_s: 10\n").unwrap_or_default();
+        let mut c: Config =
+            serde_yaml::from_str("listen: 0.0.0.0:9000\ninactivity_timeout_s: 10\n").unwrap_or_default();
         assert_eq!(c.listen, "0.0.0.0:9000");
         assert_eq!(c.inactivity_timeout_s, 10.0);
         assert_eq!(c.retention_days, 30.0, "defaults fill what the file leaves out");
@@ -209,11 +228,18 @@ mod tests {
     fn unknown_fields_and_bad_apps_are_refused() {
         assert!(serde_yaml::from_str::<Config>("listn: x\n").is_err());
         let c = Config {
-            apps: vec![AppConfig { name: "prod".into(), ingest_keys: vec!["short".into()], ..Default::default() }],
+            apps: vec![AppConfig {
+                name: "prod".into(),
+                ingest_keys: vec!["short".into()],
+                ..Default::default()
+            }],
             ..Config::default()
         };
         assert!(matches!(c.validate(), Err(ServerError::Config(m)) if m.contains("shorter than 16")));
-        let c = Config { apps: vec![AppConfig { name: "a b".into(), ..Default::default() }], ..Config::default() };
+        let c = Config {
+            apps: vec![AppConfig { name: "a b".into(), ..Default::default() }],
+            ..Config::default()
+        };
         assert!(c.validate().is_err());
         assert!(Config::default().validate().is_ok());
     }

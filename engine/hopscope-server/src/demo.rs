@@ -15,10 +15,12 @@ pub const DEMO_APP: &str = "demo";
 /// Returns the conference ids. Conferences already there are left alone.
 pub fn load(state: &State, examples: &Path) -> Result<Vec<String>, ServerError> {
     let read_dir = |p: &Path| {
-        std::fs::read_dir(p).map_err(|e| ServerError::Config(format!("demo: cannot read {}: {e}", p.display())))
+        std::fs::read_dir(p)
+            .map_err(|e| ServerError::Config(format!("demo: cannot read {}: {e}", p.display())))
     };
     state.store.ensure_app(DEMO_APP)?;
-    let mut dirs: Vec<_> = read_dir(examples)?.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<_> =
+        read_dir(examples)?.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect();
     dirs.sort();
     let mut loaded = Vec::new();
     for dir in dirs {
@@ -27,7 +29,8 @@ pub fn load(state: &State, examples: &Path) -> Result<Vec<String>, ServerError> 
             loaded.push(id);
             continue;
         }
-        let mut files: Vec<_> = read_dir(&dir)?.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect();
+        let mut files: Vec<_> =
+            read_dir(&dir)?.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect();
         files.sort();
         for file in files {
             let bytes = std::fs::read(&file)

@@ -40,7 +40,14 @@ struct Inner<'a> {
 impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), hint: None, details: Vec::new(), retry_after_s: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            hint: None,
+            details: Vec::new(),
+            retry_after_s: None,
+        }
     }
 
     /// Adds how to fix it.
@@ -67,20 +74,32 @@ impl ApiError {
 
     /// 429 with Retry-After.
     pub fn too_many(code: &'static str, message: impl Into<String>, retry_after_s: u64) -> ApiError {
-        ApiError { retry_after_s: Some(retry_after_s.max(1)), ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message) }
+        ApiError {
+            retry_after_s: Some(retry_after_s.max(1)),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+        }
     }
 
     /// 500: something on our side; the message is logged, the client gets a generic text.
     pub fn internal(context: &str, error: impl std::fmt::Display) -> ApiError {
         tracing::error!(%error, "{context}");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("{context} failed; see the server log"))
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("{context} failed; see the server log"),
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body {
-            error: Inner { code: self.code, message: &self.message, hint: self.hint.as_deref(), details: &self.details },
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                hint: self.hint.as_deref(),
+                details: &self.details,
+            },
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(s) = self.retry_after_s
@@ -95,9 +114,14 @@ impl IntoResponse for ApiError {
 impl From<hopscope_store::StoreError> for ApiError {
     fn from(e: hopscope_store::StoreError) -> ApiError {
         match e {
-            hopscope_store::StoreError::WriterGone => {
-                ApiError { retry_after_s: Some(5), ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down; retry against it once it is back") }
-            }
+            hopscope_store::StoreError::WriterGone => ApiError {
+                retry_after_s: Some(5),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "shutting_down",
+                    "the server is shutting down; retry against it once it is back",
+                )
+            },
             other => ApiError::internal("the store", other),
         }
     }

@@ -95,11 +95,7 @@ pub struct State {
 impl State {
     /// The rules an app's conferences are evaluated with.
     pub fn rules_for(&self, app: &str) -> Arc<Vec<Rule>> {
-        self.rules
-            .read()
-            .ok()
-            .and_then(|r| r.get(app).cloned())
-            .unwrap_or_else(|| self.default_rules.clone())
+        self.rules.read().ok().and_then(|r| r.get(app).cloned()).unwrap_or_else(|| self.default_rules.clone())
     }
 
     /// Whether the server takes traffic.
@@ -190,7 +186,11 @@ fn provision(store: &dyn Store, config: &Config) -> Result<Vec<CreatedKeys>, Ser
         }
         if store.key_count(&app.name)? == 0 {
             let random = |kind| auth::generate_key(kind).map_err(|e| ServerError::Random(e.to_string()));
-            let keys = CreatedKeys { app: app.name.clone(), ingest: random(KeyKind::Ingest)?, secret: random(KeyKind::Secret)? };
+            let keys = CreatedKeys {
+                app: app.name.clone(),
+                ingest: random(KeyKind::Ingest)?,
+                secret: random(KeyKind::Secret)?,
+            };
             store.add_key(&app.name, KeyKind::Ingest, &keys.ingest, "generated at start")?;
             store.add_key(&app.name, KeyKind::Secret, &keys.secret, "generated at start")?;
             created.push(keys);

@@ -120,7 +120,11 @@ pub struct Full;
 impl Live {
     /// An empty registry evaluating at most `workers` conferences at once.
     pub fn new(workers: usize, max_live: usize) -> Live {
-        Live { entries: Mutex::new(HashMap::new()), workers: Arc::new(Semaphore::new(workers.max(1))), max_live }
+        Live {
+            entries: Mutex::new(HashMap::new()),
+            workers: Arc::new(Semaphore::new(workers.max(1))),
+            max_live,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
@@ -236,7 +240,12 @@ impl Live {
 }
 
 /// Evaluates one conference from the store (blocking).
-pub(crate) fn evaluate_conference(state: &State, app: &str, conference: &str, ended: bool) -> Result<Snapshot, String> {
+pub(crate) fn evaluate_conference(
+    state: &State,
+    app: &str,
+    conference: &str,
+    ended: bool,
+) -> Result<Snapshot, String> {
     let store: &dyn Store = state.store.as_ref();
     let inputs = store.observations(app, conference).map_err(|e| e.to_string())?;
     let rules = state.rules_for(app);

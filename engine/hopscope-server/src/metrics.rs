@@ -31,6 +31,8 @@ pub struct Metrics {
     pub live_conferences: Gauge,
     /// Rule files that failed to load (the previous good set stays in use).
     pub rule_errors: Counter,
+    /// The process's resident memory, bytes (read at each scrape).
+    pub resident_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -45,13 +47,27 @@ impl Default for Metrics {
         let evaluations_queued = Gauge::default();
         let live_conferences = Gauge::default();
         let rule_errors = Counter::default();
+        let resident_bytes = Gauge::default();
+        registry.register(
+            "process_resident_bytes",
+            "Resident memory of the server process",
+            resident_bytes.clone(),
+        );
         registry.register("ingest_batches", "Ingest requests by result", batches.clone());
         registry.register("ingest_observations", "Observations stored", observations.clone());
-        registry.register("ingest_seconds", "Ingest latency including the durable commit", ingest_seconds.clone());
+        registry.register(
+            "ingest_seconds",
+            "Ingest latency including the durable commit",
+            ingest_seconds.clone(),
+        );
         registry.register("ingest_in_flight", "Ingest requests being processed", ingest_in_flight.clone());
         registry.register("evaluation_seconds", "Time to evaluate a conference", evaluation_seconds.clone());
         registry.register("evaluation_errors", "Evaluations that failed", evaluation_errors.clone());
-        registry.register("evaluations_queued", "Evaluations waiting for a worker", evaluations_queued.clone());
+        registry.register(
+            "evaluations_queued",
+            "Evaluations waiting for a worker",
+            evaluations_queued.clone(),
+        );
         registry.register("live_conferences", "Conferences receiving data", live_conferences.clone());
         registry.register("rule_errors", "Rule loads that failed", rule_errors.clone());
         Metrics {
@@ -65,6 +81,7 @@ impl Default for Metrics {
             evaluations_queued,
             live_conferences,
             rule_errors,
+            resident_bytes,
         }
     }
 }
@@ -77,10 +94,21 @@ impl Metrics {
 
     /// The exposition text.
     pub fn render(&self) -> String {
+        if let Some(bytes) = resident_bytes() {
+            self.resident_bytes.set(bytes);
+        }
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {
             tracing::error!("metrics could not be encoded");
         }
         out
     }
+}
+
+/// VmRSS of this process (Linux); `None` elsewhere.
+fn resident_bytes() -> Option<i64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: i64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

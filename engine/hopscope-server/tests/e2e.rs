@@ -40,13 +40,19 @@ fn config(dir: &Path) -> Config {
 }
 
 fn now_ms() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as f64).unwrap_or(0.0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as f64)
+        .unwrap_or(0.0)
 }
 
 /// The bundled SFU scenario (carol's Wi-Fi loses 8 % of her uplink from 10 s to 50 s),
 /// moved to have started 70 s ago, as NDJSON lines with their timestamps.
 fn simulated_call() -> Result<Vec<(f64, String)>, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/scenarios/sfu-wifi-loss.yaml"))?;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/scenarios/sfu-wifi-loss.yaml"
+    ))?;
     let start = hopscope_model::Timestamp::from_epoch_ms((now_ms() / 1000.0).floor() * 1000.0 - 70_000.0)
         .ok_or("clock")?
         .to_rfc3339();
@@ -66,7 +72,13 @@ fn url(server: &Running, path: &str) -> String {
     format!("http://{}{path}", server.address)
 }
 
-async fn post(client: &reqwest::Client, server: &Running, key: &str, body: String, batch: Option<&str>) -> Result<(u16, Value), reqwest::Error> {
+async fn post(
+    client: &reqwest::Client,
+    server: &Running,
+    key: &str,
+    body: String,
+    batch: Option<&str>,
+) -> Result<(u16, Value), reqwest::Error> {
     let mut req = client.post(url(server, "/v1/observations")).bearer_auth(key).body(body);
     if let Some(b) = batch {
         req = req.header("Idempotency-Key", b);
@@ -76,7 +88,12 @@ async fn post(client: &reqwest::Client, server: &Running, key: &str, body: Strin
     Ok((status, resp.json().await.unwrap_or(Value::Null)))
 }
 
-async fn get(client: &reqwest::Client, server: &Running, key: &str, path: &str) -> Result<(u16, Value), reqwest::Error> {
+async fn get(
+    client: &reqwest::Client,
+    server: &Running,
+    key: &str,
+    path: &str,
+) -> Result<(u16, Value), reqwest::Error> {
     let resp = client.get(url(server, path)).bearer_auth(key).send().await?;
     let status = resp.status().as_u16();
     Ok((status, resp.json().await.unwrap_or(Value::Null)))
@@ -129,10 +146,8 @@ async fn a_live_call_is_diagnosed_as_it_runs_and_found_by_user_after_it_ends() -
     let (status, reply) = post(&client, &server, PROD_INGEST, batch(0.0, 10_000.0), Some("b0")).await?;
     assert_eq!(status, 202, "{reply}");
     assert_eq!(reply["conferences"], serde_json::json!(["room-42"]));
-    let events = client
-        .get(url(&server, &format!("/v1/conferences/room-42/events?key={PROD_SECRET}")))
-        .send()
-        .await?;
+    let events =
+        client.get(url(&server, &format!("/v1/conferences/room-42/events?key={PROD_SECRET}"))).send().await?;
     assert_eq!(events.status().as_u16(), 200);
     let watcher = tokio::spawn(collect_events(events, Duration::from_secs(60)));
 
@@ -140,11 +155,16 @@ async fn a_live_call_is_diagnosed_as_it_runs_and_found_by_user_after_it_ends() -
     for (i, from) in (1..7).map(|i| (i, i as f64 * 10_000.0)) {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let body = batch(from, from + 10_000.0);
-        let (status, reply) = post(&client, &server, PROD_INGEST, body.clone(), Some(&format!("b{i}"))).await?;
+        let (status, reply) =
+            post(&client, &server, PROD_INGEST, body.clone(), Some(&format!("b{i}"))).await?;
         assert_eq!(status, 202, "{reply}");
         if i == 3 {
             let (status, reply) = post(&client, &server, PROD_INGEST, body, Some("b3")).await?;
-            assert_eq!((status, reply["result"].as_str()), (200, Some("duplicate")), "a retried batch is not stored twice");
+            assert_eq!(
+                (status, reply["result"].as_str()),
+                (200, Some("duplicate")),
+                "a retried batch is not stored twice"
+            );
         }
     }
 
@@ -153,8 +173,11 @@ async fn a_live_call_is_diagnosed_as_it_runs_and_found_by_user_after_it_ends() -
     let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.contains(&"update"), "{names:?}");
     assert_eq!(names.last(), Some(&"ended"), "{names:?}");
-    let raised: Vec<&Value> =
-        events.iter().filter(|(n, d)| n == "finding" && d["status"] == "raised").map(|(_, d)| &d["finding"]).collect();
+    let raised: Vec<&Value> = events
+        .iter()
+        .filter(|(n, d)| n == "finding" && d["status"] == "raised")
+        .map(|(_, d)| &d["finding"])
+        .collect();
     assert!(
         raised.iter().any(|f| f["message"].as_str().is_some_and(|m| m.contains("carol"))),
         "a finding about carol's loss arrives live: {raised:#?}"
@@ -193,7 +216,8 @@ async fn a_live_call_is_diagnosed_as_it_runs_and_found_by_user_after_it_ends() -
     assert_eq!(detail["feedback"][0]["rating"], 2);
 
     // Listing by category and outcome.
-    let (_, by_category) = get(&client, &server, PROD_SECRET, "/v1/conferences?category=packet-loss&outcome=completed").await?;
+    let (_, by_category) =
+        get(&client, &server, PROD_SECRET, "/v1/conferences?category=packet-loss&outcome=completed").await?;
     assert_eq!(by_category["conferences"].as_array().map(Vec::len), Some(1));
     let (_, none) = get(&client, &server, PROD_SECRET, "/v1/conferences?category=turn").await?;
     assert_eq!(none["conferences"].as_array().map(Vec::len), Some(0));
@@ -208,7 +232,9 @@ async fn apps_and_keys_are_isolated() -> TestResult {
     let client = reqwest::Client::new();
     let now = now_ms();
     let obs = |app: &str| {
-        format!(r#"{{"app":"{app}","conference":"secret-call","participant":"alice","timestamp":{now},"events":[{{"type":"iceConnectionState","value":"checking"}}]}}"#)
+        format!(
+            r#"{{"app":"{app}","conference":"secret-call","participant":"alice","timestamp":{now},"events":[{{"type":"iceConnectionState","value":"checking"}}]}}"#
+        )
     };
     assert_eq!(post(&client, &server, PROD_INGEST, obs("prod"), None).await?.0, 202);
     // Prod's conference is invisible to staging, whose keys cannot write into prod either.
@@ -244,7 +270,8 @@ async fn bad_input_gets_specific_errors_and_stores_nothing() -> TestResult {
     assert_eq!((s, code(&e)), (400, "bad_json".into()));
     let (s, e) = post(&client, &server, PROD_INGEST, "x".repeat(70 * 1024), None).await?;
     assert_eq!((s, code(&e)), (413, "body_too_large".into()));
-    let (s, e) = post(&client, &server, PROD_INGEST, r#"{"conference":"c","participant":"a"}"#.into(), None).await?;
+    let (s, e) =
+        post(&client, &server, PROD_INGEST, r#"{"conference":"c","participant":"a"}"#.into(), None).await?;
     assert_eq!((s, code(&e)), (422, "bad_observation".into()));
     assert!(e["error"]["details"][0].as_str().unwrap_or("").contains("no `timestamp`"), "{e}");
     let resp = client.get(url(&server, "/v1/nope")).bearer_auth(PROD_SECRET).send().await?;
@@ -252,12 +279,18 @@ async fn bad_input_gets_specific_errors_and_stores_nothing() -> TestResult {
     assert_eq!(code(&resp.json().await?), "no_such_route");
     let resp = client.delete(url(&server, "/v1/conferences")).bearer_auth(PROD_SECRET).send().await?;
     assert_eq!(resp.status().as_u16(), 405);
-    let resp = client.post(url(&server, "/v1/feedback")).bearer_auth(PROD_INGEST).json(&serde_json::json!({"conference": "c", "rating": 9})).send().await?;
+    let resp = client
+        .post(url(&server, "/v1/feedback"))
+        .bearer_auth(PROD_INGEST)
+        .json(&serde_json::json!({"conference": "c", "rating": 9}))
+        .send()
+        .await?;
     assert_eq!(resp.status().as_u16(), 422);
     // A flood from one key: 429 with Retry-After once the burst is spent.
     let mut throttled = None;
     for _ in 0..20 {
-        let resp = client.post(url(&server, "/v1/observations")).bearer_auth(PROD_INGEST).body("[]").send().await?;
+        let resp =
+            client.post(url(&server, "/v1/observations")).bearer_auth(PROD_INGEST).body("[]").send().await?;
         if resp.status().as_u16() == 429 {
             throttled = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
             break;
@@ -265,7 +298,11 @@ async fn bad_input_gets_specific_errors_and_stores_nothing() -> TestResult {
     }
     assert_eq!(throttled.as_deref(), Some("1"));
     let (_, listed) = get(&client, &server, PROD_SECRET, "/v1/conferences").await?;
-    assert_eq!(listed["conferences"].as_array().map(Vec::len), Some(0), "nothing of the bad batches was stored");
+    assert_eq!(
+        listed["conferences"].as_array().map(Vec::len),
+        Some(0),
+        "nothing of the bad batches was stored"
+    );
     server.shutdown().await;
     Ok(())
 }
@@ -281,7 +318,8 @@ async fn evaluate_diagnoses_uploaded_dumps_without_storing_them() -> TestResult 
         let bytes = std::fs::read(format!("{base}/{name}"))?;
         form = form.part(name, reqwest::multipart::Part::bytes(bytes).file_name(name));
     }
-    let resp = client.post(url(&server, "/v1/evaluate")).bearer_auth(PROD_SECRET).multipart(form).send().await?;
+    let resp =
+        client.post(url(&server, "/v1/evaluate")).bearer_auth(PROD_SECRET).multipart(form).send().await?;
     assert_eq!(resp.status().as_u16(), 200);
     let body: Value = resp.json().await?;
     let conferences = body["conferences"].as_array().ok_or("conferences")?;
@@ -290,10 +328,16 @@ async fn evaluate_diagnoses_uploaded_dumps_without_storing_them() -> TestResult 
     assert!(conferences[0]["findings"].as_array().is_some_and(|f| !f.is_empty()));
     // Same bytes, one file: one participant.
     let bytes = std::fs::read(format!("{base}/alice.webrtc-internals.json"))?;
-    let resp = client.post(url(&server, "/v1/evaluate?name=alice.json")).bearer_auth(PROD_SECRET).body(bytes).send().await?;
+    let resp = client
+        .post(url(&server, "/v1/evaluate?name=alice.json"))
+        .bearer_auth(PROD_SECRET)
+        .body(bytes)
+        .send()
+        .await?;
     let body: Value = resp.json().await?;
     assert_eq!(body["conferences"][0]["participants"][0]["id"], "alice");
-    let resp = client.post(url(&server, "/v1/evaluate")).bearer_auth(PROD_SECRET).body("not a dump").send().await?;
+    let resp =
+        client.post(url(&server, "/v1/evaluate")).bearer_auth(PROD_SECRET).body("not a dump").send().await?;
     assert_eq!(resp.status().as_u16(), 422);
     let resp = client.post(url(&server, "/v1/evaluate")).bearer_auth(PROD_INGEST).body("{}").send().await?;
     assert_eq!(resp.status().as_u16(), 403, "evaluation costs CPU: secret keys only");
@@ -325,7 +369,8 @@ async fn a_restart_resumes_live_conferences_from_the_store() -> TestResult {
     // The first half, retried across the restart, is still known.
     let first: String = lines[..half].iter().map(|(_, l)| format!("{l}\n")).collect();
     assert_eq!(post(&client, &server, PROD_INGEST, first, Some("first-half")).await?.0, 200);
-    let events = client.get(url(&server, "/v1/conferences/room-42/events")).bearer_auth(PROD_SECRET).send().await?;
+    let events =
+        client.get(url(&server, "/v1/conferences/room-42/events")).bearer_auth(PROD_SECRET).send().await?;
     let events = collect_events(events, Duration::from_secs(30)).await;
     assert_eq!(events.last().map(|(n, _)| n.as_str()), Some("ended"));
     let (_, c) = get(&client, &server, PROD_SECRET, "/v1/conferences/room-42").await?;

@@ -10,8 +10,8 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
-    Appended, Batch, Input, NATIVE_INPUT, ConferenceQuery, ConferenceRecord, ConferenceState, Evaluation, Feedback, FindingRow,
-    KeyGrant, KeyKind, Result, Store, StoreError, Summary, key_hash,
+    Appended, Batch, ConferenceQuery, ConferenceRecord, ConferenceState, Evaluation, Feedback, FindingRow,
+    Input, KeyGrant, KeyKind, NATIVE_INPUT, Result, Store, StoreError, Summary, key_hash,
 };
 
 /// Writes waiting for the writer beyond this block their callers (back-pressure).
@@ -175,7 +175,8 @@ fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 }
 
 fn open_connection(path: &Path) -> Result<Connection> {
-    let open_err = |e: rusqlite::Error| StoreError::Open { path: path.display().to_string(), message: e.to_string() };
+    let open_err =
+        |e: rusqlite::Error| StoreError::Open { path: path.display().to_string(), message: e.to_string() };
     let conn = Connection::open(path).map_err(open_err)?;
     conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_err)?;
     // WAL: readers never block the writer. synchronous=FULL: a commit is on disk when
@@ -226,7 +227,10 @@ impl SqliteStore {
         }
     }
 
-    fn write<R: Send + 'static>(&self, op: impl FnOnce(&Connection) -> Result<R> + Send + 'static) -> Result<R> {
+    fn write<R: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
         let (reply, answer) = mpsc::sync_channel(1);
         let job: Box<dyn WriteJob> = Box::new(Job { op: Some(op), result: None, reply });
         let sender = {
@@ -314,7 +318,9 @@ fn conference_record(conn: &Connection, app: &str, id: &str) -> Result<Option<Co
         .map_err(sql("look up a conference"))?;
     let Some((state, first, last, observations, summary)) = row else { return Ok(None) };
     let users = conn
-        .prepare_cached("SELECT DISTINCT user FROM conference_users WHERE app = ?1 AND conference = ?2 ORDER BY user")
+        .prepare_cached(
+            "SELECT DISTINCT user FROM conference_users WHERE app = ?1 AND conference = ?2 ORDER BY user",
+        )
         .map_err(sql("prepare users lookup"))?
         .query_map(params![app, id], |r| r.get::<_, String>(0))
         .map_err(sql("read users"))?
@@ -345,8 +351,11 @@ impl Store for SqliteStore {
     fn ensure_app(&self, app: &str) -> Result<()> {
         let app = app.to_string();
         self.write(move |conn| {
-            conn.execute("INSERT OR IGNORE INTO apps (name, created_ms) VALUES (?1, ?2)", params![app, now_ms()])
-                .map_err(sql("create an app"))?;
+            conn.execute(
+                "INSERT OR IGNORE INTO apps (name, created_ms) VALUES (?1, ?2)",
+                params![app, now_ms()],
+            )
+            .map_err(sql("create an app"))?;
             Ok(())
         })
     }
@@ -449,12 +458,14 @@ impl Store for SqliteStore {
 
     fn observations(&self, app: &str, conference: &str) -> Result<Vec<Input>> {
         let rows: Vec<(String, Vec<u8>)> = self.read(|conn| {
-            conn.prepare_cached("SELECT upload, body FROM observations WHERE app = ?1 AND conference = ?2 ORDER BY seq")
-                .map_err(sql("prepare observations"))?
-                .query_map(params![app, conference], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(sql("read observations"))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sql("read observations"))
+            conn.prepare_cached(
+                "SELECT upload, body FROM observations WHERE app = ?1 AND conference = ?2 ORDER BY seq",
+            )
+            .map_err(sql("prepare observations"))?
+            .query_map(params![app, conference], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(sql("read observations"))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("read observations"))
         })?;
         let mut native = Vec::new();
         let mut uploads = Vec::new();
@@ -546,12 +557,14 @@ impl Store for SqliteStore {
 
     fn live_conferences(&self) -> Result<Vec<ConferenceRecord>> {
         let ids: Vec<(String, String)> = self.read(|conn| {
-            conn.prepare_cached("SELECT app, id FROM conferences WHERE state = 'live' ORDER BY last_received_ms")
-                .map_err(sql("prepare live conferences"))?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(sql("list live conferences"))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(sql("list live conferences"))
+            conn.prepare_cached(
+                "SELECT app, id FROM conferences WHERE state = 'live' ORDER BY last_received_ms",
+            )
+            .map_err(sql("prepare live conferences"))?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(sql("list live conferences"))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("list live conferences"))
         })?;
         let mut out = Vec::new();
         for (app, id) in ids {
@@ -568,9 +581,13 @@ impl Store for SqliteStore {
 
     fn diagnosis(&self, app: &str, id: &str) -> Result<Option<Vec<u8>>> {
         let body: Option<Option<Vec<u8>>> = self.read(|conn| {
-            conn.query_row("SELECT diagnosis FROM conferences WHERE app = ?1 AND id = ?2", params![app, id], |r| r.get(0))
-                .optional()
-                .map_err(sql("read a diagnosis"))
+            conn.query_row(
+                "SELECT diagnosis FROM conferences WHERE app = ?1 AND id = ?2",
+                params![app, id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql("read a diagnosis"))
         })?;
         match body.flatten() {
             None => Ok(None),
@@ -701,7 +718,10 @@ impl Store for SqliteStore {
                 .map_err(sql("purge attached data"))?;
             }
             let n = conn
-                .execute("DELETE FROM conferences WHERE state = 'ended' AND last_received_ms < ?1", params![cutoff_ms])
+                .execute(
+                    "DELETE FROM conferences WHERE state = 'ended' AND last_received_ms < ?1",
+                    params![cutoff_ms],
+                )
                 .map_err(sql("purge conferences"))?;
             conn.execute("DELETE FROM batches WHERE received_ms < ?1", params![cutoff_ms])
                 .map_err(sql("purge batch ids"))?;
@@ -735,18 +755,28 @@ mod tests {
 
     #[test]
     fn batches_are_stored_once_and_read_back_in_order() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
+        let dir = tempfile::tempdir()
+            .map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
         let store = SqliteStore::open(dir.path())?;
         store.ensure_app("prod")?;
-        assert_eq!(store.append(batch("b1", "c1", &["{\"a\":1}", "{\"a\":2}"], Some("u1")))?, Appended::Stored);
+        assert_eq!(
+            store.append(batch("b1", "c1", &["{\"a\":1}", "{\"a\":2}"], Some("u1")))?,
+            Appended::Stored
+        );
         assert_eq!(store.append(batch("b2", "c1", &["{\"a\":3}"], None))?, Appended::Stored);
-        assert_eq!(store.append(batch("b1", "c1", &["{\"a\":1}", "{\"a\":2}"], Some("u1")))?, Appended::Duplicate);
+        assert_eq!(
+            store.append(batch("b1", "c1", &["{\"a\":1}", "{\"a\":2}"], Some("u1")))?,
+            Appended::Duplicate
+        );
         let inputs = store.observations("prod", "c1")?;
         assert_eq!(inputs.len(), 1);
         assert_eq!(inputs[0].bytes, b"{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
         store.store_upload("prod", "c1", Input { name: "bob.rtcstats".into(), bytes: b"x".to_vec() }, 5)?;
         let inputs = store.observations("prod", "c1")?;
-        assert_eq!(inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), [NATIVE_INPUT, "bob.rtcstats"]);
+        assert_eq!(
+            inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(),
+            [NATIVE_INPUT, "bob.rtcstats"]
+        );
         let record = store.conference("prod", "c1")?.ok_or(StoreError::WriterGone)?;
         assert_eq!(record.observations, 4, "three observations and one upload");
         assert_eq!(record.users, vec!["u1".to_string()]);
@@ -759,7 +789,8 @@ mod tests {
 
     #[test]
     fn evaluations_findings_queries_and_purge() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
+        let dir = tempfile::tempdir()
+            .map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
         let store = SqliteStore::open(dir.path())?;
         store.ensure_app("prod")?;
         store.append(batch("b1", "c1", &["{}"], Some("u1")))?;
@@ -784,10 +815,13 @@ mod tests {
         })?;
         assert_eq!(store.findings("prod", "c1")?, vec![finding]);
         assert_eq!(store.diagnosis("prod", "c1")?.as_deref(), Some(&b"{\"conference\":\"c1\"}"[..]));
-        let by_user = store.conferences("prod", &ConferenceQuery { user: Some("u1".into()), ..Default::default() })?;
+        let by_user =
+            store.conferences("prod", &ConferenceQuery { user: Some("u1".into()), ..Default::default() })?;
         assert_eq!(by_user.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c1"]);
-        let by_category =
-            store.conferences("prod", &ConferenceQuery { category: Some("packet-loss".into()), ..Default::default() })?;
+        let by_category = store.conferences(
+            "prod",
+            &ConferenceQuery { category: Some("packet-loss".into()), ..Default::default() },
+        )?;
         assert_eq!(by_category.len(), 1);
         assert_eq!(store.live_conferences()?.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c2"]);
         // Unknown conference: an error, not a silent no-op.
@@ -821,11 +855,15 @@ mod tests {
 
     #[test]
     fn keys_resolve_to_their_app_and_kind() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
+        let dir = tempfile::tempdir()
+            .map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
         let store = SqliteStore::open(dir.path())?;
         store.ensure_app("prod")?;
         store.add_key("prod", KeyKind::Ingest, "hs_ingest_abc", "browser")?;
-        assert_eq!(store.resolve_key("hs_ingest_abc")?, Some(KeyGrant { app: "prod".into(), kind: KeyKind::Ingest }));
+        assert_eq!(
+            store.resolve_key("hs_ingest_abc")?,
+            Some(KeyGrant { app: "prod".into(), kind: KeyKind::Ingest })
+        );
         assert_eq!(store.resolve_key("hs_ingest_abd")?, None);
         assert!(matches!(store.add_key("nope", KeyKind::Secret, "k", "x"), Err(StoreError::Unknown { .. })));
         Ok(())
@@ -833,7 +871,8 @@ mod tests {
 
     #[test]
     fn data_survives_reopening() -> Result<()> {
-        let dir = tempfile::tempdir().map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
+        let dir = tempfile::tempdir()
+            .map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
         {
             let store = SqliteStore::open(dir.path())?;
             store.ensure_app("prod")?;

@@ -67,6 +67,39 @@ pub enum Command {
     ///
     /// Example: hopscope serve --demo
     Serve(ServeArgs),
+    /// Play many simulated conferences at once against a running server, in real time,
+    /// and report ingest throughput, latency and the server's evaluation figures.
+    ///
+    /// Example: hopscope loadgen --key hs_ingest_... --conferences 100 --duration 60
+    Loadgen(LoadgenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoadgenArgs {
+    /// The server.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// An ingest key of the app to load.
+    #[arg(long)]
+    pub key: String,
+    /// A secret key of the same app, to read the server's figures afterwards.
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// Conferences played at once.
+    #[arg(long, default_value_t = 50)]
+    pub conferences: usize,
+    /// The call each conference plays (a scenario, see examples/scenarios).
+    #[arg(long, default_value = "examples/scenarios/sfu-wifi-loss.yaml")]
+    pub scenario: PathBuf,
+    /// Seconds to play (at most the scenario's duration).
+    #[arg(long, default_value_t = 60.0)]
+    pub duration: f64,
+    /// Each participant sends what it collected every this many seconds.
+    #[arg(long, default_value_t = 2.0)]
+    pub batch_every: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]

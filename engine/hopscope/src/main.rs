@@ -20,6 +20,7 @@ macro_rules! outln {
 mod backtest_cmd;
 mod cli;
 mod diagnose_cmd;
+mod loadgen_cmd;
 mod quality_cmd;
 mod rules_cmd;
 mod serve_cmd;
@@ -46,6 +47,7 @@ fn main() -> std::process::ExitCode {
         cli::Command::Rules(command) => rules_cmd::run(&command),
         cli::Command::Backtest(args) => backtest_cmd::run(&args),
         cli::Command::Simulate(args) => simulate_cmd::run(&args),
+        cli::Command::Loadgen(args) => loadgen_cmd::run(&args),
         cli::Command::Serve(_) => unreachable!("handled above"),
     };
     match result {

@@ -95,14 +95,18 @@ pub fn main(args: &ServeArgs) -> ExitCode {
                     let keys = demo_keys(&running);
                     eprintln!("demo: {} example conferences in app `demo`:", ids.len());
                     for id in ids {
-                        eprintln!("  curl -H 'Authorization: Bearer {keys}' http://{address}/v1/conferences/{id}");
+                        eprintln!(
+                            "  curl -H 'Authorization: Bearer {keys}' http://{address}/v1/conferences/{id}"
+                        );
                     }
                 }
                 Ok(Err(e)) => eprintln!("demo: {e}"),
                 Err(e) => eprintln!("demo: {e}"),
             }
         }
-        eprintln!("hopscope serving on http://{address} (API: http://{address}/v1/openapi.yaml); Ctrl-C stops");
+        eprintln!(
+            "hopscope serving on http://{address} (API: http://{address}/v1/openapi.yaml); Ctrl-C stops"
+        );
         shutdown_signal().await;
         eprintln!("stopping: finishing requests and evaluations in flight");
         running.shutdown().await;

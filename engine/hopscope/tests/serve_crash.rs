@@ -105,7 +105,10 @@ async fn every_acknowledged_batch_survives_sigkill() -> TestResult {
             .await?;
         let body: serde_json::Value = resp.json().await?;
         let stored = body["conference"]["observations"].as_u64().unwrap_or(0);
-        assert!(stored >= mine * 20, "worker {worker}: {mine} batches acknowledged, {stored} observations stored");
+        assert!(
+            stored >= mine * 20,
+            "worker {worker}: {mine} batches acknowledged, {stored} observations stored"
+        );
     }
     // Every acknowledged batch is known by its id: a retry stores nothing.
     for (worker, n) in acked.iter().step_by(7) {
