@@ -46,21 +46,32 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/conferences/{id}"),
     ("get", "/v1/conferences/{id}/events"),
     ("get", "/v1/users/{user}/conferences"),
+    ("get", "/v1/rules"),
+    ("post", "/v1/rules/check"),
+    ("put", "/v1/rules/{name}"),
+    ("patch", "/v1/rules/{name}"),
+    ("delete", "/v1/rules/{name}"),
 ];
 
-fn handler(path: &str) -> Option<MethodRouter<Arc<State>>> {
-    Some(match path {
-        "/healthz" => get(healthz),
-        "/readyz" => get(readyz),
-        "/metrics" => get(metrics),
-        "/v1/openapi.yaml" => get(openapi),
-        "/v1/observations" => post(post_observations),
-        "/v1/evaluate" => post(post_evaluate),
-        "/v1/feedback" => post(post_feedback),
-        "/v1/conferences" => get(list_conferences),
-        "/v1/conferences/{id}" => get(get_conference),
-        "/v1/conferences/{id}/events" => get(conference_events),
-        "/v1/users/{user}/conferences" => get(user_conferences),
+fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<State>>> {
+    use axum::routing::{delete, patch, put};
+    Some(match (method, path) {
+        ("get", "/healthz") => get(healthz),
+        ("get", "/readyz") => get(readyz),
+        ("get", "/metrics") => get(metrics),
+        ("get", "/v1/openapi.yaml") => get(openapi),
+        ("post", "/v1/observations") => post(post_observations),
+        ("post", "/v1/evaluate") => post(post_evaluate),
+        ("post", "/v1/feedback") => post(post_feedback),
+        ("get", "/v1/conferences") => get(list_conferences),
+        ("get", "/v1/conferences/{id}") => get(get_conference),
+        ("get", "/v1/conferences/{id}/events") => get(conference_events),
+        ("get", "/v1/users/{user}/conferences") => get(user_conferences),
+        ("get", "/v1/rules") => get(crate::rules_api::list),
+        ("post", "/v1/rules/check") => post(crate::rules_api::check),
+        ("put", "/v1/rules/{name}") => put(crate::rules_api::upload),
+        ("patch", "/v1/rules/{name}") => patch(crate::rules_api::switch),
+        ("delete", "/v1/rules/{name}") => delete(crate::rules_api::remove),
         _ => return None,
     })
 }
@@ -69,11 +80,17 @@ fn handler(path: &str) -> Option<MethodRouter<Arc<State>>> {
 pub fn router(state: Arc<State>) -> Router {
     // The limit applies to the raw body; gzip bodies are also checked after inflating.
     let body_limit = state.config.max_body_bytes;
-    let mut router = Router::new();
-    for (_, path) in ROUTES {
-        if let Some(h) = handler(path) {
-            router = router.route(path, h);
+    let mut by_path: Vec<(&str, MethodRouter<Arc<State>>)> = Vec::new();
+    for (method, path) in ROUTES {
+        let Some(h) = handler(method, path) else { continue };
+        match by_path.iter_mut().find(|(p, _)| p == path) {
+            Some((_, existing)) => *existing = std::mem::take(existing).merge(h),
+            None => by_path.push((path, h)),
         }
+    }
+    let mut router = Router::new();
+    for (path, h) in by_path {
+        router = router.route(path, h);
     }
     router
         .fallback(not_found)
@@ -115,24 +132,24 @@ mod tests {
             ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
         served.sort();
         assert_eq!(described, served);
-        assert!(ROUTES.iter().all(|(_, p)| handler(p).is_some()), "every listed route has a handler");
+        assert!(ROUTES.iter().all(|(m, p)| handler(m, p).is_some()), "every listed route has a handler");
     }
 }
 
 /// `?key=` for clients that cannot set headers (EventSource).
 #[derive(Debug, Default, Deserialize)]
-struct KeyParam {
-    key: Option<String>,
+pub(crate) struct KeyParam {
+    pub(crate) key: Option<String>,
 }
 
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(t)| t).map_err(|e| {
         ApiError::bad_request("bad_query", format!("the query string is not valid: {}", e.body_text()))
             .hint("see /v1/openapi.yaml for the parameters")
     })
 }
 
-fn body(b: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) fn body(b: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
     b.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             batch::too_large(limit)
@@ -142,11 +159,13 @@ fn body(b: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiErro
     })
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::internal("a background task", e))
 }
 
-fn authenticate(
+pub(crate) fn authenticate(
     state: &State,
     headers: &HeaderMap,
     key: Option<&str>,

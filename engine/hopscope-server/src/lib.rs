@@ -24,14 +24,16 @@ pub mod error;
 pub mod evaluate;
 pub mod live;
 pub mod metrics;
+pub mod rules;
+mod rules_api;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use hopscope_rules::pack::{self, LoadMode, Overrides};
+use hopscope_rules::pack;
 use hopscope_rules::rule::Rule;
 use hopscope_store::{KeyKind, SqliteStore, Store};
 use tokio::sync::{Semaphore, watch};
@@ -84,7 +86,10 @@ pub struct State {
     pub metrics: metrics::Metrics,
     /// Limits on what ingest reads.
     pub ingest_limits: hopscope_ingest::Limits,
-    rules: RwLock<HashMap<String, Arc<Vec<Rule>>>>,
+    rules: rules::Active,
+    rule_bases: HashMap<String, rules::AppRuleBase>,
+    /// Rule changes happen one at a time (validate, store, swap).
+    rule_changes: tokio::sync::Mutex<()>,
     default_rules: Arc<Vec<Rule>>,
     ingest_slots: Arc<Semaphore>,
     evaluate_slots: Arc<Semaphore>,
@@ -95,7 +100,30 @@ pub struct State {
 impl State {
     /// The rules an app's conferences are evaluated with.
     pub fn rules_for(&self, app: &str) -> Arc<Vec<Rule>> {
-        self.rules.read().ok().and_then(|r| r.get(app).cloned()).unwrap_or_else(|| self.default_rules.clone())
+        self.rules.get(app).unwrap_or_else(|| self.default_rules.clone())
+    }
+
+    /// What an app's rules are built from besides its uploads.
+    pub fn rule_base(&self, app: &str) -> rules::AppRuleBase {
+        self.rule_bases.get(app).cloned().unwrap_or_default()
+    }
+
+    /// Rebuilds an app's rules from the store; on failure the rules in force stay.
+    pub fn reload_rules(&self, app: &str) -> Result<usize, Vec<String>> {
+        let uploads = self.store.rule_files(app).map_err(|e| vec![e.to_string()])?;
+        let base = self.rule_base(app);
+        if uploads.is_empty() && base.files.is_empty() && base.overrides.rules.is_empty() {
+            self.rules.set(app, self.default_rules.as_ref().clone());
+            return Ok(self.default_rules.len());
+        }
+        let set = rules::build(&base, &uploads, None);
+        if set.has_errors() {
+            self.metrics.rule_errors.inc();
+            return Err(rules::errors(&set));
+        }
+        let n = set.rules.len();
+        self.rules.set(app, set.rules);
+        Ok(n)
     }
 
     /// Whether the server takes traffic.
@@ -141,25 +169,6 @@ impl Running {
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
         tracing::info!("hopscope stopped");
     }
-}
-
-fn load_app_rules(app: &AppConfig) -> Result<Option<Vec<Rule>>, ServerError> {
-    if app.rules_dir.is_none() && app.overrides.is_none() {
-        return Ok(None);
-    }
-    let overrides = match &app.overrides {
-        Some(path) => pack::read_overrides(path)
-            .map_err(|d| ServerError::Rules { app: app.name.clone(), diagnostics: d.to_string() })?,
-        None => Overrides::default(),
-    };
-    let paths: Vec<_> = app.rules_dir.iter().cloned().collect();
-    let set = pack::load(&paths, true, &overrides, LoadMode::Strict)
-        .map_err(|e| ServerError::Rules { app: app.name.clone(), diagnostics: e.to_string() })?;
-    if set.has_errors() {
-        let diagnostics = set.diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n");
-        return Err(ServerError::Rules { app: app.name.clone(), diagnostics });
-    }
-    Ok(Some(set.rules))
 }
 
 fn now_ms() -> i64 {
@@ -216,11 +225,18 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
             .await
             .map_err(|e| ServerError::Config(format!("provisioning task: {e}")))??
     };
-    let mut rules = HashMap::new();
+    let mut rule_bases = HashMap::new();
     for app in &config.apps {
-        if let Some(r) = load_app_rules(app)? {
-            rules.insert(app.name.clone(), Arc::new(r));
+        let base = rules::base_from_config(app)?;
+        // The config's own rules must load: refuse to start rather than run without them.
+        let set = rules::build(&base, &[], None);
+        if set.has_errors() {
+            return Err(ServerError::Rules {
+                app: app.name.clone(),
+                diagnostics: rules::errors(&set).join("\n"),
+            });
         }
+        rule_bases.insert(app.name.clone(), base);
     }
     let workers = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
     let listener = tokio::net::TcpListener::bind(&config.listen)
@@ -234,7 +250,9 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         live: live::Live::new(workers as usize, 100_000),
         metrics: metrics::Metrics::default(),
         ingest_limits: hopscope_ingest::Limits { max_input_bytes: 512 * 1024 * 1024 },
-        rules: RwLock::new(rules),
+        rules: rules::Active::default(),
+        rule_bases,
+        rule_changes: tokio::sync::Mutex::new(()),
         default_rules: Arc::new(pack::builtin_default().rules.clone()),
         ingest_slots: Arc::new(Semaphore::new(config.max_ingest_in_flight)),
         evaluate_slots: Arc::new(Semaphore::new(workers as usize * 2)),
@@ -243,6 +261,21 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         store,
         config,
     });
+    // Each app's rules: uploads that no longer load (after an upgrade, say) are reported
+    // and left out rather than keeping the server down.
+    let apps = {
+        let store = state.store.clone();
+        tokio::task::spawn_blocking(move || store.apps())
+            .await
+            .map_err(|e| ServerError::Config(format!("rules task: {e}")))??
+    };
+    for app in apps {
+        if let Err(errors) = state.reload_rules(&app) {
+            tracing::error!(%app, errors = %errors.join("; "), "uploaded rules do not load; running the built-in and configured rules");
+            let set = rules::build(&state.rule_base(&app), &[], None);
+            state.rules.set(&app, set.rules);
+        }
+    }
     // Conferences that were live when the server last stopped carry on (and end if
     // their inactivity timeout has passed meanwhile).
     let recovered = {

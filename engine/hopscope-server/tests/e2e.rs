@@ -379,3 +379,116 @@ async fn a_restart_resumes_live_conferences_from_the_store() -> TestResult {
     server.shutdown().await;
     Ok(())
 }
+
+const SLA_RULE: &str = r#"rules:
+  - id: sla-audio-loss
+    version: 1
+    description: Our SLA allows at most 1 % audio loss.
+    scope: stream
+    where: direction == "inbound" && kind == "audio" && active
+    condition: loss_percent > 1%
+    for: 3s
+    severity: error
+    category: packet-loss
+    source: customer SLA, section 4
+    message: "{participant} lost {max:loss_percent:.1} of the audio: SLA breach"
+"#;
+
+async fn evaluate_lossy(
+    client: &reqwest::Client,
+    server: &Running,
+    key: &str,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/conferences/lossy-p2p");
+    let mut form = reqwest::multipart::Form::new();
+    for name in ["alice.webrtc-internals.json", "bob.webrtc-internals.json"] {
+        form = form.part(
+            name,
+            reqwest::multipart::Part::bytes(std::fs::read(format!("{base}/{name}"))?).file_name(name),
+        );
+    }
+    let body: Value = client
+        .post(url(server, "/v1/evaluate"))
+        .bearer_auth(key)
+        .multipart(form)
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(body["conferences"][0]["findings"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|f| f["rule"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_are_uploaded_checked_switched_and_kept_per_app() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let server = hopscope_server::start(config(dir.path())).await?;
+    let client = reqwest::Client::new();
+    let put = |name: &str, text: &str, key: &str| {
+        client.put(url(&server, &format!("/v1/rules/{name}"))).bearer_auth(key).body(text.to_string()).send()
+    };
+
+    // A broken file: the same diagnostics as the CLI, with file:line:col; nothing changes.
+    let broken = SLA_RULE.replace("loss_percent > 1%", "los_percent > 1%");
+    let resp = client
+        .post(url(&server, "/v1/rules/check"))
+        .bearer_auth(PROD_SECRET)
+        .body(broken.clone())
+        .send()
+        .await?;
+    let checked: Value = resp.json().await?;
+    assert_eq!(checked["ok"], false);
+    let message = checked["messages"][0].as_str().unwrap_or("");
+    assert!(message.contains("uploaded:check:7:") && message.contains("loss_percent"), "{message}");
+    let resp = put("sla.yaml", &broken, PROD_SECRET).await?;
+    assert_eq!(resp.status().as_u16(), 422);
+    let err: Value = resp.json().await?;
+    assert_eq!(err["error"]["code"], "rules_invalid");
+    assert!(!evaluate_lossy(&client, &server, PROD_SECRET).await?.contains(&"sla-audio-loss".to_string()));
+
+    // A good one takes effect at once, for this app only.
+    let resp = put("sla.yaml", SLA_RULE, PROD_SECRET).await?;
+    assert_eq!(resp.status().as_u16(), 200);
+    let uploaded: Value = resp.json().await?;
+    assert_eq!(uploaded["rules"], serde_json::json!(["sla-audio-loss"]));
+    assert_eq!(uploaded["file"]["version"], 1);
+    assert!(evaluate_lossy(&client, &server, PROD_SECRET).await?.contains(&"sla-audio-loss".to_string()));
+    assert!(!evaluate_lossy(&client, &server, STAGING_SECRET).await?.contains(&"sla-audio-loss".to_string()));
+    let (_, listed) = get(&client, &server, PROD_SECRET, "/v1/rules").await?;
+    assert_eq!(listed["files"][0]["name"], "sla.yaml");
+    assert!(listed["rules"].as_array().is_some_and(|r| r.iter().any(|r| r["id"] == "sla-audio-loss")));
+
+    // A broken new version is refused and the good one stays in force.
+    assert_eq!(put("sla.yaml", "rules: [", PROD_SECRET).await?.status().as_u16(), 422);
+    assert!(evaluate_lossy(&client, &server, PROD_SECRET).await?.contains(&"sla-audio-loss".to_string()));
+    // Ids stay unique across files.
+    assert_eq!(put("copy.yaml", SLA_RULE, PROD_SECRET).await?.status().as_u16(), 422);
+    // Ingest keys cannot change rules.
+    assert_eq!(put("x.yaml", SLA_RULE, PROD_INGEST).await?.status().as_u16(), 403);
+
+    // Off, on, gone.
+    let patch = |enabled: bool| {
+        client
+            .patch(url(&server, "/v1/rules/sla.yaml"))
+            .bearer_auth(PROD_SECRET)
+            .json(&serde_json::json!({"enabled": enabled}))
+            .send()
+    };
+    assert_eq!(patch(false).await?.status().as_u16(), 200);
+    assert!(!evaluate_lossy(&client, &server, PROD_SECRET).await?.contains(&"sla-audio-loss".to_string()));
+    assert_eq!(patch(true).await?.status().as_u16(), 200);
+    assert!(evaluate_lossy(&client, &server, PROD_SECRET).await?.contains(&"sla-audio-loss".to_string()));
+    // Uploaded rules survive a restart.
+    server.shutdown().await;
+    let server = hopscope_server::start(config(dir.path())).await?;
+    assert!(evaluate_lossy(&client, &server, PROD_SECRET).await?.contains(&"sla-audio-loss".to_string()));
+    let resp = client.delete(url(&server, "/v1/rules/sla.yaml")).bearer_auth(PROD_SECRET).send().await?;
+    assert_eq!(resp.status().as_u16(), 204);
+    let resp = client.delete(url(&server, "/v1/rules/sla.yaml")).bearer_auth(PROD_SECRET).send().await?;
+    assert_eq!(resp.status().as_u16(), 404);
+    assert!(!evaluate_lossy(&client, &server, PROD_SECRET).await?.contains(&"sla-audio-loss".to_string()));
+    server.shutdown().await;
+    Ok(())
+}

@@ -116,6 +116,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// and forgets batch ids older than it. Returns the conferences deleted.
     fn purge_before(&self, cutoff_ms: i64) -> Result<u64>;
 
+    /// Stores a rule file (a new version when the name exists), enabled.
+    fn put_rule_file(&self, app: &str, name: &str, text: &str) -> Result<RuleFile>;
+    /// An app's rule files, by name.
+    fn rule_files(&self, app: &str) -> Result<Vec<RuleFile>>;
+    /// Turns a rule file on or off; false when there is no such file.
+    fn set_rule_file_enabled(&self, app: &str, name: &str, enabled: bool) -> Result<bool>;
+    /// Deletes a rule file; false when there is no such file.
+    fn delete_rule_file(&self, app: &str, name: &str) -> Result<bool>;
+
     /// Commits everything queued, then refuses further writes.
     fn close(&self);
 }

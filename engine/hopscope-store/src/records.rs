@@ -234,3 +234,19 @@ pub struct Input {
     /// Content.
     pub bytes: Vec<u8>,
 }
+
+/// A rule file an app uploaded.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuleFile {
+    /// Its name (unique per app).
+    pub name: String,
+    /// The YAML text.
+    #[serde(skip)]
+    pub text: String,
+    /// Whether its rules run.
+    pub enabled: bool,
+    /// Increases with each upload of this name.
+    pub version: u32,
+    /// When last changed, epoch ms.
+    pub updated_ms: i64,
+}

@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
     Appended, Batch, ConferenceQuery, ConferenceRecord, ConferenceState, Evaluation, Feedback, FindingRow,
-    Input, KeyGrant, KeyKind, NATIVE_INPUT, Result, Store, StoreError, Summary, key_hash,
+    Input, KeyGrant, KeyKind, NATIVE_INPUT, Result, RuleFile, Store, StoreError, Summary, key_hash,
 };
 
 /// Writes waiting for the writer beyond this block their callers (back-pressure).
@@ -97,6 +97,15 @@ CREATE TABLE IF NOT EXISTS feedback (
     received_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS feedback_by_conference ON feedback (app, conference);
+CREATE TABLE IF NOT EXISTS rule_files (
+    app TEXT NOT NULL,
+    name TEXT NOT NULL,
+    text TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (app, name)
+) WITHOUT ROWID;
 "#;
 
 /// A write the writer thread runs inside its group transaction, answering only after the
@@ -726,6 +735,66 @@ impl Store for SqliteStore {
             conn.execute("DELETE FROM batches WHERE received_ms < ?1", params![cutoff_ms])
                 .map_err(sql("purge batch ids"))?;
             Ok(n as u64)
+        })
+    }
+
+    fn put_rule_file(&self, app: &str, name: &str, text: &str) -> Result<RuleFile> {
+        let (app, name, text) = (app.to_string(), name.to_string(), text.to_string());
+        self.write(move |conn| {
+            let now = now_ms();
+            conn.execute(
+                "INSERT INTO rule_files (app, name, text, enabled, version, updated_ms) VALUES (?1, ?2, ?3, 1, 1, ?4)
+                 ON CONFLICT (app, name) DO UPDATE SET text = excluded.text, enabled = 1,
+                    version = version + 1, updated_ms = excluded.updated_ms",
+                params![app, name, text, now],
+            )
+            .map_err(sql("store a rule file"))?;
+            let version: u32 = conn
+                .query_row("SELECT version FROM rule_files WHERE app = ?1 AND name = ?2", params![app, name], |r| r.get(0))
+                .map_err(sql("read a rule file version"))?;
+            Ok(RuleFile { name, text, enabled: true, version, updated_ms: now })
+        })
+    }
+
+    fn rule_files(&self, app: &str) -> Result<Vec<RuleFile>> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT name, text, enabled, version, updated_ms FROM rule_files WHERE app = ?1 ORDER BY name")
+                .map_err(sql("prepare rule files"))?
+                .query_map(params![app], |r| {
+                    Ok(RuleFile {
+                        name: r.get(0)?,
+                        text: r.get(1)?,
+                        enabled: r.get::<_, i64>(2)? != 0,
+                        version: r.get(3)?,
+                        updated_ms: r.get(4)?,
+                    })
+                })
+                .map_err(sql("read rule files"))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql("read rule files"))
+        })
+    }
+
+    fn set_rule_file_enabled(&self, app: &str, name: &str, enabled: bool) -> Result<bool> {
+        let (app, name) = (app.to_string(), name.to_string());
+        self.write(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE rule_files SET enabled = ?3, updated_ms = ?4 WHERE app = ?1 AND name = ?2",
+                    params![app, name, enabled as i64, now_ms()],
+                )
+                .map_err(sql("switch a rule file"))?;
+            Ok(n > 0)
+        })
+    }
+
+    fn delete_rule_file(&self, app: &str, name: &str) -> Result<bool> {
+        let (app, name) = (app.to_string(), name.to_string());
+        self.write(move |conn| {
+            let n = conn
+                .execute("DELETE FROM rule_files WHERE app = ?1 AND name = ?2", params![app, name])
+                .map_err(sql("delete a rule file"))?;
+            Ok(n > 0)
         })
     }
 
