@@ -51,6 +51,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("put", "/v1/rules/{name}"),
     ("patch", "/v1/rules/{name}"),
     ("delete", "/v1/rules/{name}"),
+    ("get", "/v1/deliveries"),
+    ("get", "/v1/deliveries/{id}"),
+    ("post", "/v1/deliveries/{id}/retry"),
+    ("get", "/v1/switches"),
+    ("put", "/v1/switches/{kind}/{name}"),
 ];
 
 fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<State>>> {
@@ -72,6 +77,11 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<State>>> {
         ("put", "/v1/rules/{name}") => put(crate::rules_api::upload),
         ("patch", "/v1/rules/{name}") => patch(crate::rules_api::switch),
         ("delete", "/v1/rules/{name}") => delete(crate::rules_api::remove),
+        ("get", "/v1/deliveries") => get(crate::callbacks_api::list),
+        ("get", "/v1/deliveries/{id}") => get(crate::callbacks_api::get),
+        ("post", "/v1/deliveries/{id}/retry") => post(crate::callbacks_api::retry),
+        ("get", "/v1/switches") => get(crate::callbacks_api::switches),
+        ("put", "/v1/switches/{kind}/{name}") => put(crate::callbacks_api::set_switch),
         _ => return None,
     })
 }
@@ -491,7 +501,7 @@ struct Listed {
     url: String,
 }
 
-fn conference_url(state: &State, id: &str) -> String {
+pub(crate) fn conference_url(state: &State, id: &str) -> String {
     format!("{}/v1/conferences/{}", state.config.public_base(), percent_encode(id))
 }
 
@@ -654,6 +664,7 @@ async fn conference_events(
                 version: 0,
                 summary: record.summary.unwrap_or_default(),
                 findings,
+                narrative: serde_json::Value::Null,
                 errors: Vec::new(),
             });
             first.push_back(if ended { LiveEvent::Ended(snapshot) } else { LiveEvent::Update(snapshot) });

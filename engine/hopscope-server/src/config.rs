@@ -68,6 +68,8 @@ pub struct AppConfig {
     pub rules_dir: Option<PathBuf>,
     /// Threshold overrides for this app's rules (`hopscope rules` overrides format).
     pub overrides: Option<PathBuf>,
+    /// Callbacks: the actions rules name, end-of-call summaries, rate limits, retries.
+    pub callbacks: hopscope_actions::ActionsConfig,
 }
 
 impl Default for Config {
@@ -168,6 +170,10 @@ impl Config {
                     "app name `{}`: use 1–64 letters, digits, `-` or `_` (e.g. `production`)",
                     app.name
                 ));
+            }
+            let problems = app.callbacks.problems();
+            if !problems.is_empty() {
+                return bad(format!("app `{}` callbacks: {}", app.name, problems.join("; ")));
             }
             if !names.insert(app.name.as_str()) {
                 return bad(format!("app `{}` is listed twice", app.name));

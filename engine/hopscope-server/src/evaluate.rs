@@ -88,6 +88,7 @@ pub fn summarize(d: &Diagnosis) -> (Summary, Vec<FindingRow>) {
             raised_ms: f.raised_ms,
             cleared_ms: f.cleared_at.as_ref().map(|_| f.ended_ms),
             message: f.message.clone(),
+            actions: f.actions.clone(),
         })
         .collect();
     (summary, findings)

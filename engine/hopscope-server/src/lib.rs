@@ -18,6 +18,8 @@
 pub mod api;
 pub mod auth;
 pub mod batch;
+pub mod callbacks;
+mod callbacks_api;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -86,6 +88,8 @@ pub struct State {
     pub metrics: metrics::Metrics,
     /// Limits on what ingest reads.
     pub ingest_limits: hopscope_ingest::Limits,
+    /// Callback delivery.
+    pub dispatcher: Arc<hopscope_actions::Dispatcher>,
     rules: rules::Active,
     rule_bases: HashMap<String, rules::AppRuleBase>,
     /// Rule changes happen one at a time (validate, store, swap).
@@ -155,6 +159,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
     scheduler: tokio::task::JoinHandle<()>,
+    dispatcher: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -165,6 +170,7 @@ impl Running {
         let _ = self.stop.send(true);
         let _ = self.server.await;
         let _ = self.scheduler.await;
+        let _ = self.dispatcher.await;
         let store = self.state.store.clone();
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
         tracing::info!("hopscope stopped");
@@ -245,7 +251,10 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let address = listener
         .local_addr()
         .map_err(|source| ServerError::Listen { address: config.listen.clone(), source })?;
+    let callbacks = config.apps.iter().map(|a| (a.name.clone(), a.callbacks.clone())).collect();
+    let dispatcher = hopscope_actions::Dispatcher::new(store.clone(), callbacks);
     let state = Arc::new(State {
+        dispatcher,
         keys: auth::Keys::default(),
         live: live::Live::new(workers as usize, 100_000),
         metrics: metrics::Metrics::default(),
@@ -296,6 +305,8 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let (stop, stop_rx) = watch::channel(false);
     let scheduler = tokio::spawn(live::run_scheduler(state.clone(), stop_rx.clone()));
     tokio::spawn(retention(state.clone(), stop_rx.clone()));
+    let dispatcher = tokio::spawn(state.dispatcher.clone().run(stop_rx.clone()));
+    tokio::spawn(callbacks::summarise_held(state.clone(), stop_rx.clone()));
     let router = api::router(state.clone());
     let mut shutdown_rx = stop_rx;
     let server = tokio::spawn(async move {
@@ -308,7 +319,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     });
     state.ready.store(true, Ordering::Relaxed);
     tracing::info!(%address, "hopscope listening");
-    Ok(Running { address, created_keys, state, stop, server, scheduler })
+    Ok(Running { address, created_keys, state, stop, server, scheduler, dispatcher })
 }
 
 /// Deletes ended conferences past the retention period, hourly.

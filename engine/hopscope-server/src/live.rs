@@ -55,6 +55,8 @@ pub struct Snapshot {
     pub summary: Summary,
     /// Findings so far.
     pub findings: Vec<FindingRow>,
+    /// The conference told in plain English so far (summary, a paragraph per root cause).
+    pub narrative: serde_json::Value,
     /// Inputs that could not be read.
     pub errors: Vec<String>,
 }
@@ -195,10 +197,19 @@ impl Live {
         out
     }
 
-    /// Records an evaluation's result and tells subscribers.
-    fn finish(&self, key: &Key, ending: bool, mut snapshot: Snapshot, cost: Duration, every: Duration) {
+    /// Records an evaluation's result and tells subscribers; returns what changed and the
+    /// final state if the conference ended.
+    fn finish(
+        &self,
+        key: &Key,
+        ending: bool,
+        mut snapshot: Snapshot,
+        cost: Duration,
+        every: Duration,
+    ) -> (Vec<FindingChange>, Option<Arc<Snapshot>>) {
         let mut map = self.lock();
-        let Some(e) = map.get_mut(key) else { return };
+        let Some(e) = map.get_mut(key) else { return (Vec::new(), None) };
+        let mut changes = Vec::new();
         e.evaluating = false;
         // Slow conferences wait longer between evaluations: at most ~20 % of a worker.
         e.not_before = Instant::now() + every.max(cost * 4);
@@ -207,14 +218,17 @@ impl Live {
         let previous = e.latest.as_ref().map(|s| s.findings.clone()).unwrap_or_default();
         for f in &snapshot.findings {
             let before = previous.iter().find(|p| p.id == f.id);
-            let status = match before {
-                None if f.cleared_ms.is_some() => Some("cleared"),
-                None => Some("raised"),
-                Some(p) if p.cleared_ms.is_none() && f.cleared_ms.is_some() => Some("cleared"),
-                Some(_) => None,
+            // A finding that rose and cleared between two evaluations is told as both.
+            let statuses: &[&'static str] = match before {
+                None if f.cleared_ms.is_some() => &["raised", "cleared"],
+                None => &["raised"],
+                Some(p) if p.cleared_ms.is_none() && f.cleared_ms.is_some() => &["cleared"],
+                Some(_) => &[],
             };
-            if let Some(status) = status {
-                let _ = e.tx.send(LiveEvent::Finding(FindingChange { status, finding: f.clone() }));
+            for status in statuses {
+                let change = FindingChange { status, finding: f.clone() };
+                let _ = e.tx.send(LiveEvent::Finding(change.clone()));
+                changes.push(change);
             }
         }
         // Ended only if nothing arrived while the final evaluation ran.
@@ -224,10 +238,15 @@ impl Live {
         }
         let snapshot = Arc::new(snapshot);
         e.latest = Some(snapshot.clone());
-        let _ = e.tx.send(if ended { LiveEvent::Ended(snapshot) } else { LiveEvent::Update(snapshot) });
+        let _ = e.tx.send(if ended {
+            LiveEvent::Ended(snapshot.clone())
+        } else {
+            LiveEvent::Update(snapshot.clone())
+        });
         if ended {
             map.remove(key);
         }
+        (changes, ended.then_some(snapshot))
     }
 
     fn abandon(&self, key: &Key) {
@@ -251,11 +270,12 @@ pub(crate) fn evaluate_conference(
     let rules = state.rules_for(app);
     let evaluated = evaluate(&inputs, &rules, &state.ingest_limits);
     let errors = evaluated.errors.clone();
-    let (summary, findings, diagnosis_json) = match primary(evaluated, conference) {
+    let (summary, findings, diagnosis_json, narrative) = match primary(evaluated, conference) {
         Some(d) => {
             let (summary, findings) = summarize(&d);
             let json = serde_json::to_vec(&d).map_err(|e| e.to_string())?;
-            (summary, findings, json)
+            let narrative = serde_json::to_value(&d.narrative).unwrap_or_default();
+            (summary, findings, json, narrative)
         }
         None => {
             let summary = Summary {
@@ -263,7 +283,7 @@ pub(crate) fn evaluate_conference(
                 headline: format!("None of the data could be read: {}", errors.join("; ")),
                 ..Summary::default()
             };
-            (summary, Vec::new(), b"null".to_vec())
+            (summary, Vec::new(), b"null".to_vec(), serde_json::Value::Null)
         }
     };
     store
@@ -276,7 +296,15 @@ pub(crate) fn evaluate_conference(
             diagnosis_json,
         })
         .map_err(|e| e.to_string())?;
-    Ok(Snapshot { conference: conference.to_string(), state: "live", version: 0, summary, findings, errors })
+    Ok(Snapshot {
+        conference: conference.to_string(),
+        state: "live",
+        version: 0,
+        summary,
+        findings,
+        narrative,
+        errors,
+    })
 }
 
 /// Runs until `stop` fires: picks due conferences and evaluates them.
@@ -306,7 +334,8 @@ pub async fn run_scheduler(state: Arc<State>, mut stop: tokio::sync::watch::Rece
                         if ending {
                             tracing::info!(app = %key.0, conference = %key.1, outcome = %snapshot.summary.outcome, "conference ended");
                         }
-                        state.live.finish(&key, ending, snapshot, cost, every);
+                        let (changes, ended) = state.live.finish(&key, ending, snapshot, cost, every);
+                        crate::callbacks::enqueue(&state, &key.0, &key.1, &changes, ended.as_deref());
                     }
                     Err(error) => {
                         state.metrics.evaluation_errors.inc();

@@ -125,6 +125,30 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Deletes a rule file; false when there is no such file.
     fn delete_rule_file(&self, app: &str, name: &str) -> Result<bool>;
 
+    /// Enqueues events for delivery, each once per (action, event id), applying the rate
+    /// limits each entry carries (over them, the entry is held for a summary). Returns the
+    /// states the new entries got (events seen before are left out).
+    fn enqueue(&self, app: &str, entries: Vec<OutboxEntry>, now_ms: i64) -> Result<Vec<DeliveryState>>;
+    /// Pending deliveries due at `now_ms`, oldest first.
+    fn due_deliveries(&self, now_ms: i64, limit: u32) -> Result<Vec<Delivery>>;
+    /// Records an attempt in the audit log and moves the delivery on.
+    fn record_attempt(&self, id: i64, attempt: Attempt, outcome: AttemptOutcome) -> Result<()>;
+    /// An app's deliveries, newest first, optionally in one state.
+    fn deliveries(&self, app: &str, state: Option<DeliveryState>, limit: u32) -> Result<Vec<Delivery>>;
+    /// One delivery with its attempts.
+    fn delivery(&self, app: &str, id: i64) -> Result<Option<(Delivery, Vec<Attempt>)>>;
+    /// Puts a dead delivery back in line; false when there is no dead delivery with that id.
+    fn retry_delivery(&self, app: &str, id: i64, now_ms: i64) -> Result<bool>;
+    /// Held events whose rate window started at or before `cutoff_ms` (pass `now - window`:
+    /// windows that have closed), grouped.
+    fn held_groups(&self, cutoff_ms: i64) -> Result<Vec<HeldGroup>>;
+    /// Marks a group's held events summarised and enqueues their summary, atomically.
+    fn summarize_held(&self, group: &HeldGroup, summary: OutboxEntry, now_ms: i64) -> Result<()>;
+    /// Kill switches: (kind `action` or `rule`, name) → enabled.
+    fn set_switch(&self, app: &str, kind: &str, name: &str, enabled: bool) -> Result<()>;
+    /// The switches turned off, as (kind, name).
+    fn switches_off(&self, app: &str) -> Result<Vec<(String, String)>>;
+
     /// Commits everything queued, then refuses further writes.
     fn close(&self);
 }

@@ -168,6 +168,9 @@ pub struct FindingRow {
     pub cleared_ms: Option<f64>,
     /// The rendered message.
     pub message: String,
+    /// Callbacks the rule names (not stored: they belong to the rule, not the record).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
 }
 
 /// What one evaluation of a conference derived.
@@ -249,4 +252,144 @@ pub struct RuleFile {
     pub version: u32,
     /// When last changed, epoch ms.
     pub updated_ms: i64,
+}
+
+/// Where an outbox entry stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Waiting for (another) attempt.
+    Pending,
+    /// The destination answered 2xx (or a dry run recorded it).
+    Delivered,
+    /// Out of attempts: on the dead-letter list until retried by hand.
+    Dead,
+    /// Held back by a rate limit; reported in a summary instead.
+    Held,
+    /// Held back and since reported in a summary.
+    Summarized,
+}
+
+impl DeliveryState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Dead => "dead",
+            DeliveryState::Held => "held",
+            DeliveryState::Summarized => "summarized",
+        }
+    }
+
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<DeliveryState> {
+        Some(match s {
+            "pending" => DeliveryState::Pending,
+            "delivered" => DeliveryState::Delivered,
+            "dead" => DeliveryState::Dead,
+            "held" => DeliveryState::Held,
+            "summarized" => DeliveryState::Summarized,
+            _ => return None,
+        })
+    }
+}
+
+/// Something to deliver to an action's destination.
+#[derive(Clone, Debug)]
+pub struct OutboxEntry {
+    /// The action (destination) name.
+    pub action: String,
+    /// The event's id: the same event is enqueued once per action (the idempotency key
+    /// receivers see).
+    pub event_id: String,
+    /// `finding.raised`, `finding.cleared`, `conference.ended`, `summary`.
+    pub kind: String,
+    /// The rule behind it, for rate limits.
+    pub rule: Option<String>,
+    /// The conference it is about.
+    pub conference: Option<String>,
+    /// The JSON body (the action's format).
+    pub payload: String,
+    /// At most this many events per rule and action per window, the rest held (0: no limit).
+    pub limit_per_rule: u32,
+    /// At most this many events per conference and action per window (0: no limit).
+    pub limit_per_conference: u32,
+    /// The rate window, ms.
+    pub window_ms: i64,
+}
+
+/// An outbox entry as delivered and listed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Delivery {
+    /// Its id.
+    pub id: i64,
+    /// App.
+    pub app: String,
+    /// Action.
+    pub action: String,
+    /// Event id (idempotency key).
+    pub event_id: String,
+    /// Event kind.
+    pub kind: String,
+    /// Rule.
+    pub rule: Option<String>,
+    /// Conference.
+    pub conference: Option<String>,
+    /// State.
+    pub state: DeliveryState,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Next attempt, epoch ms.
+    pub next_attempt_ms: i64,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// When enqueued, epoch ms.
+    pub created_ms: i64,
+    /// The body.
+    #[serde(skip)]
+    pub payload: String,
+}
+
+/// One delivery attempt, for the audit log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Attempt {
+    /// When, epoch ms.
+    pub at_ms: i64,
+    /// HTTP status, if an answer came.
+    pub status: Option<u16>,
+    /// What went wrong, if anything.
+    pub error: Option<String>,
+    /// How long it took.
+    pub duration_ms: f64,
+    /// A dry run: recorded, not sent.
+    pub dry_run: bool,
+}
+
+/// What an attempt leads to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// Done.
+    Delivered,
+    /// Try again at this time (epoch ms).
+    RetryAt(i64),
+    /// Give up: dead letter.
+    Dead,
+}
+
+/// Events held back by a rate limit, ready to be summarised.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HeldGroup {
+    /// App.
+    pub app: String,
+    /// Action.
+    pub action: String,
+    /// Rule (empty for events without one).
+    pub rule: String,
+    /// Start of the rate window, epoch ms.
+    pub window_start_ms: i64,
+    /// How many were held.
+    pub count: u32,
+    /// Some of the conferences they were about.
+    pub conferences: Vec<String>,
 }

@@ -10,8 +10,9 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
-    Appended, Batch, ConferenceQuery, ConferenceRecord, ConferenceState, Evaluation, Feedback, FindingRow,
-    Input, KeyGrant, KeyKind, NATIVE_INPUT, Result, RuleFile, Store, StoreError, Summary, key_hash,
+    Appended, Attempt, AttemptOutcome, Batch, ConferenceQuery, ConferenceRecord, ConferenceState, Delivery,
+    DeliveryState, Evaluation, Feedback, FindingRow, HeldGroup, Input, KeyGrant, KeyKind, NATIVE_INPUT,
+    OutboxEntry, Result, RuleFile, Store, StoreError, Summary, key_hash,
 };
 
 /// Writes waiting for the writer beyond this block their callers (back-pressure).
@@ -97,6 +98,43 @@ CREATE TABLE IF NOT EXISTS feedback (
     received_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS feedback_by_conference ON feedback (app, conference);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    app TEXT NOT NULL,
+    action TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    rule TEXT,
+    conference TEXT,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    last_error TEXT,
+    created_ms INTEGER NOT NULL,
+    window_start_ms INTEGER NOT NULL,
+    UNIQUE (app, action, event_id)
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_ms) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS outbox_held ON outbox (window_start_ms) WHERE state = 'held';
+CREATE INDEX IF NOT EXISTS outbox_by_rule ON outbox (app, action, rule, window_start_ms);
+CREATE INDEX IF NOT EXISTS outbox_by_conference ON outbox (app, action, conference, window_start_ms);
+CREATE TABLE IF NOT EXISTS delivery_attempts (
+    outbox_id INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+    status INTEGER,
+    error TEXT,
+    duration_ms REAL NOT NULL,
+    dry_run INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_by_delivery ON delivery_attempts (outbox_id);
+CREATE TABLE IF NOT EXISTS switches (
+    app TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    PRIMARY KEY (app, kind, name)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rule_files (
     app TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -626,6 +664,7 @@ impl Store for SqliteStore {
                     raised_ms: r.get(5)?,
                     cleared_ms: r.get(6)?,
                     message: r.get(7)?,
+                    actions: Vec::new(),
                 })
             })
             .map_err(sql("read findings"))?
@@ -798,9 +837,249 @@ impl Store for SqliteStore {
         })
     }
 
+    fn enqueue(&self, app: &str, entries: Vec<OutboxEntry>, now_ms: i64) -> Result<Vec<DeliveryState>> {
+        let app = app.to_string();
+        self.write(move |conn| {
+            let mut states = Vec::new();
+            for e in &entries {
+                let window = if e.window_ms > 0 { now_ms - now_ms.rem_euclid(e.window_ms) } else { now_ms };
+                let count = |column: &str, value: &Option<String>| -> Result<u32> {
+                    let Some(v) = value else { return Ok(0) };
+                    conn.query_row(
+                        &format!(
+                            "SELECT count(*) FROM outbox WHERE app = ?1 AND action = ?2 AND {column} = ?3
+                             AND window_start_ms = ?4 AND kind != 'summary'"
+                        ),
+                        params![app, e.action, v, window],
+                        |r| r.get::<_, i64>(0),
+                    )
+                    .map(|n| n.max(0) as u32)
+                    .map_err(sql("count events for a rate limit"))
+                };
+                let over = (e.limit_per_rule > 0 && count("rule", &e.rule)? >= e.limit_per_rule)
+                    || (e.limit_per_conference > 0 && count("conference", &e.conference)? >= e.limit_per_conference);
+                let state = if over { DeliveryState::Held } else { DeliveryState::Pending };
+                let inserted = conn
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO outbox
+                         (app, action, event_id, kind, rule, conference, payload, state, next_attempt_ms, created_ms, window_start_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
+                    )
+                    .map_err(sql("prepare outbox"))?
+                    .execute(params![
+                        app,
+                        e.action,
+                        e.event_id,
+                        e.kind,
+                        e.rule,
+                        e.conference,
+                        e.payload,
+                        state.as_str(),
+                        now_ms,
+                        window
+                    ])
+                    .map_err(sql("enqueue an event"))?;
+                if inserted > 0 {
+                    states.push(state);
+                }
+            }
+            Ok(states)
+        })
+    }
+
+    fn due_deliveries(&self, now_ms: i64, limit: u32) -> Result<Vec<Delivery>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {DELIVERY_COLUMNS} FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?1
+                 ORDER BY next_attempt_ms, id LIMIT ?2"
+            ))
+            .map_err(sql("prepare due deliveries"))?
+            .query_map(params![now_ms, limit], delivery_row)
+            .map_err(sql("read due deliveries"))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("read due deliveries"))
+        })
+    }
+
+    fn record_attempt(&self, id: i64, attempt: Attempt, outcome: AttemptOutcome) -> Result<()> {
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO delivery_attempts (outbox_id, at_ms, status, error, duration_ms, dry_run)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id, attempt.at_ms, attempt.status, attempt.error, attempt.duration_ms, attempt.dry_run as i64],
+            )
+            .map_err(sql("audit an attempt"))?;
+            let (state, next) = match outcome {
+                AttemptOutcome::Delivered => (DeliveryState::Delivered, attempt.at_ms),
+                AttemptOutcome::RetryAt(t) => (DeliveryState::Pending, t),
+                AttemptOutcome::Dead => (DeliveryState::Dead, attempt.at_ms),
+            };
+            conn.execute(
+                "UPDATE outbox SET state = ?2, attempts = attempts + 1, next_attempt_ms = ?3, last_error = ?4 WHERE id = ?1",
+                params![id, state.as_str(), next, attempt.error],
+            )
+            .map_err(sql("move a delivery on"))?;
+            Ok(())
+        })
+    }
+
+    fn deliveries(&self, app: &str, state: Option<DeliveryState>, limit: u32) -> Result<Vec<Delivery>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {DELIVERY_COLUMNS} FROM outbox WHERE app = ?1 AND (?2 IS NULL OR state = ?2)
+                 ORDER BY id DESC LIMIT ?3"
+            ))
+            .map_err(sql("prepare deliveries"))?
+            .query_map(params![app, state.map(DeliveryState::as_str), limit.clamp(1, 1000)], delivery_row)
+            .map_err(sql("read deliveries"))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("read deliveries"))
+        })
+    }
+
+    fn delivery(&self, app: &str, id: i64) -> Result<Option<(Delivery, Vec<Attempt>)>> {
+        self.read(|conn| {
+            let d = conn
+                .prepare_cached(&format!("SELECT {DELIVERY_COLUMNS} FROM outbox WHERE app = ?1 AND id = ?2"))
+                .map_err(sql("prepare a delivery"))?
+                .query_row(params![app, id], delivery_row)
+                .optional()
+                .map_err(sql("read a delivery"))?;
+            let Some(d) = d else { return Ok(None) };
+            let attempts = conn
+                .prepare_cached(
+                    "SELECT at_ms, status, error, duration_ms, dry_run FROM delivery_attempts
+                     WHERE outbox_id = ?1 ORDER BY at_ms, rowid",
+                )
+                .map_err(sql("prepare attempts"))?
+                .query_map(params![id], |r| {
+                    Ok(Attempt {
+                        at_ms: r.get(0)?,
+                        status: r.get(1)?,
+                        error: r.get(2)?,
+                        duration_ms: r.get(3)?,
+                        dry_run: r.get::<_, i64>(4)? != 0,
+                    })
+                })
+                .map_err(sql("read attempts"))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql("read attempts"))?;
+            Ok(Some((d, attempts)))
+        })
+    }
+
+    fn retry_delivery(&self, app: &str, id: i64, now_ms: i64) -> Result<bool> {
+        let app = app.to_string();
+        self.write(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE outbox SET state = 'pending', next_attempt_ms = ?3 WHERE app = ?1 AND id = ?2 AND state = 'dead'",
+                    params![app, id, now_ms],
+                )
+                .map_err(sql("retry a delivery"))?;
+            Ok(n > 0)
+        })
+    }
+
+    fn held_groups(&self, cutoff_ms: i64) -> Result<Vec<HeldGroup>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT app, action, coalesce(rule, ''), window_start_ms, count(*),
+                        group_concat(DISTINCT conference)
+                 FROM outbox WHERE state = 'held' AND window_start_ms <= ?1
+                 GROUP BY app, action, coalesce(rule, ''), window_start_ms
+                 ORDER BY window_start_ms",
+            )
+            .map_err(sql("prepare held events"))?
+            .query_map(params![cutoff_ms], |r| {
+                let conferences: Option<String> = r.get(5)?;
+                Ok(HeldGroup {
+                    app: r.get(0)?,
+                    action: r.get(1)?,
+                    rule: r.get(2)?,
+                    window_start_ms: r.get(3)?,
+                    count: r.get::<_, i64>(4)?.max(0) as u32,
+                    conferences: conferences
+                        .map(|c| c.split(',').take(10).map(str::to_string).collect())
+                        .unwrap_or_default(),
+                })
+            })
+            .map_err(sql("read held events"))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("read held events"))
+        })
+    }
+
+    fn summarize_held(&self, group: &HeldGroup, summary: OutboxEntry, now_ms: i64) -> Result<()> {
+        let g = group.clone();
+        self.write(move |conn| {
+            conn.execute(
+                "UPDATE outbox SET state = 'summarized'
+                 WHERE state = 'held' AND app = ?1 AND action = ?2 AND coalesce(rule, '') = ?3 AND window_start_ms = ?4",
+                params![g.app, g.action, g.rule, g.window_start_ms],
+            )
+            .map_err(sql("mark held events"))?;
+            conn.execute(
+                "INSERT OR IGNORE INTO outbox
+                 (app, action, event_id, kind, rule, conference, payload, state, next_attempt_ms, created_ms, window_start_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, 'pending', ?7, ?7, ?7)",
+                params![g.app, summary.action, summary.event_id, summary.kind, summary.rule, summary.payload, now_ms],
+            )
+            .map_err(sql("enqueue a summary"))?;
+            Ok(())
+        })
+    }
+
+    fn set_switch(&self, app: &str, kind: &str, name: &str, enabled: bool) -> Result<()> {
+        let (app, kind, name) = (app.to_string(), kind.to_string(), name.to_string());
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO switches (app, kind, name, enabled) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (app, kind, name) DO UPDATE SET enabled = excluded.enabled",
+                params![app, kind, name, enabled as i64],
+            )
+            .map_err(sql("set a switch"))?;
+            Ok(())
+        })
+    }
+
+    fn switches_off(&self, app: &str) -> Result<Vec<(String, String)>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT kind, name FROM switches WHERE app = ?1 AND enabled = 0 ORDER BY kind, name",
+            )
+            .map_err(sql("prepare switches"))?
+            .query_map(params![app], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(sql("read switches"))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("read switches"))
+        })
+    }
+
     fn close(&self) {
         self.stop_writer();
     }
+}
+
+const DELIVERY_COLUMNS: &str = "id, app, action, event_id, kind, rule, conference, state, attempts, next_attempt_ms, last_error, created_ms, payload";
+
+fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
+    let state: String = r.get(7)?;
+    Ok(Delivery {
+        id: r.get(0)?,
+        app: r.get(1)?,
+        action: r.get(2)?,
+        event_id: r.get(3)?,
+        kind: r.get(4)?,
+        rule: r.get(5)?,
+        conference: r.get(6)?,
+        state: DeliveryState::parse(&state).unwrap_or(DeliveryState::Pending),
+        attempts: r.get(8)?,
+        next_attempt_ms: r.get(9)?,
+        last_error: r.get(10)?,
+        created_ms: r.get(11)?,
+        payload: r.get(12)?,
+    })
 }
 
 #[cfg(test)]
@@ -873,6 +1152,7 @@ mod tests {
             raised_ms: 5.0,
             cleared_ms: None,
             message: "alice lost audio".into(),
+            actions: Vec::new(),
         };
         store.save_evaluation(Evaluation {
             app: "prod".into(),
@@ -935,6 +1215,65 @@ mod tests {
         );
         assert_eq!(store.resolve_key("hs_ingest_abd")?, None);
         assert!(matches!(store.add_key("nope", KeyKind::Secret, "k", "x"), Err(StoreError::Unknown { .. })));
+        Ok(())
+    }
+
+    #[test]
+    fn outbox_dedupes_rate_limits_retries_and_summarises() -> Result<()> {
+        let dir = tempfile::tempdir()
+            .map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
+        let store = SqliteStore::open(dir.path())?;
+        let entry = |id: &str, conference: &str| OutboxEntry {
+            action: "hook".into(),
+            event_id: id.into(),
+            kind: "finding.raised".into(),
+            rule: Some("loss".into()),
+            conference: Some(conference.into()),
+            payload: "{}".into(),
+            limit_per_rule: 2,
+            limit_per_conference: 0,
+            window_ms: 300_000,
+        };
+        let now = 1_000_000;
+        let states = store.enqueue(
+            "prod",
+            vec![entry("e1", "c1"), entry("e2", "c2"), entry("e3", "c3"), entry("e1", "c1")],
+            now,
+        )?;
+        assert_eq!(
+            states,
+            [DeliveryState::Pending, DeliveryState::Pending, DeliveryState::Held],
+            "e1 twice is one event"
+        );
+        let due = store.due_deliveries(now, 10)?;
+        assert_eq!(due.len(), 2);
+        let attempt = |status| Attempt {
+            at_ms: now,
+            status: Some(status),
+            error: None,
+            duration_ms: 1.0,
+            dry_run: false,
+        };
+        store.record_attempt(due[0].id, attempt(500), AttemptOutcome::RetryAt(now + 1000))?;
+        store.record_attempt(due[1].id, attempt(200), AttemptOutcome::Delivered)?;
+        assert_eq!(store.due_deliveries(now, 10)?.len(), 0, "the retry waits for its time");
+        assert_eq!(store.due_deliveries(now + 1000, 10)?.len(), 1);
+        store.record_attempt(due[0].id, attempt(500), AttemptOutcome::Dead)?;
+        let dead = store.deliveries("prod", Some(DeliveryState::Dead), 10)?;
+        assert_eq!(dead.len(), 1);
+        assert_eq!(store.delivery("prod", dead[0].id)?.map(|(d, a)| (d.attempts, a.len())), Some((2, 2)));
+        assert!(store.retry_delivery("prod", dead[0].id, now + 5)?);
+        assert!(!store.retry_delivery("staging", dead[0].id, now + 5)?, "another app's delivery");
+        // The held event is summarised once its window closed.
+        assert!(store.held_groups(now - 300_000)?.is_empty(), "window still open");
+        let closed_at = 1_200_000;
+        let groups = store.held_groups(closed_at - 300_000)?;
+        assert_eq!(groups.len(), 1);
+        assert_eq!((groups[0].count, groups[0].conferences.clone()), (1, vec!["c3".to_string()]));
+        let summary = OutboxEntry { event_id: "s1".into(), kind: "summary".into(), ..entry("s1", "") };
+        store.summarize_held(&groups[0], summary, now + 300_001)?;
+        assert!(store.held_groups(closed_at)?.is_empty());
+        assert_eq!(store.deliveries("prod", Some(DeliveryState::Summarized), 10)?.len(), 1);
         Ok(())
     }
 
