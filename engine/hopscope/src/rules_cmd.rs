@@ -7,8 +7,9 @@ use anyhow::Context;
 use hopscope_model::Conference;
 use hopscope_rules::catalogue::Scope;
 use hopscope_rules::diagnostic::{Diagnostic, Level};
-use hopscope_rules::harness::{self, CaseResult, YamlRules};
+use hopscope_rules::harness::{self, CaseResult, Chain, RuleKind, YamlRules};
 use hopscope_rules::pack::{self, LoadMode, Overrides, RuleSet};
+use hopscope_script::ScriptSet;
 use serde::Serialize;
 
 use crate::cli::{OutputFormat, RuleSourceArgs, RulesCommand};
@@ -25,12 +26,14 @@ pub fn run(command: &RulesCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// The rules a command runs with: the built-in pack unless `--no-builtin`, then the
-/// `--rules` paths, with `--overrides` applied. Diagnostics go to stderr; `Err` when the
-/// rules cannot be used (strict load with errors, unreadable paths).
-pub fn load_rules(args: &RuleSourceArgs) -> anyhow::Result<RuleSet> {
+/// `--rules` paths (YAML rules and Rhai scripts), with `--overrides` applied. Diagnostics
+/// go to stderr; `Err` when the rules cannot be used (strict load with errors, unreadable
+/// paths).
+pub fn load_rules(args: &RuleSourceArgs) -> anyhow::Result<(RuleSet, ScriptSet)> {
     let overrides = read_overrides(args.overrides.as_deref())?;
     let mode = if args.partial { LoadMode::Partial } else { LoadMode::Strict };
-    let set = pack::load(&args.rules, !args.no_builtin, &overrides, mode)?;
+    let mut set = pack::load(&args.rules, !args.no_builtin, &overrides, mode)?;
+    let scripts = load_scripts(&args.rules, &mut set)?;
     for d in &set.diagnostics {
         eprintln!("{d}");
     }
@@ -40,7 +43,15 @@ pub fn load_rules(args: &RuleSourceArgs) -> anyhow::Result<RuleSet> {
             set.diagnostics.iter().filter(|d| d.level == Level::Error).count()
         );
     }
-    Ok(set)
+    Ok((set, scripts))
+}
+
+/// The Rhai scripts among rule paths, their problems added to the YAML rules' diagnostics.
+fn load_scripts(paths: &[PathBuf], set: &mut RuleSet) -> anyhow::Result<ScriptSet> {
+    let (scripts, errors) = hopscope_script::load(paths, &hopscope_script::Limits::default())?;
+    set.diagnostics.extend(errors.iter().filter_map(|e| e.diagnostic()));
+    set.diagnostics.extend(scripts.clashes_with(&set.rules));
+    Ok(scripts)
 }
 
 fn read_overrides(path: Option<&Path>) -> anyhow::Result<Overrides> {
@@ -62,14 +73,15 @@ struct CheckOutput<'a> {
 fn check(args: &RuleSourceArgs, deny_warnings: bool, format: OutputFormat) -> anyhow::Result<ExitCode> {
     let overrides = read_overrides(args.overrides.as_deref())?;
     let mut set = pack::load(&args.rules, !args.no_builtin, &overrides, LoadMode::Partial)?;
+    let scripts = load_scripts(&args.rules, &mut set)?;
     set.diagnostics.extend(fires_on_healthy_calls(&set.rules));
     let errors = set.diagnostics.iter().filter(|d| d.level == Level::Error).count();
     let warnings = set.diagnostics.len() - errors;
     let ok = errors == 0 && (!deny_warnings || warnings == 0);
     match format {
         OutputFormat::Json => {
-            let out =
-                CheckOutput { ok, rules: set.rules.len(), errors, warnings, diagnostics: &set.diagnostics };
+            let rules = set.rules.len() + scripts.scripts().len();
+            let out = CheckOutput { ok, rules, errors, warnings, diagnostics: &set.diagnostics };
             outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         OutputFormat::Text => {
@@ -79,7 +91,7 @@ fn check(args: &RuleSourceArgs, deny_warnings: bool, format: OutputFormat) -> an
             let verdict = if ok { "ok" } else { "FAILED" };
             outln!(
                 "{verdict}: {} rules check, {errors} error{}, {warnings} warning{}",
-                set.rules.len(),
+                set.rules.len() + scripts.scripts().len(),
                 plural(errors),
                 plural(warnings)
             );
@@ -189,8 +201,9 @@ fn test(
     let mut results: Vec<CaseResult> = Vec::new();
     let mut load_errors = Vec::new();
     for dir in dirs {
-        let set = pack::load(std::slice::from_ref(dir), false, &overrides, LoadMode::Strict)
+        let mut set = pack::load(std::slice::from_ref(dir), false, &overrides, LoadMode::Strict)
             .with_context(|| format!("reading the rules in {}", dir.display()))?;
+        let scripts = load_scripts(std::slice::from_ref(dir), &mut set)?;
         if set.has_errors() {
             for d in &set.diagnostics {
                 eprintln!("{d}");
@@ -198,7 +211,13 @@ fn test(
             load_errors.push(format!("{}: the rules do not load; run `hopscope rules check`", dir.display()));
             continue;
         }
-        let kind = YamlRules(&set.rules);
+        let yaml = YamlRules(&set.rules);
+        // Scripts run after the YAML rules and see their findings, as in `diagnose`.
+        let kind: Box<dyn RuleKind> = match (set.rules.is_empty(), scripts.is_empty()) {
+            (_, true) => Box::new(yaml),
+            (true, false) => Box::new(Chain::new(vec![&scripts])),
+            (false, false) => Box::new(Chain::new(vec![&yaml, &scripts])),
+        };
         let fixtures = harness::fixture_files(dir);
         if fixtures.is_empty() {
             load_errors
@@ -212,7 +231,7 @@ fn test(
                     continue;
                 }
             };
-            let outcome = harness::run_fixture(&path, &fixture, &kind, &load_conference, &quality);
+            let outcome = harness::run_fixture(&path, &fixture, kind.as_ref(), &load_conference, &quality);
             if bless && outcome.iter().any(|r| !r.passed) {
                 harness::bless(&path, &fixture, &outcome).map_err(|e| anyhow::anyhow!(e))?;
                 eprintln!("blessed {}", path.display());
@@ -272,8 +291,8 @@ struct RuleRow<'a> {
 }
 
 fn list(args: &RuleSourceArgs, format: OutputFormat) -> anyhow::Result<ExitCode> {
-    let set = load_rules(args)?;
-    let rows: Vec<RuleRow<'_>> = set
+    let (set, scripts) = load_rules(args)?;
+    let mut rows: Vec<RuleRow<'_>> = set
         .rules
         .iter()
         .map(|r| RuleRow {
@@ -287,6 +306,16 @@ fn list(args: &RuleSourceArgs, format: OutputFormat) -> anyhow::Result<ExitCode>
             source: r.source.as_deref(),
         })
         .collect();
+    rows.extend(scripts.scripts().iter().map(|s| RuleRow {
+        id: &s.meta.id,
+        version: s.meta.version,
+        scope: s.meta.scope.as_str(),
+        severity: s.meta.severity.as_str(),
+        category: s.meta.category.as_str(),
+        description: &s.meta.description,
+        file: format!("{}:{}", s.file, s.position.line),
+        source: s.meta.source.as_deref(),
+    }));
     match format {
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&rows)?),
         OutputFormat::Text => {
