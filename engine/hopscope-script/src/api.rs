@@ -5,6 +5,7 @@
 //! | call | gives |
 //! |------|-------|
 //! | `conf.participants()`, `.peer_connections()`, `.streams()`, `.hops()` | entities (on a participant or peer connection: its own) |
+//! | `conf.streams("inbound")`, `conf.streams("inbound", "audio")` | streams one way, of one kind |
 //! | `e.value("loss_percent", tick)` | the metric at a tick: a number, `true`/`false`, text, or `()` when missing |
 //! | `e.series("loss_percent")` | the metric at every tick (`()` where missing) |
 //! | `e.summary("loss_percent")`, `e.summary(name, from, to)` | `#{samples, avg, min, max, min_at, max_at}` over the ticks |
@@ -15,6 +16,8 @@
 //!
 //! The view is reachable only while a script runs: the host lends it through a scoped
 //! thread-local, so nothing a script holds can outlive it or write to it.
+
+use std::collections::HashMap;
 
 use hopscope_rules::catalogue::{MetricId, Scope};
 use hopscope_rules::diagnostic::did_you_mean;
@@ -75,9 +78,18 @@ fn with_view<T>(e: Entity, f: impl FnOnce(&View) -> Fallible<T>) -> Fallible<T> 
     })
 }
 
+/// Metric ids by name per scope: scripts look names up millions of times on a big call.
+static METRICS: std::sync::LazyLock<Vec<HashMap<&'static str, MetricId>>> = std::sync::LazyLock::new(|| {
+    Scope::ALL
+        .iter()
+        .map(|s| s.metrics().iter().enumerate().map(|(i, m)| (m.name, MetricId(i as u16))).collect())
+        .collect()
+});
+
 fn metric(scope: Scope, name: &str) -> Fallible<MetricId> {
-    if let Some((id, _)) = scope.metric(name) {
-        return Ok(id);
+    let index = Scope::ALL.iter().position(|s| *s == scope).and_then(|i| METRICS.get(i));
+    if let Some(id) = index.and_then(|m| m.get(name)) {
+        return Ok(*id);
     }
     let hint = did_you_mean(name, scope.metrics().iter().map(|m| m.name))
         .map(|s| format!("; did you mean `{s}`?"))
@@ -111,6 +123,29 @@ fn entities(list: Vec<EntityRef>) -> Array {
 
 fn children(e: Entity, scope: Scope) -> Fallible<Array> {
     with_view(e, |view| Ok(entities(view.children(e.0, scope))))
+}
+
+/// Streams of an entity going one way (`inbound`/`outbound`), of one kind (`audio`/`video`)
+/// when given: the filter runs natively, a big call has thousands of streams.
+fn streams_of(e: Entity, direction: &str, kind: Option<&str>) -> Fallible<Array> {
+    if !matches!(direction, "inbound" | "outbound") {
+        return Err(format!("direction `{direction}`: one of inbound, outbound").into());
+    }
+    if let Some(k) = kind.filter(|k| !matches!(*k, "audio" | "video")) {
+        return Err(format!("kind `{k}`: one of audio, video").into());
+    }
+    with_view(e, |view| {
+        Ok(view
+            .children(e.0, Scope::Stream)
+            .into_iter()
+            .filter(|r| {
+                let EntityRef::Stream(i) = r else { return false };
+                let a = &view.streams[*i].attrs;
+                &*a.direction == direction && kind.is_none_or(|k| a.kind.as_deref() == Some(k))
+            })
+            .map(|r| Dynamic::from(Entity(r)))
+            .collect())
+    })
 }
 
 fn value(e: &mut Entity, name: &str, t: INT) -> Fallible<Dynamic> {
@@ -231,6 +266,10 @@ pub(crate) fn register(engine: &mut Engine) {
     engine.register_fn("participants", |e: &mut Entity| children(*e, Scope::Participant));
     engine.register_fn("peer_connections", |e: &mut Entity| children(*e, Scope::PeerConnection));
     engine.register_fn("streams", |e: &mut Entity| children(*e, Scope::Stream));
+    engine.register_fn("streams", |e: &mut Entity, direction: &str| streams_of(*e, direction, None));
+    engine.register_fn("streams", |e: &mut Entity, direction: &str, kind: &str| {
+        streams_of(*e, direction, Some(kind))
+    });
     engine.register_fn("hops", |e: &mut Entity| children(*e, Scope::Hop));
     engine.register_fn("value", value);
     engine.register_fn("series", series);

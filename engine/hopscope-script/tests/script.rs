@@ -173,3 +173,27 @@ fn attributes_and_bad_ticks_are_clear_errors() {
     let err = run.errors().next().expect("an error");
     assert!(err.to_string().contains("tick 100000 is outside the call"), "{err}");
 }
+
+#[test]
+fn streams_filter_by_direction_and_kind_natively() {
+    let view = view();
+    let body = r#"
+        let a = conf.streams("inbound", "audio").len();
+        let b = conf.participants()[0].streams("outbound").len();
+        [#{ about: conf, message: `${a} ${b}` }]
+    "#;
+    let run = one("conference", body).run(&view, &[]);
+    let inbound_audio = view
+        .streams
+        .iter()
+        .filter(|s| &*s.attrs.direction == "inbound" && s.attrs.kind.as_deref() == Some("audio"))
+        .count();
+    let first_outbound =
+        view.streams.iter().filter(|s| s.participant == 0 && &*s.attrs.direction == "outbound").count();
+    // Four people through an SFU: each hears the three others.
+    assert_eq!(inbound_audio, 12);
+    assert_eq!(run.findings[0].message, format!("{inbound_audio} {first_outbound}"));
+    let run = one("conference", "conf.streams(\"incoming\"); []").run(&view, &[]);
+    let err = run.errors().next().expect("an error");
+    assert!(err.to_string().contains("direction `incoming`: one of inbound, outbound"), "{err}");
+}

@@ -74,7 +74,7 @@ fn check(args: &RuleSourceArgs, deny_warnings: bool, format: OutputFormat) -> an
     let overrides = read_overrides(args.overrides.as_deref())?;
     let mut set = pack::load(&args.rules, !args.no_builtin, &overrides, LoadMode::Partial)?;
     let scripts = load_scripts(&args.rules, &mut set)?;
-    set.diagnostics.extend(fires_on_healthy_calls(&set.rules));
+    set.diagnostics.extend(fires_on_healthy_calls(&set.rules, &scripts));
     let errors = set.diagnostics.iter().filter(|d| d.level == Level::Error).count();
     let warnings = set.diagnostics.len() - errors;
     let ok = errors == 0 && (!deny_warnings || warnings == 0);
@@ -112,9 +112,9 @@ const HEALTHY_CALLS: [(&str, &str); 2] = [
     ),
 ];
 
-/// Warns (H801) about each rule that raises a finding on a simulated healthy call: a
-/// threshold that normal variation crosses, or a condition that matches everything.
-fn fires_on_healthy_calls(rules: &[hopscope_rules::rule::Rule]) -> Vec<Diagnostic> {
+/// Warns (H801) about each rule (YAML or script) that raises a finding on a simulated healthy
+/// call: a threshold that normal variation crosses, or a condition that matches everything.
+fn fires_on_healthy_calls(rules: &[hopscope_rules::rule::Rule], scripts: &ScriptSet) -> Vec<Diagnostic> {
     let quality = hopscope_score::QualityConfig::default();
     let mut out: Vec<Diagnostic> = Vec::new();
     for (what, yaml) in HEALTHY_CALLS {
@@ -129,22 +129,32 @@ fn fires_on_healthy_calls(rules: &[hopscope_rules::rule::Rule]) -> Vec<Diagnosti
         };
         for conference in hopscope_ingest::assemble(vec![input]) {
             let view = hopscope_rules::view::View::build(&conference, &quality);
-            for finding in hopscope_rules::eval::evaluate(rules, &view) {
+            let mut findings = hopscope_rules::eval::evaluate(rules, &view);
+            findings.extend(scripts.run(&view, &findings).findings);
+            for finding in findings {
                 if out.iter().any(|d| d.rule.as_deref() == Some(finding.rule.as_str())) {
                     continue;
                 }
-                let Some(rule) = rules.iter().find(|r| r.id == finding.rule) else { continue };
+                let origin = rules
+                    .iter()
+                    .find(|r| r.id == finding.rule)
+                    .map(|r| (&r.origin.file, r.origin.position))
+                    .or_else(|| {
+                        let s = scripts.scripts().iter().find(|s| s.meta.id == finding.rule)?;
+                        Some((&s.file, s.position))
+                    });
+                let Some((file, position)) = origin else { continue };
                 out.push(
                     Diagnostic::warning(
                         hopscope_rules::diagnostic::Code::H801,
-                        &rule.origin.file,
-                        rule.origin.position,
+                        file,
+                        position,
                         format!("fires on {what} (simulated): \"{}\"", finding.message),
                     )
                     .with_help(
                         "tighten the threshold or `where:`, or require it to hold (`for:`, `samples:`)",
                     )
-                    .in_rule(&rule.id),
+                    .in_rule(&finding.rule),
                 );
             }
         }

@@ -312,6 +312,21 @@ fn rhai_scripts_load_beside_yaml_rules_in_check_list_and_diagnose() {
     assert!(out.contains("FAILED: 3 rules check, 1 error"), "{out}");
 
     std::fs::remove_file(&bad).expect("rm");
+    let always = write(
+        tmp.path(),
+        "always.rhai",
+        "fn describe() { #{ id: \"always-fires\", version: 1, description: \"d\", scope: \"conference\", \
+         severity: \"info\", category: \"quality\" } }\nfn evaluate(conf) { [#{ about: conf, message: \"hello\" }] }\n",
+    );
+    let o = hopscope(&["rules", "check", "--no-builtin", "--rules", &dir]);
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "{always}:1:1: warning[H801]: fires on a healthy peer-to-peer call (simulated): \"hello\" (rule `always-fires`)"
+        )),
+        "{out}"
+    );
+    std::fs::remove_file(&always).expect("rm");
     let o = hopscope(&["rules", "list", "--no-builtin", "--rules", &dir]);
     let out = stdout(&o);
     assert!(
