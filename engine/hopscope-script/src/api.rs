@@ -91,15 +91,36 @@ fn metric(scope: Scope, name: &str) -> Fallible<MetricId> {
     if let Some(id) = index.and_then(|m| m.get(name)) {
         return Ok(*id);
     }
-    let hint = did_you_mean(name, scope.metrics().iter().map(|m| m.name))
-        .map(|s| format!("; did you mean `{s}`?"))
-        .unwrap_or_default();
     Err(format!(
-        "unknown metric `{name}` for a {}{hint} (`hopscope rules metrics {}` lists them)",
+        "unknown metric `{}` for a {}{} (`hopscope rules metrics {}` lists them)",
+        clip_name(name),
         scope.as_str(),
+        suggest(name, scope),
         scope.as_str()
     )
     .into())
+}
+
+/// Longest name worth a suggestion: edit distance is quadratic, and a script may pass a
+/// 64 KiB string.
+const MAX_NAME: usize = 64;
+
+/// `; did you mean `x`?`, or nothing.
+pub(crate) fn suggest(name: &str, scope: Scope) -> String {
+    if name.len() > MAX_NAME {
+        return String::new();
+    }
+    did_you_mean(name, scope.metrics().iter().map(|m| m.name))
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default()
+}
+
+/// A name cut short for an error message.
+pub(crate) fn clip_name(name: &str) -> String {
+    match name.char_indices().nth(MAX_NAME) {
+        Some((i, _)) => format!("{}…", &name[..i]),
+        None => name.to_string(),
+    }
 }
 
 fn tick(view: &View, t: INT) -> Fallible<usize> {

@@ -16,7 +16,8 @@ pub struct Limits {
     pub max_fn_expr_depth: usize,
     /// Bytes in one string.
     pub max_string_size: usize,
-    /// Elements in one array (a metric's series has one per tick: up to 7,201).
+    /// Elements in one array (a series has one per tick, up to 7,201; `conf.streams()` one per
+    /// stream, about 100 per participant on a media server).
     pub max_array_size: usize,
     /// Entries in object maps, counted across every map inside one value (how Rhai checks):
     /// a returned array of findings counts them all.
@@ -44,7 +45,7 @@ impl Default for Limits {
             max_expr_depth: 64,
             max_fn_expr_depth: 32,
             max_string_size: 64 * 1024,
-            max_array_size: 10_000,
+            max_array_size: 100_000,
             max_map_size: 10_000,
             max_variables: 256,
             max_functions: 64,

@@ -9,7 +9,7 @@ use hopscope_rules::rule::Severity;
 use hopscope_rules::view::{Val, View};
 use rhai::{Dynamic, Map};
 
-use crate::api::Entity;
+use crate::api::{Entity, clip_name, suggest};
 use crate::script::{Meta, parse_severity};
 
 /// Fields a returned finding may have.
@@ -23,10 +23,12 @@ pub(crate) fn finding(meta: &Meta, view: &View, item: Dynamic) -> Result<Finding
         return Err(format!("expected a map like #{{ about: p, message: \"...\" }}, found {type_name}"));
     };
     if let Some(k) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        let hint = did_you_mean(k, FIELDS.iter().copied())
+        let hint = (k.len() <= 64)
+            .then(|| did_you_mean(k, FIELDS.iter().copied()))
+            .flatten()
             .map(|s| format!("; did you mean `{s}`?"))
             .unwrap_or_default();
-        return Err(format!("unknown field `{k}`{hint} (fields: {})", FIELDS.join(", ")));
+        return Err(format!("unknown field `{}`{hint} (fields: {})", clip_name(k), FIELDS.join(", ")));
     }
     let about = map
         .get("about")
@@ -103,10 +105,7 @@ pub(crate) fn finding(meta: &Meta, view: &View, item: Dynamic) -> Result<Finding
     let mut peak = Vec::new();
     for n in &names {
         let Some((m, def)) = meta.scope.metric(n) else {
-            let hint = did_you_mean(n, meta.scope.metrics().iter().map(|m| m.name))
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
-            return Err(format!("unknown metric `{n}` in `evidence`{hint}"));
+            return Err(format!("unknown metric `{}` in `evidence`{}", clip_name(n), suggest(n, meta.scope)));
         };
         if let Some(value) = evidence_value(view.value(about.0, m, raised)) {
             evidence.push(Evidence { metric: def.name.into(), value, unit: def.unit.into(), at: at(raised) });

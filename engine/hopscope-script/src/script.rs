@@ -21,7 +21,7 @@ use rhai::{
     AST, CallFnOptions, Dynamic, Engine, EvalAltResult, FuncArgs, Map, ParseError, Scope as RhaiScope,
 };
 
-use crate::api::{self, Entity};
+use crate::api::{self, Entity, clip_name};
 use crate::error::{ScriptError, without_position};
 use crate::limits::Limits;
 use crate::output;
@@ -142,7 +142,7 @@ fn engine(limits: &Limits) -> Engine {
     e.on_progress(|ops| {
         OPERATIONS.set(ops);
         // Reading the clock every operation would double the cost of a script.
-        if ops % 256 == 0 && DEADLINE.get().is_some_and(|d| Instant::now() >= d) {
+        if ops % 64 == 0 && DEADLINE.get().is_some_and(|d| Instant::now() >= d) {
             return Some(Dynamic::from(TIMEOUT_TOKEN));
         }
         None
@@ -221,12 +221,7 @@ impl ScriptSet {
         }
         let described = {
             let (out, _) = self.call(&ast, "describe", ());
-            out.map_err(|e| {
-                meta_error(format!(
-                    "`describe()` failed: {}",
-                    ScriptError::from_eval("describe", &self.limits, &e)
-                ))
-            })?
+            out.map_err(|e| meta_error(format!("`describe()` failed: {}", without_position(&e))))?
         };
         let meta = read_meta(described).map_err(meta_error)?;
         if let Some(other) = self.scripts.iter().find(|s| s.meta.id == meta.id) {
@@ -410,7 +405,9 @@ fn read_meta(value: Dynamic) -> Result<Meta, String> {
         ));
     };
     if let Some(k) = map.keys().find(|k| !META_FIELDS.contains(&k.as_str())) {
-        let hint = did_you_mean(k, META_FIELDS.iter().copied())
+        let hint = (k.len() <= 64)
+            .then(|| did_you_mean(k, META_FIELDS.iter().copied()))
+            .flatten()
             .map(|s| format!("; did you mean `{s}`?"))
             .unwrap_or_default();
         return Err(format!("unknown field `{k}` in `describe()`{hint}"));
@@ -440,14 +437,17 @@ fn read_meta(value: Dynamic) -> Result<Meta, String> {
         )
     })?;
     let severity_text = text("severity")?;
-    let severity = parse_severity(&severity_text)
-        .ok_or(format!("unknown severity `{severity_text}` (one of: info, warning, error, critical)"))?;
+    let severity = parse_severity(&severity_text).ok_or_else(|| {
+        format!("unknown severity `{}` (one of: info, warning, error, critical)", clip_name(&severity_text))
+    })?;
     let category_text = text("category")?;
     let category = Category::ALL.into_iter().find(|c| c.as_str() == category_text).ok_or_else(|| {
-        let hint = did_you_mean(&category_text, Category::ALL.iter().map(|c| c.as_str()))
+        let hint = (category_text.len() <= 64)
+            .then(|| did_you_mean(&category_text, Category::ALL.iter().map(|c| c.as_str())))
+            .flatten()
             .map(|s| format!("; did you mean `{s}`?"))
             .unwrap_or_default();
-        format!("unknown category `{category_text}`{hint}")
+        format!("unknown category `{}`{hint}", clip_name(&category_text))
     })?;
     let actions = match map.get("actions") {
         None => Vec::new(),
