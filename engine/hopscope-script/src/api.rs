@@ -8,7 +8,7 @@
 //! | `conf.streams("inbound")`, `conf.streams("inbound", "audio")` | streams one way, of one kind |
 //! | `e.value("loss_percent", tick)` | the metric at a tick: a number, `true`/`false`, text, or `()` when missing |
 //! | `e.series("loss_percent")` | the metric at every tick (`()` where missing) |
-//! | `e.summary("loss_percent")`, `e.summary(name, from, to)` | `#{samples, avg, min, max, min_at, max_at}` over the ticks |
+//! | `e.summary("loss_percent")`, `e.summary(name, from, to)` | `.samples`, `.avg`, `.min`, `.max`, `.min_at`, `.max_at` over the ticks |
 //! | `e.attr("kind")` | an attribute fixed for the entity's life (direction, kind, browser, ...) |
 //! | `e.scope`, `e.id`, `e.name` | `"stream"`..., its id, a description (`alice/PC_0 inbound audio`) |
 //! | `conf.ticks`, `conf.step_ms`, `conf.time(tick)` | the grid: tick count, step, a tick's time (RFC 3339) |
@@ -185,41 +185,53 @@ fn series(e: &mut Entity, name: &str) -> Fallible<Array> {
     })
 }
 
-fn summary_between(e: &mut Entity, name: &str, from: INT, to: INT) -> Fallible<Map> {
+/// What `summary` gives, read like a map (`s.max`) without building one per call: scans of
+/// thousands of streams call it once each.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Summary {
+    samples: usize,
+    sum: f64,
+    lo: Option<(f64, usize)>,
+    hi: Option<(f64, usize)>,
+}
+
+impl Summary {
+    fn avg(&self) -> Dynamic {
+        if self.samples == 0 { Dynamic::UNIT } else { Dynamic::from_float(self.sum / self.samples as f64) }
+    }
+}
+
+fn num(x: Option<(f64, usize)>) -> Dynamic {
+    x.map_or(Dynamic::UNIT, |(v, _)| Dynamic::from_float(v))
+}
+
+fn at(x: Option<(f64, usize)>) -> Dynamic {
+    x.map_or(Dynamic::UNIT, |(_, t)| Dynamic::from_int(t as INT))
+}
+
+fn summary_between(e: &mut Entity, name: &str, from: INT, to: INT) -> Fallible<Summary> {
     let e = *e;
     with_view(e, |view| {
         let m = metric(e.scope(), name)?;
         let (from, to) = (tick(view, from)?, tick(view, to)?);
-        let mut n = 0usize;
-        let mut sum = 0.0;
-        let mut lo: Option<(f64, usize)> = None;
-        let mut hi: Option<(f64, usize)> = None;
+        let mut s = Summary::default();
         for t in from..=to {
             if let Val::Num(v) = view.value(e.0, m, t) {
-                n += 1;
-                sum += v;
-                if lo.is_none_or(|(x, _)| v < x) {
-                    lo = Some((v, t));
+                s.samples += 1;
+                s.sum += v;
+                if s.lo.is_none_or(|(x, _)| v < x) {
+                    s.lo = Some((v, t));
                 }
-                if hi.is_none_or(|(x, _)| v > x) {
-                    hi = Some((v, t));
+                if s.hi.is_none_or(|(x, _)| v > x) {
+                    s.hi = Some((v, t));
                 }
             }
         }
-        let num = |x: Option<f64>| x.map_or(Dynamic::UNIT, Dynamic::from_float);
-        let at = |x: Option<(f64, usize)>| x.map_or(Dynamic::UNIT, |(_, t)| Dynamic::from_int(t as INT));
-        let mut map = Map::new();
-        map.insert("samples".into(), Dynamic::from_int(n as INT));
-        map.insert("avg".into(), num((n > 0).then(|| sum / n as f64)));
-        map.insert("min".into(), num(lo.map(|x| x.0)));
-        map.insert("max".into(), num(hi.map(|x| x.0)));
-        map.insert("min_at".into(), at(lo));
-        map.insert("max_at".into(), at(hi));
-        Ok(map)
+        Ok(s)
     })
 }
 
-fn summary(e: &mut Entity, name: &str) -> Fallible<Map> {
+fn summary(e: &mut Entity, name: &str) -> Fallible<Summary> {
     let last = with_view(*e, |view| Ok(view.ticks.len().saturating_sub(1) as INT))?;
     summary_between(e, name, 0, last)
 }
@@ -296,6 +308,16 @@ pub(crate) fn register(engine: &mut Engine) {
     engine.register_fn("series", series);
     engine.register_fn("summary", summary);
     engine.register_fn("summary", summary_between);
+    engine.register_type_with_name::<Summary>("Summary");
+    engine.register_get("samples", |s: &mut Summary| s.samples as INT);
+    engine.register_get("avg", |s: &mut Summary| s.avg());
+    engine.register_get("min", |s: &mut Summary| num(s.lo));
+    engine.register_get("max", |s: &mut Summary| num(s.hi));
+    engine.register_get("min_at", |s: &mut Summary| at(s.lo));
+    engine.register_get("max_at", |s: &mut Summary| at(s.hi));
+    engine.register_fn("to_string", |s: &mut Summary| -> String {
+        format!("#{{samples: {}, avg: {}, min: {}, max: {}}}", s.samples, s.avg(), num(s.lo), num(s.hi))
+    });
     engine.register_fn("attr", attr);
     engine.register_fn("findings", findings);
     engine.register_fn("==", |a: Entity, b: Entity| a == b);
