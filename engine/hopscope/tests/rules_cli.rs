@@ -353,3 +353,40 @@ fn rhai_scripts_load_beside_yaml_rules_in_check_list_and_diagnose() {
     assert!(message.contains("strict-audio-loss"), "{message}");
     assert!(findings.iter().any(|f| f["rule"] == "strict-audio-loss"));
 }
+
+#[test]
+fn rules_test_runs_yaml_then_scripts_that_read_their_findings() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write(tmp.path(), "strict.yaml", STRICT_LOSS);
+    write(
+        tmp.path(),
+        "count.rhai",
+        r#"fn describe() {
+    #{ id: "loss-count", version: 1, description: "How many streams the strict rule flagged",
+       scope: "conference", severity: "info", category: "packet-loss" }
+}
+fn evaluate(conf) {
+    let n = conf.findings().filter(|f| f.rule == "strict-audio-loss").len();
+    if n == 0 { return []; }
+    [#{ about: conf, message: `${n} streams lost audio` }]
+}
+"#,
+    );
+    let lossy = [fixture("chromium/p2p-lossy/alice.rtcstats"), fixture("chromium/p2p-lossy/bob.rtcstats")];
+    let direct = [fixture("chromium/p2p-direct/alice.rtcstats"), fixture("chromium/p2p-direct/bob.rtcstats")];
+    write(
+        tmp.path(),
+        "tests/count.yaml",
+        &format!(
+            "rule: loss-count\ncases:\n- name: fires\n  inputs: [{}, {}]\n  expect:\n  - message: 2 streams lost audio\n\
+             - name: silent\n  inputs: [{}, {}]\n  expect: []\n",
+            lossy[0], lossy[1], direct[0], direct[1]
+        ),
+    );
+    let dir = tmp.path().display().to_string();
+    let o = hopscope(&["rules", "test", &dir, "--format", "json"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!((v["passed"].as_u64(), v["failed"].as_u64()), (Some(2), Some(0)), "{v}");
+    assert_eq!(v["cases"][0]["kind"], "yaml+rhai");
+}
