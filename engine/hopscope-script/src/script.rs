@@ -11,6 +11,7 @@ use hopscope_rules::catalogue::Scope;
 use hopscope_rules::diagnostic::{Code, Diagnostic, Position, did_you_mean};
 use hopscope_rules::finding::Finding;
 use hopscope_rules::harness::RuleKind;
+use hopscope_rules::pack::Overrides;
 use hopscope_rules::rule::{Category, Rule, Severity};
 use hopscope_rules::view::{EntityRef, View};
 use rhai::packages::{
@@ -232,6 +233,42 @@ impl ScriptSet {
         }
         self.scripts.push(Script { meta, file: Arc::from(file), position, ast });
         Ok(())
+    }
+
+    /// Applies the overrides naming scripts (`enabled`, `severity`; scripts take no
+    /// parameters) and returns the others, for the YAML rules, with problems found.
+    pub fn apply_overrides(&mut self, overrides: &Overrides) -> (Overrides, Vec<Diagnostic>) {
+        let mut rest = Overrides::default();
+        let mut diagnostics = Vec::new();
+        for (id, o) in &overrides.rules {
+            let Some(i) = self.scripts.iter().position(|s| &s.meta.id == id) else {
+                rest.rules.insert(id.clone(), o.clone());
+                continue;
+            };
+            if !o.params.is_empty() {
+                let names: Vec<&str> = o.params.keys().map(String::as_str).collect();
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::H306,
+                        &Arc::from("overrides"),
+                        Position { line: 1, column: 1 },
+                        format!(
+                            "`{id}` is a script and takes no parameters (the overrides set {})",
+                            names.join(", ")
+                        ),
+                    )
+                    .with_help("change the script's constants (functions returning them) instead")
+                    .in_rule(id),
+                );
+            }
+            if let Some(severity) = o.severity {
+                self.scripts[i].meta.severity = severity;
+            }
+            if o.enabled == Some(false) {
+                self.scripts.remove(i);
+            }
+        }
+        (rest, diagnostics)
     }
 
     /// Diagnostics (H220) for script ids that YAML rules already use.

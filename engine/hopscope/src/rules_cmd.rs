@@ -32,8 +32,7 @@ pub fn run(command: &RulesCommand) -> anyhow::Result<ExitCode> {
 pub fn load_rules(args: &RuleSourceArgs) -> anyhow::Result<(RuleSet, ScriptSet)> {
     let overrides = read_overrides(args.overrides.as_deref())?;
     let mode = if args.partial { LoadMode::Partial } else { LoadMode::Strict };
-    let mut set = pack::load(&args.rules, !args.no_builtin, &overrides, mode)?;
-    let scripts = load_scripts(&args.rules, &mut set)?;
+    let (set, scripts) = load_all(&args.rules, !args.no_builtin, &overrides, mode)?;
     for d in &set.diagnostics {
         eprintln!("{d}");
     }
@@ -46,12 +45,21 @@ pub fn load_rules(args: &RuleSourceArgs) -> anyhow::Result<(RuleSet, ScriptSet)>
     Ok((set, scripts))
 }
 
-/// The Rhai scripts among rule paths, their problems added to the YAML rules' diagnostics.
-fn load_scripts(paths: &[PathBuf], set: &mut RuleSet) -> anyhow::Result<ScriptSet> {
-    let (scripts, errors) = hopscope_script::load(paths, &hopscope_script::Limits::default())?;
+/// The YAML rules and Rhai scripts among rule paths, overrides applied to both; the
+/// scripts' problems join the YAML rules' diagnostics.
+fn load_all(
+    paths: &[PathBuf],
+    with_builtin: bool,
+    overrides: &Overrides,
+    mode: LoadMode,
+) -> anyhow::Result<(RuleSet, ScriptSet)> {
+    let (mut scripts, errors) = hopscope_script::load(paths, &hopscope_script::Limits::default())?;
+    let (yaml_overrides, override_problems) = scripts.apply_overrides(overrides);
+    let mut set = pack::load(paths, with_builtin, &yaml_overrides, mode)?;
     set.diagnostics.extend(errors.iter().filter_map(|e| e.diagnostic()));
+    set.diagnostics.extend(override_problems);
     set.diagnostics.extend(scripts.clashes_with(&set.rules));
-    Ok(scripts)
+    Ok((set, scripts))
 }
 
 fn read_overrides(path: Option<&Path>) -> anyhow::Result<Overrides> {
@@ -72,8 +80,7 @@ struct CheckOutput<'a> {
 
 fn check(args: &RuleSourceArgs, deny_warnings: bool, format: OutputFormat) -> anyhow::Result<ExitCode> {
     let overrides = read_overrides(args.overrides.as_deref())?;
-    let mut set = pack::load(&args.rules, !args.no_builtin, &overrides, LoadMode::Partial)?;
-    let scripts = load_scripts(&args.rules, &mut set)?;
+    let (mut set, scripts) = load_all(&args.rules, !args.no_builtin, &overrides, LoadMode::Partial)?;
     set.diagnostics.extend(fires_on_healthy_calls(&set.rules, &scripts));
     let errors = set.diagnostics.iter().filter(|d| d.level == Level::Error).count();
     let warnings = set.diagnostics.len() - errors;
@@ -211,9 +218,8 @@ fn test(
     let mut results: Vec<CaseResult> = Vec::new();
     let mut load_errors = Vec::new();
     for dir in dirs {
-        let mut set = pack::load(std::slice::from_ref(dir), false, &overrides, LoadMode::Strict)
+        let (set, scripts) = load_all(std::slice::from_ref(dir), false, &overrides, LoadMode::Strict)
             .with_context(|| format!("reading the rules in {}", dir.display()))?;
-        let scripts = load_scripts(std::slice::from_ref(dir), &mut set)?;
         if set.has_errors() {
             for d in &set.diagnostics {
                 eprintln!("{d}");

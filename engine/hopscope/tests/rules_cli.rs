@@ -390,3 +390,30 @@ fn evaluate(conf) {
     assert_eq!((v["passed"].as_u64(), v["failed"].as_u64()), (Some(2), Some(0)), "{v}");
     assert_eq!(v["cases"][0]["kind"], "yaml+rhai");
 }
+
+#[test]
+fn overrides_turn_scripts_off_and_change_their_severity() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let examples = root().join("rules/examples/rhai");
+    for name in ["sla-heard-audio.rhai", "lone-audio-concealer.rhai"] {
+        let text = std::fs::read_to_string(examples.join(name)).expect("example");
+        write(tmp.path(), &format!("rules/{name}"), &text);
+    }
+    let dir = tmp.path().join("rules").display().to_string();
+    let overrides = write(
+        tmp.path(),
+        "overrides.yaml",
+        "overrides:\n  lone-audio-concealer: {enabled: false}\n  sla-heard-audio: {severity: critical}\n",
+    );
+    let o = hopscope(&["rules", "list", "--no-builtin", "--rules", &dir, "--overrides", &overrides]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("sla-heard-audio") && out.contains("critical") && out.contains("1 rules"), "{out}");
+    assert!(!out.contains("lone-audio-concealer"), "{out}");
+
+    let params = write(tmp.path(), "params.yaml", "overrides:\n  sla-heard-audio: {params: {target: 3.0}}\n");
+    let o = hopscope(&["rules", "check", "--no-builtin", "--rules", &dir, "--overrides", &params]);
+    assert!(!o.status.success());
+    let out = stdout(&o);
+    assert!(out.contains("error[H306]: `sla-heard-audio` is a script and takes no parameters"), "{out}");
+}
