@@ -65,7 +65,7 @@ pub enum Code {
     H902,
     /// A Rhai script whose `describe()` is missing or says something invalid.
     H903,
-    /// A Rhai script without `fn evaluate(call)`.
+    /// A Rhai script without `fn evaluate(conf)`.
     H904,
 }
 

@@ -197,3 +197,18 @@ fn streams_filter_by_direction_and_kind_natively() {
     let err = run.errors().next().expect("an error");
     assert!(err.to_string().contains("direction `incoming`: one of inbound, outbound"), "{err}");
 }
+
+#[test]
+fn the_readme_example_loads_and_runs() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules/README.md"))
+        .expect("rules/README.md");
+    let start = readme.find("```rhai\n").expect("a Rhai example") + "```rhai\n".len();
+    let end = start + readme[start..].find("```").expect("closed");
+    let mut set = ScriptSet::new(Limits::default());
+    set.add("README.md", &readme[start..end]).expect("the example loads");
+    let run = set.run(&view(), &[]);
+    assert!(run.errors().next().is_none(), "{:?}", run.errors().collect::<Vec<_>>());
+    // Carol's lossy uplink: the three others hear her badly for a third of the call.
+    let messages: Vec<&str> = run.findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(messages, ["SLA breached for 3 participants"]);
+}
