@@ -6,5 +6,6 @@ mod corpus;
 mod findings;
 mod middlebox;
 mod quality;
+mod rhai_sandbox;
 mod same_call;
 mod schema;

@@ -340,6 +340,9 @@ pub struct Options<'a> {
     pub quality: hopscope_score::QualityConfig,
     /// Rules to evaluate.
     pub rules: &'a [hopscope_rules::rule::Rule],
+    /// More kinds of rules (Rhai scripts, plugins), run after the YAML rules and seeing
+    /// their findings.
+    pub kinds: &'a [&'a dyn hopscope_rules::harness::RuleKind],
 }
 
 impl Default for Options<'static> {
@@ -347,6 +350,7 @@ impl Default for Options<'static> {
         Options {
             quality: hopscope_score::QualityConfig::default(),
             rules: &hopscope_rules::pack::builtin_default().rules,
+            kinds: &[],
         }
     }
 }
@@ -366,6 +370,10 @@ pub fn diagnose_with(conference: &Conference, options: &Options<'_>) -> Diagnosi
     let scores = hopscope_score::score_conference(conference, quality);
     let view = hopscope_rules::view::View::build_with(conference, &scores);
     let mut findings = hopscope_rules::eval::evaluate(options.rules, &view);
+    for kind in options.kinds {
+        let more = kind.evaluate_after(conference, &view, &findings);
+        findings.extend(more);
+    }
     let attribution = hopscope_attribute::attribute(conference, &view, &findings);
     // Most severe first; within a severity, in time order (evaluate sorts by time).
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.raised_ms.total_cmp(&b.raised_ms)));

@@ -2,6 +2,7 @@
 //!
 //! Codes are stable and never reused. `H2xx`: rule file syntax and shape. `H3xx`: meaning
 //! (unknown metric, unit mismatch, template field, unreachable condition). `H8xx`: warnings.
+//! `H9xx`: Rhai script rules.
 
 use std::fmt;
 use std::sync::Arc;
@@ -58,6 +59,14 @@ pub enum Code {
     H309,
     /// Warning: a rule that fires on every sample of a healthy call.
     H801,
+    /// A Rhai script that does not compile (syntax, undefined variable, a limit at parse).
+    H901,
+    /// A Rhai script using a capability it was not granted (`eval`, `import`).
+    H902,
+    /// A Rhai script whose `describe()` is missing or says something invalid.
+    H903,
+    /// A Rhai script without `fn evaluate(conf)`.
+    H904,
 }
 
 impl Code {
@@ -83,6 +92,10 @@ impl Code {
             Code::H308 => "H308",
             Code::H309 => "H309",
             Code::H801 => "H801",
+            Code::H901 => "H901",
+            Code::H902 => "H902",
+            Code::H903 => "H903",
+            Code::H904 => "H904",
         }
     }
 }

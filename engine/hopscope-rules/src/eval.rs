@@ -481,7 +481,8 @@ fn step_track(
     };
 }
 
-fn scope_of(view: &View, entity: EntityRef, scope: Scope) -> FindingScope {
+/// What a finding about `entity` is about.
+pub fn scope_of(view: &View, entity: EntityRef, scope: Scope) -> FindingScope {
     let mut s = FindingScope {
         scope,
         participant: None,
@@ -515,7 +516,8 @@ fn scope_of(view: &View, entity: EntityRef, scope: Scope) -> FindingScope {
     s
 }
 
-fn entity_key(view: &View, entity: EntityRef) -> String {
+/// A key naming `entity` stably across runs, for finding ids.
+pub fn entity_key(view: &View, entity: EntityRef) -> String {
     match entity {
         EntityRef::Stream(i) => {
             let a = &view.streams[i].attrs;

@@ -36,6 +36,53 @@ pub trait RuleKind {
     fn rule_ids(&self) -> Vec<String>;
     /// Findings for a conference.
     fn evaluate(&self, conference: &Conference, view: &View) -> Vec<Finding>;
+    /// Findings for a conference, given what the kinds run before found (scripts read them).
+    fn evaluate_after(&self, conference: &Conference, view: &View, earlier: &[Finding]) -> Vec<Finding> {
+        let _ = earlier;
+        self.evaluate(conference, view)
+    }
+}
+
+impl std::fmt::Debug for dyn RuleKind + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RuleKind({}: {} rules)", self.kind(), self.rule_ids().len())
+    }
+}
+
+/// Several kinds run in order, each seeing what the ones before it found: YAML first,
+/// then scripts that build on its findings.
+#[derive(Debug)]
+pub struct Chain<'a> {
+    kinds: Vec<&'a dyn RuleKind>,
+    name: String,
+}
+
+impl<'a> Chain<'a> {
+    /// The kinds, in the order they run.
+    pub fn new(kinds: Vec<&'a dyn RuleKind>) -> Self {
+        let name = kinds.iter().map(|k| k.kind()).collect::<Vec<_>>().join("+");
+        Chain { kinds, name }
+    }
+}
+
+impl RuleKind for Chain<'_> {
+    fn kind(&self) -> &str {
+        &self.name
+    }
+    fn rule_ids(&self) -> Vec<String> {
+        self.kinds.iter().flat_map(|k| k.rule_ids()).collect()
+    }
+    fn evaluate(&self, conference: &Conference, view: &View) -> Vec<Finding> {
+        self.evaluate_after(conference, view, &[])
+    }
+    fn evaluate_after(&self, conference: &Conference, view: &View, earlier: &[Finding]) -> Vec<Finding> {
+        let mut all = earlier.to_vec();
+        for k in &self.kinds {
+            let found = k.evaluate_after(conference, view, &all);
+            all.extend(found);
+        }
+        all.split_off(earlier.len())
+    }
 }
 
 /// YAML rules.

@@ -247,7 +247,13 @@ pub fn load(
     }
     let mut too_large = Vec::new();
     for path in paths {
-        let files = if path.is_dir() { rule_files(path)? } else { vec![path.clone()] };
+        let files = if path.is_dir() {
+            rule_files(path)?
+        } else if path.extension().is_some_and(|e| e == "rhai") {
+            Vec::new() // a script: hopscope-script loads it
+        } else {
+            vec![path.clone()]
+        };
         for f in files {
             let size = std::fs::metadata(&f).map_err(|e| with_path(&f, e))?.len();
             if size > MAX_RULE_FILE {

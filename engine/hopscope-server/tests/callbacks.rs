@@ -486,3 +486,62 @@ async fn dry_runs_dead_letters_kill_switches_and_slack() -> TestResult {
     server.shutdown().await;
     Ok(())
 }
+
+/// The example receiver (examples/callbacks/webhook_receiver.py) accepts what the server
+/// signs, and refuses a tampered body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_python_receiver_verifies_real_deliveries() -> TestResult {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir()?;
+    let port = free_port()?.port();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/callbacks/webhook_receiver.py");
+    let mut child = std::process::Command::new("python3")
+        .args([script, "--port", &port.to_string(), "--secret", HOOK_SECRET])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let stderr = child.stderr.take().ok_or("stderr")?;
+    let mut ready = String::new();
+    BufReader::new(stderr).read_line(&mut ready)?;
+    assert!(ready.starts_with("listening on"), "{ready}");
+    let callbacks = ActionsConfig {
+        actions: [("hook".to_string(), webhook(format!("http://127.0.0.1:{port}/hook")))].into(),
+        conference_summary: vec!["hook".into()],
+        limits: Limits { per_rule: 0, per_conference: 0, window_s: 300.0 },
+        retry: fast_retries(),
+    };
+    let client = reqwest::Client::new();
+    let server = hopscope_server::start(config(dir.path(), callbacks)).await?;
+    setup(&server, &client, &rule("hook"), "room-py").await?;
+    let mut done = false;
+    for _ in 0..150 {
+        let delivered = deliveries(&server, &client, "delivered").await?;
+        if delivered.iter().any(|d| d["kind"] == "conference.ended") {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(done, "the summary reached the Python receiver");
+    assert!(deliveries(&server, &client, "dead").await?.is_empty(), "every signature verified");
+    // Tampered: same headers, different body.
+    let ts = (now_ms() / 1000.0) as i64;
+    let sig = hopscope_actions::sign::sign(HOOK_SECRET, ts, b"{\"type\":\"x\"}");
+    let resp = client
+        .post(format!("http://127.0.0.1:{port}/hook"))
+        .header("Hopscope-Timestamp", ts.to_string())
+        .header("Hopscope-Signature", sig)
+        .body("{\"type\":\"y\"}")
+        .send()
+        .await?;
+    assert_eq!(resp.status().as_u16(), 401);
+    server.shutdown().await;
+    child.kill()?;
+    let out = child.wait_with_output()?;
+    let printed: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(printed.iter().any(|e| e["type"] == "finding.raised"));
+    let ids: std::collections::HashSet<&str> = printed.iter().filter_map(|e| e["id"].as_str()).collect();
+    assert_eq!(ids.len(), printed.len(), "each event printed once");
+    Ok(())
+}

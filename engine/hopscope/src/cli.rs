@@ -44,7 +44,7 @@ pub enum Command {
     Backtest(BacktestArgs),
     /// Write, check and test diagnostic rules.
     ///
-    /// Rules are YAML files; a directory of them is a pack. The built-in pack ships inside
+    /// Rules are YAML files or Rhai scripts; a directory of them is a pack. The built-in pack ships inside
     /// the binary (its source is rules/builtin/). `hopscope rules metrics` lists what a
     /// rule can read; rules/README.md explains the language.
     #[command(subcommand)]
@@ -201,8 +201,8 @@ pub struct BacktestArgs {
 /// Where rules come from.
 #[derive(Debug, Clone, Args)]
 pub struct RuleSourceArgs {
-    /// A rule file or a directory of them (*.yaml, recursively; `tests/` folders hold
-    /// fixtures and are skipped). Repeatable. Added to the built-in pack.
+    /// A rule file or a directory of them (*.yaml rules and *.rhai scripts, recursively;
+    /// `tests/` folders hold fixtures and are skipped). Repeatable. Added to the built-in pack.
     #[arg(long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
     /// Thresholds to change, rules to turn off, severities to raise, without editing any

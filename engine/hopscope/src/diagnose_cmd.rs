@@ -15,8 +15,10 @@ struct JsonOutput {
 }
 
 pub fn run(args: &DiagnoseArgs) -> anyhow::Result<ExitCode> {
-    let rules = crate::rules_cmd::load_rules(&args.rules)?;
-    let options = Options { rules: &rules.rules, ..Options::default() };
+    let (rules, scripts) = crate::rules_cmd::load_rules(&args.rules)?;
+    let kinds: Vec<&dyn hopscope_rules::harness::RuleKind> =
+        if scripts.is_empty() { Vec::new() } else { vec![&scripts] };
+    let options = Options { rules: &rules.rules, kinds: &kinds, ..Options::default() };
     let mut inputs: Vec<Ingested> = Vec::new();
     let mut errors = Vec::new();
     for path in &args.files {

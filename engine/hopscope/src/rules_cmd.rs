@@ -7,8 +7,9 @@ use anyhow::Context;
 use hopscope_model::Conference;
 use hopscope_rules::catalogue::Scope;
 use hopscope_rules::diagnostic::{Diagnostic, Level};
-use hopscope_rules::harness::{self, CaseResult, YamlRules};
+use hopscope_rules::harness::{self, CaseResult, Chain, RuleKind, YamlRules};
 use hopscope_rules::pack::{self, LoadMode, Overrides, RuleSet};
+use hopscope_script::ScriptSet;
 use serde::Serialize;
 
 use crate::cli::{OutputFormat, RuleSourceArgs, RulesCommand};
@@ -25,12 +26,13 @@ pub fn run(command: &RulesCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// The rules a command runs with: the built-in pack unless `--no-builtin`, then the
-/// `--rules` paths, with `--overrides` applied. Diagnostics go to stderr; `Err` when the
-/// rules cannot be used (strict load with errors, unreadable paths).
-pub fn load_rules(args: &RuleSourceArgs) -> anyhow::Result<RuleSet> {
+/// `--rules` paths (YAML rules and Rhai scripts), with `--overrides` applied. Diagnostics
+/// go to stderr; `Err` when the rules cannot be used (strict load with errors, unreadable
+/// paths).
+pub fn load_rules(args: &RuleSourceArgs) -> anyhow::Result<(RuleSet, ScriptSet)> {
     let overrides = read_overrides(args.overrides.as_deref())?;
     let mode = if args.partial { LoadMode::Partial } else { LoadMode::Strict };
-    let set = pack::load(&args.rules, !args.no_builtin, &overrides, mode)?;
+    let (set, scripts) = load_all(&args.rules, !args.no_builtin, &overrides, mode)?;
     for d in &set.diagnostics {
         eprintln!("{d}");
     }
@@ -40,7 +42,24 @@ pub fn load_rules(args: &RuleSourceArgs) -> anyhow::Result<RuleSet> {
             set.diagnostics.iter().filter(|d| d.level == Level::Error).count()
         );
     }
-    Ok(set)
+    Ok((set, scripts))
+}
+
+/// The YAML rules and Rhai scripts among rule paths, overrides applied to both; the
+/// scripts' problems join the YAML rules' diagnostics.
+fn load_all(
+    paths: &[PathBuf],
+    with_builtin: bool,
+    overrides: &Overrides,
+    mode: LoadMode,
+) -> anyhow::Result<(RuleSet, ScriptSet)> {
+    let (mut scripts, errors) = hopscope_script::load(paths, &hopscope_script::Limits::default())?;
+    let (yaml_overrides, override_problems) = scripts.apply_overrides(overrides);
+    let mut set = pack::load(paths, with_builtin, &yaml_overrides, mode)?;
+    set.diagnostics.extend(errors.iter().filter_map(|e| e.diagnostic()));
+    set.diagnostics.extend(override_problems);
+    set.diagnostics.extend(scripts.clashes_with(&set.rules));
+    Ok((set, scripts))
 }
 
 fn read_overrides(path: Option<&Path>) -> anyhow::Result<Overrides> {
@@ -61,15 +80,15 @@ struct CheckOutput<'a> {
 
 fn check(args: &RuleSourceArgs, deny_warnings: bool, format: OutputFormat) -> anyhow::Result<ExitCode> {
     let overrides = read_overrides(args.overrides.as_deref())?;
-    let mut set = pack::load(&args.rules, !args.no_builtin, &overrides, LoadMode::Partial)?;
-    set.diagnostics.extend(fires_on_healthy_calls(&set.rules));
+    let (mut set, scripts) = load_all(&args.rules, !args.no_builtin, &overrides, LoadMode::Partial)?;
+    set.diagnostics.extend(fires_on_healthy_calls(&set.rules, &scripts));
     let errors = set.diagnostics.iter().filter(|d| d.level == Level::Error).count();
     let warnings = set.diagnostics.len() - errors;
     let ok = errors == 0 && (!deny_warnings || warnings == 0);
     match format {
         OutputFormat::Json => {
-            let out =
-                CheckOutput { ok, rules: set.rules.len(), errors, warnings, diagnostics: &set.diagnostics };
+            let rules = set.rules.len() + scripts.scripts().len();
+            let out = CheckOutput { ok, rules, errors, warnings, diagnostics: &set.diagnostics };
             outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         OutputFormat::Text => {
@@ -79,7 +98,7 @@ fn check(args: &RuleSourceArgs, deny_warnings: bool, format: OutputFormat) -> an
             let verdict = if ok { "ok" } else { "FAILED" };
             outln!(
                 "{verdict}: {} rules check, {errors} error{}, {warnings} warning{}",
-                set.rules.len(),
+                set.rules.len() + scripts.scripts().len(),
                 plural(errors),
                 plural(warnings)
             );
@@ -100,9 +119,9 @@ const HEALTHY_CALLS: [(&str, &str); 2] = [
     ),
 ];
 
-/// Warns (H801) about each rule that raises a finding on a simulated healthy call: a
-/// threshold that normal variation crosses, or a condition that matches everything.
-fn fires_on_healthy_calls(rules: &[hopscope_rules::rule::Rule]) -> Vec<Diagnostic> {
+/// Warns (H801) about each rule (YAML or script) that raises a finding on a simulated healthy
+/// call: a threshold that normal variation crosses, or a condition that matches everything.
+fn fires_on_healthy_calls(rules: &[hopscope_rules::rule::Rule], scripts: &ScriptSet) -> Vec<Diagnostic> {
     let quality = hopscope_score::QualityConfig::default();
     let mut out: Vec<Diagnostic> = Vec::new();
     for (what, yaml) in HEALTHY_CALLS {
@@ -117,22 +136,32 @@ fn fires_on_healthy_calls(rules: &[hopscope_rules::rule::Rule]) -> Vec<Diagnosti
         };
         for conference in hopscope_ingest::assemble(vec![input]) {
             let view = hopscope_rules::view::View::build(&conference, &quality);
-            for finding in hopscope_rules::eval::evaluate(rules, &view) {
+            let mut findings = hopscope_rules::eval::evaluate(rules, &view);
+            findings.extend(scripts.run(&view, &findings).findings);
+            for finding in findings {
                 if out.iter().any(|d| d.rule.as_deref() == Some(finding.rule.as_str())) {
                     continue;
                 }
-                let Some(rule) = rules.iter().find(|r| r.id == finding.rule) else { continue };
+                let origin = rules
+                    .iter()
+                    .find(|r| r.id == finding.rule)
+                    .map(|r| (&r.origin.file, r.origin.position))
+                    .or_else(|| {
+                        let s = scripts.scripts().iter().find(|s| s.meta.id == finding.rule)?;
+                        Some((&s.file, s.position))
+                    });
+                let Some((file, position)) = origin else { continue };
                 out.push(
                     Diagnostic::warning(
                         hopscope_rules::diagnostic::Code::H801,
-                        &rule.origin.file,
-                        rule.origin.position,
+                        file,
+                        position,
                         format!("fires on {what} (simulated): \"{}\"", finding.message),
                     )
                     .with_help(
                         "tighten the threshold or `where:`, or require it to hold (`for:`, `samples:`)",
                     )
-                    .in_rule(&rule.id),
+                    .in_rule(&finding.rule),
                 );
             }
         }
@@ -189,7 +218,7 @@ fn test(
     let mut results: Vec<CaseResult> = Vec::new();
     let mut load_errors = Vec::new();
     for dir in dirs {
-        let set = pack::load(std::slice::from_ref(dir), false, &overrides, LoadMode::Strict)
+        let (set, scripts) = load_all(std::slice::from_ref(dir), false, &overrides, LoadMode::Strict)
             .with_context(|| format!("reading the rules in {}", dir.display()))?;
         if set.has_errors() {
             for d in &set.diagnostics {
@@ -198,7 +227,13 @@ fn test(
             load_errors.push(format!("{}: the rules do not load; run `hopscope rules check`", dir.display()));
             continue;
         }
-        let kind = YamlRules(&set.rules);
+        let yaml = YamlRules(&set.rules);
+        // Scripts run after the YAML rules and see their findings, as in `diagnose`.
+        let kind: Box<dyn RuleKind> = match (set.rules.is_empty(), scripts.is_empty()) {
+            (_, true) => Box::new(yaml),
+            (true, false) => Box::new(Chain::new(vec![&scripts])),
+            (false, false) => Box::new(Chain::new(vec![&yaml, &scripts])),
+        };
         let fixtures = harness::fixture_files(dir);
         if fixtures.is_empty() {
             load_errors
@@ -212,7 +247,7 @@ fn test(
                     continue;
                 }
             };
-            let outcome = harness::run_fixture(&path, &fixture, &kind, &load_conference, &quality);
+            let outcome = harness::run_fixture(&path, &fixture, kind.as_ref(), &load_conference, &quality);
             if bless && outcome.iter().any(|r| !r.passed) {
                 harness::bless(&path, &fixture, &outcome).map_err(|e| anyhow::anyhow!(e))?;
                 eprintln!("blessed {}", path.display());
@@ -272,8 +307,8 @@ struct RuleRow<'a> {
 }
 
 fn list(args: &RuleSourceArgs, format: OutputFormat) -> anyhow::Result<ExitCode> {
-    let set = load_rules(args)?;
-    let rows: Vec<RuleRow<'_>> = set
+    let (set, scripts) = load_rules(args)?;
+    let mut rows: Vec<RuleRow<'_>> = set
         .rules
         .iter()
         .map(|r| RuleRow {
@@ -287,6 +322,16 @@ fn list(args: &RuleSourceArgs, format: OutputFormat) -> anyhow::Result<ExitCode>
             source: r.source.as_deref(),
         })
         .collect();
+    rows.extend(scripts.scripts().iter().map(|s| RuleRow {
+        id: &s.meta.id,
+        version: s.meta.version,
+        scope: s.meta.scope.as_str(),
+        severity: s.meta.severity.as_str(),
+        category: s.meta.category.as_str(),
+        description: &s.meta.description,
+        file: format!("{}:{}", s.file, s.position.line),
+        source: s.meta.source.as_deref(),
+    }));
     match format {
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&rows)?),
         OutputFormat::Text => {

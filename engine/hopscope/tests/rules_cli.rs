@@ -281,3 +281,139 @@ fn every_builtin_rule_fires_somewhere_and_stays_silent_somewhere() {
     assert!(never_fires.is_empty(), "no fixture case where these fire: {never_fires:?}");
     assert!(never_silent.is_empty(), "no fixture case where these stay silent: {never_silent:?}");
 }
+
+#[test]
+fn the_rhai_example_rules_pass_their_fixtures() {
+    let dir = root().join("rules/examples/rhai").display().to_string();
+    let o = hopscope(&["rules", "test", &dir, "--format", "json"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!((v["passed"].as_u64(), v["failed"].as_u64()), (Some(7), Some(0)), "{v}");
+    assert!(v["cases"].as_array().is_some_and(|c| c.iter().all(|c| c["kind"] == "rhai")), "{v}");
+}
+
+#[test]
+fn rhai_scripts_load_beside_yaml_rules_in_check_list_and_diagnose() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write(tmp.path(), "strict.yaml", STRICT_LOSS);
+    let examples = root().join("rules/examples/rhai");
+    for name in ["sla-heard-audio.rhai", "lone-audio-concealer.rhai"] {
+        let text = std::fs::read_to_string(examples.join(name)).expect("example");
+        write(tmp.path(), name, &text);
+    }
+    let bad =
+        write(tmp.path(), "broken.rhai", "fn describe() { #{} }\nfn evaluate(conf) {\n  eval(\"1\")\n}\n");
+    let dir = tmp.path().display().to_string();
+
+    let o = hopscope(&["rules", "check", "--no-builtin", "--rules", &dir]);
+    assert!(!o.status.success());
+    let out = stdout(&o);
+    assert!(out.contains(&format!("{bad}:3:3: error[H902]: `eval` is not allowed in rule scripts")), "{out}");
+    assert!(out.contains("FAILED: 3 rules check, 1 error"), "{out}");
+
+    std::fs::remove_file(&bad).expect("rm");
+    let always = write(
+        tmp.path(),
+        "always.rhai",
+        "fn describe() { #{ id: \"always-fires\", version: 1, description: \"d\", scope: \"conference\", \
+         severity: \"info\", category: \"quality\" } }\nfn evaluate(conf) { [#{ about: conf, message: \"hello\" }] }\n",
+    );
+    let o = hopscope(&["rules", "check", "--no-builtin", "--rules", &dir]);
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "{always}:1:1: warning[H801]: fires on a healthy peer-to-peer call (simulated): \"hello\" (rule `always-fires`)"
+        )),
+        "{out}"
+    );
+    std::fs::remove_file(&always).expect("rm");
+    let o = hopscope(&["rules", "list", "--no-builtin", "--rules", &dir]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("sla-heard-audio") && out.contains("strict-audio-loss") && out.contains("3 rules"),
+        "{out}"
+    );
+
+    let o = hopscope(&[
+        "diagnose",
+        "--format",
+        "json",
+        "--rules",
+        &dir,
+        &fixture("chromium/p2p-lossy/alice.rtcstats"),
+        &fixture("chromium/p2p-lossy/bob.rtcstats"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let findings = v["conferences"][0]["findings"].as_array().expect("findings");
+    let sla = findings.iter().find(|f| f["rule"] == "sla-heard-audio").expect("the script's finding");
+    // The script saw what the YAML rules (built-in and strict-audio-loss) found first.
+    let message = sla["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("SLA breached: 2 of 2 participants"), "{message}");
+    assert!(message.contains("strict-audio-loss"), "{message}");
+    assert!(findings.iter().any(|f| f["rule"] == "strict-audio-loss"));
+}
+
+#[test]
+fn rules_test_runs_yaml_then_scripts_that_read_their_findings() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    write(tmp.path(), "strict.yaml", STRICT_LOSS);
+    write(
+        tmp.path(),
+        "count.rhai",
+        r#"fn describe() {
+    #{ id: "loss-count", version: 1, description: "How many streams the strict rule flagged",
+       scope: "conference", severity: "info", category: "packet-loss" }
+}
+fn evaluate(conf) {
+    let n = conf.findings().filter(|f| f.rule == "strict-audio-loss").len();
+    if n == 0 { return []; }
+    [#{ about: conf, message: `${n} streams lost audio` }]
+}
+"#,
+    );
+    let lossy = [fixture("chromium/p2p-lossy/alice.rtcstats"), fixture("chromium/p2p-lossy/bob.rtcstats")];
+    let direct = [fixture("chromium/p2p-direct/alice.rtcstats"), fixture("chromium/p2p-direct/bob.rtcstats")];
+    write(
+        tmp.path(),
+        "tests/count.yaml",
+        &format!(
+            "rule: loss-count\ncases:\n- name: fires\n  inputs: [{}, {}]\n  expect:\n  - message: 2 streams lost audio\n\
+             - name: silent\n  inputs: [{}, {}]\n  expect: []\n",
+            lossy[0], lossy[1], direct[0], direct[1]
+        ),
+    );
+    let dir = tmp.path().display().to_string();
+    let o = hopscope(&["rules", "test", &dir, "--format", "json"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!((v["passed"].as_u64(), v["failed"].as_u64()), (Some(2), Some(0)), "{v}");
+    assert_eq!(v["cases"][0]["kind"], "yaml+rhai");
+}
+
+#[test]
+fn overrides_turn_scripts_off_and_change_their_severity() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let examples = root().join("rules/examples/rhai");
+    for name in ["sla-heard-audio.rhai", "lone-audio-concealer.rhai"] {
+        let text = std::fs::read_to_string(examples.join(name)).expect("example");
+        write(tmp.path(), &format!("rules/{name}"), &text);
+    }
+    let dir = tmp.path().join("rules").display().to_string();
+    let overrides = write(
+        tmp.path(),
+        "overrides.yaml",
+        "overrides:\n  lone-audio-concealer: {enabled: false}\n  sla-heard-audio: {severity: critical}\n",
+    );
+    let o = hopscope(&["rules", "list", "--no-builtin", "--rules", &dir, "--overrides", &overrides]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("sla-heard-audio") && out.contains("critical") && out.contains("1 rules"), "{out}");
+    assert!(!out.contains("lone-audio-concealer"), "{out}");
+
+    let params = write(tmp.path(), "params.yaml", "overrides:\n  sla-heard-audio: {params: {target: 3.0}}\n");
+    let o = hopscope(&["rules", "check", "--no-builtin", "--rules", &dir, "--overrides", &params]);
+    assert!(!o.status.success());
+    let out = stdout(&o);
+    assert!(out.contains("error[H306]: `sla-heard-audio` is a script and takes no parameters"), "{out}");
+}

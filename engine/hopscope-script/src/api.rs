@@ -1,0 +1,359 @@
+//! What a script can read: the conference as entities (the conference, participants, peer
+//! connections, streams, hops of the path graph), each metric of the catalogue by name at
+//! each tick of the shared time grid, and the findings of the rules run before.
+//!
+//! | call | gives |
+//! |------|-------|
+//! | `conf.participants()`, `.peer_connections()`, `.streams()`, `.hops()` | entities (on a participant or peer connection: its own) |
+//! | `conf.streams("inbound")`, `conf.streams("inbound", "audio")` | streams one way, of one kind |
+//! | `e.value("loss_percent", tick)` | the metric at a tick: a number, `true`/`false`, text, or `()` when missing |
+//! | `e.series("loss_percent")` | the metric at every tick (`()` where missing) |
+//! | `e.summary("loss_percent")`, `e.summary(name, from, to)` | `.samples`, `.avg`, `.min`, `.max`, `.min_at`, `.max_at` over the ticks |
+//! | `e.attr("kind")` | an attribute fixed for the entity's life (direction, kind, browser, ...) |
+//! | `e.scope`, `e.id`, `e.name` | `"stream"`..., its id, a description (`alice/PC_0 inbound audio`) |
+//! | `conf.ticks`, `conf.step_ms`, `conf.time(tick)` | the grid: tick count, step, a tick's time (RFC 3339) |
+//! | `conf.findings()` | earlier findings as maps (rule, severity, category, message, participant, ..., raised, cleared) |
+//!
+//! The view is reachable only while a script runs: the host lends it through a scoped
+//! thread-local, so nothing a script holds can outlive it or write to it.
+
+use std::collections::HashMap;
+
+use hopscope_rules::catalogue::{MetricId, Scope};
+use hopscope_rules::diagnostic::did_you_mean;
+use hopscope_rules::eval::scope_of;
+use hopscope_rules::finding::Finding;
+use hopscope_rules::view::{EntityRef, Val, View};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Map};
+
+scoped_tls::scoped_thread_local!(static VIEW: View);
+scoped_tls::scoped_thread_local!(static EARLIER: Array);
+
+type Fallible<T> = Result<T, Box<EvalAltResult>>;
+
+/// One entity of the conference, as scripts hold it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entity(pub EntityRef);
+
+impl Entity {
+    /// Its scope.
+    pub fn scope(self) -> Scope {
+        match self.0 {
+            EntityRef::Stream(_) => Scope::Stream,
+            EntityRef::Pc(_) => Scope::PeerConnection,
+            EntityRef::Participant(_) => Scope::Participant,
+            EntityRef::Hop(_) => Scope::Hop,
+            EntityRef::Conference => Scope::Conference,
+        }
+    }
+
+    /// Whether it exists in `view` (an entity cannot come from elsewhere, but the view's
+    /// accessors index without checking, so check once here).
+    pub(crate) fn valid_in(self, view: &View) -> bool {
+        match self.0 {
+            EntityRef::Stream(i) => i < view.streams.len(),
+            EntityRef::Pc(i) => i < view.pcs.len(),
+            EntityRef::Participant(i) => i < view.participants.len(),
+            EntityRef::Hop(i) => i < view.hops.len(),
+            EntityRef::Conference => true,
+        }
+    }
+}
+
+/// Runs `f` with `view` and `earlier` readable by scripts on this thread.
+pub(crate) fn lend<R>(view: &View, earlier: &Array, f: impl FnOnce() -> R) -> R {
+    VIEW.set(view, || EARLIER.set(earlier, f))
+}
+
+/// The view, while a script runs.
+fn with_view<T>(e: Entity, f: impl FnOnce(&View) -> Fallible<T>) -> Fallible<T> {
+    if !VIEW.is_set() {
+        return Err("the conference can only be read while a rule is evaluated".into());
+    }
+    VIEW.with(|view| {
+        if !e.valid_in(view) {
+            return Err("this entity belongs to another conference".into());
+        }
+        f(view)
+    })
+}
+
+/// Metric ids by name per scope: scripts look names up millions of times on a big call.
+static METRICS: std::sync::LazyLock<Vec<HashMap<&'static str, MetricId>>> = std::sync::LazyLock::new(|| {
+    Scope::ALL
+        .iter()
+        .map(|s| s.metrics().iter().enumerate().map(|(i, m)| (m.name, MetricId(i as u16))).collect())
+        .collect()
+});
+
+fn metric(scope: Scope, name: &str) -> Fallible<MetricId> {
+    let index = Scope::ALL.iter().position(|s| *s == scope).and_then(|i| METRICS.get(i));
+    if let Some(id) = index.and_then(|m| m.get(name)) {
+        return Ok(*id);
+    }
+    Err(format!(
+        "unknown metric `{}` for a {}{} (`hopscope rules metrics {}` lists them)",
+        clip_name(name),
+        scope.as_str(),
+        suggest(name, scope),
+        scope.as_str()
+    )
+    .into())
+}
+
+/// Longest name worth a suggestion: edit distance is quadratic, and a script may pass a
+/// 64 KiB string.
+const MAX_NAME: usize = 64;
+
+/// `; did you mean `x`?`, or nothing.
+pub(crate) fn suggest(name: &str, scope: Scope) -> String {
+    if name.len() > MAX_NAME {
+        return String::new();
+    }
+    did_you_mean(name, scope.metrics().iter().map(|m| m.name))
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default()
+}
+
+/// A name cut short for an error message.
+pub(crate) fn clip_name(name: &str) -> String {
+    match name.char_indices().nth(MAX_NAME) {
+        Some((i, _)) => format!("{}…", &name[..i]),
+        None => name.to_string(),
+    }
+}
+
+fn tick(view: &View, t: INT) -> Fallible<usize> {
+    usize::try_from(t).ok().filter(|t| *t < view.ticks.len()).ok_or_else(|| {
+        format!("tick {t} is outside the call (ticks 0 to {})", view.ticks.len().saturating_sub(1)).into()
+    })
+}
+
+pub(crate) fn to_dynamic(v: Val) -> Dynamic {
+    match v {
+        Val::Num(n) => Dynamic::from_float(n),
+        Val::Bool(b) => Dynamic::from_bool(b),
+        Val::Text(t) => Dynamic::from(ImmutableString::from(&*t)),
+        Val::Missing => Dynamic::UNIT,
+    }
+}
+
+fn entities(list: Vec<EntityRef>) -> Array {
+    list.into_iter().map(|r| Dynamic::from(Entity(r))).collect()
+}
+
+fn children(e: Entity, scope: Scope) -> Fallible<Array> {
+    with_view(e, |view| Ok(entities(view.children(e.0, scope))))
+}
+
+/// Streams of an entity going one way (`inbound`/`outbound`), of one kind (`audio`/`video`)
+/// when given: the filter runs natively, a big call has thousands of streams.
+fn streams_of(e: Entity, direction: &str, kind: Option<&str>) -> Fallible<Array> {
+    if !matches!(direction, "inbound" | "outbound") {
+        return Err(format!("direction `{direction}`: one of inbound, outbound").into());
+    }
+    if let Some(k) = kind.filter(|k| !matches!(*k, "audio" | "video")) {
+        return Err(format!("kind `{k}`: one of audio, video").into());
+    }
+    with_view(e, |view| {
+        Ok(view
+            .children(e.0, Scope::Stream)
+            .into_iter()
+            .filter(|r| {
+                let EntityRef::Stream(i) = r else { return false };
+                let a = &view.streams[*i].attrs;
+                &*a.direction == direction && kind.is_none_or(|k| a.kind.as_deref() == Some(k))
+            })
+            .map(|r| Dynamic::from(Entity(r)))
+            .collect())
+    })
+}
+
+fn value(e: &mut Entity, name: &str, t: INT) -> Fallible<Dynamic> {
+    let e = *e;
+    with_view(e, |view| {
+        let m = metric(e.scope(), name)?;
+        Ok(to_dynamic(view.value(e.0, m, tick(view, t)?)))
+    })
+}
+
+fn series(e: &mut Entity, name: &str) -> Fallible<Array> {
+    let e = *e;
+    with_view(e, |view| {
+        let m = metric(e.scope(), name)?;
+        Ok((0..view.ticks.len()).map(|t| to_dynamic(view.value(e.0, m, t))).collect())
+    })
+}
+
+/// What `summary` gives, read like a map (`s.max`) without building one per call: scans of
+/// thousands of streams call it once each.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Summary {
+    samples: usize,
+    sum: f64,
+    lo: Option<(f64, usize)>,
+    hi: Option<(f64, usize)>,
+}
+
+impl Summary {
+    fn avg(&self) -> Dynamic {
+        if self.samples == 0 { Dynamic::UNIT } else { Dynamic::from_float(self.sum / self.samples as f64) }
+    }
+}
+
+fn num(x: Option<(f64, usize)>) -> Dynamic {
+    x.map_or(Dynamic::UNIT, |(v, _)| Dynamic::from_float(v))
+}
+
+fn at(x: Option<(f64, usize)>) -> Dynamic {
+    x.map_or(Dynamic::UNIT, |(_, t)| Dynamic::from_int(t as INT))
+}
+
+fn summary_between(e: &mut Entity, name: &str, from: INT, to: INT) -> Fallible<Summary> {
+    let e = *e;
+    with_view(e, |view| {
+        let m = metric(e.scope(), name)?;
+        let (from, to) = (tick(view, from)?, tick(view, to)?);
+        let mut s = Summary::default();
+        for t in from..=to {
+            if let Val::Num(v) = view.value(e.0, m, t) {
+                s.samples += 1;
+                s.sum += v;
+                if s.lo.is_none_or(|(x, _)| v < x) {
+                    s.lo = Some((v, t));
+                }
+                if s.hi.is_none_or(|(x, _)| v > x) {
+                    s.hi = Some((v, t));
+                }
+            }
+        }
+        Ok(s)
+    })
+}
+
+fn summary(e: &mut Entity, name: &str) -> Fallible<Summary> {
+    let last = with_view(*e, |view| Ok(view.ticks.len().saturating_sub(1) as INT))?;
+    summary_between(e, name, 0, last)
+}
+
+fn attr(e: &mut Entity, name: &str) -> Fallible<Dynamic> {
+    let e = *e;
+    with_view(e, |view| {
+        let m = metric(e.scope(), name)?;
+        if !e.scope().is_fixed(m) {
+            return Err(format!(
+                "`{name}` changes over the call: read it with value(name, tick) or series(name)"
+            )
+            .into());
+        }
+        Ok(to_dynamic(view.value(e.0, m, 0)))
+    })
+}
+
+fn id(e: &mut Entity) -> Fallible<ImmutableString> {
+    let e = *e;
+    with_view(e, |view| {
+        Ok(match e.0 {
+            EntityRef::Stream(i) => view.streams[i].attrs.stats_id.as_str().into(),
+            EntityRef::Pc(i) => (&*view.pcs[i].id).into(),
+            EntityRef::Participant(i) => (&*view.participants[i].id).into(),
+            EntityRef::Hop(i) => (&*view.hops[i].label).into(),
+            EntityRef::Conference => (&*view.conference).into(),
+        })
+    })
+}
+
+fn name(e: &mut Entity) -> Fallible<ImmutableString> {
+    let e = *e;
+    with_view(e, |view| Ok(scope_of(view, e.0, e.scope()).describe().into()))
+}
+
+fn ticks(e: &mut Entity) -> Fallible<INT> {
+    with_view(*e, |view| Ok(view.ticks.len() as INT))
+}
+
+fn step_ms(e: &mut Entity) -> Fallible<f64> {
+    with_view(*e, |view| Ok(view.step_ms))
+}
+
+fn time(e: &mut Entity, t: INT) -> Fallible<ImmutableString> {
+    with_view(*e, |view| Ok(view.ticks[tick(view, t)?].to_rfc3339().into()))
+}
+
+fn findings(_: &mut Entity) -> Fallible<Array> {
+    if !EARLIER.is_set() {
+        return Err("findings can only be read while a rule is evaluated".into());
+    }
+    Ok(EARLIER.with(Clone::clone))
+}
+
+/// Registers the API on an engine.
+pub(crate) fn register(engine: &mut Engine) {
+    engine.register_type_with_name::<Entity>("Entity");
+    engine.register_get("scope", |e: &mut Entity| -> ImmutableString { e.scope().as_str().into() });
+    engine.register_get("id", id);
+    engine.register_get("name", name);
+    engine.register_get("ticks", ticks);
+    engine.register_get("step_ms", step_ms);
+    engine.register_fn("time", time);
+    engine.register_fn("participants", |e: &mut Entity| children(*e, Scope::Participant));
+    engine.register_fn("peer_connections", |e: &mut Entity| children(*e, Scope::PeerConnection));
+    engine.register_fn("streams", |e: &mut Entity| children(*e, Scope::Stream));
+    engine.register_fn("streams", |e: &mut Entity, direction: &str| streams_of(*e, direction, None));
+    engine.register_fn("streams", |e: &mut Entity, direction: &str, kind: &str| {
+        streams_of(*e, direction, Some(kind))
+    });
+    engine.register_fn("hops", |e: &mut Entity| children(*e, Scope::Hop));
+    engine.register_fn("value", value);
+    engine.register_fn("series", series);
+    engine.register_fn("summary", summary);
+    engine.register_fn("summary", summary_between);
+    engine.register_type_with_name::<Summary>("Summary");
+    engine.register_get("samples", |s: &mut Summary| s.samples as INT);
+    engine.register_get("avg", |s: &mut Summary| s.avg());
+    engine.register_get("min", |s: &mut Summary| num(s.lo));
+    engine.register_get("max", |s: &mut Summary| num(s.hi));
+    engine.register_get("min_at", |s: &mut Summary| at(s.lo));
+    engine.register_get("max_at", |s: &mut Summary| at(s.hi));
+    engine.register_fn("to_string", |s: &mut Summary| -> String {
+        format!("#{{samples: {}, avg: {}, min: {}, max: {}}}", s.samples, s.avg(), num(s.lo), num(s.hi))
+    });
+    engine.register_fn("attr", attr);
+    engine.register_fn("findings", findings);
+    engine.register_fn("==", |a: Entity, b: Entity| a == b);
+    engine.register_fn("!=", |a: Entity, b: Entity| a != b);
+    engine.register_fn("to_string", |e: &mut Entity| -> String { format!("{:?}", e.0) });
+}
+
+/// Earlier findings as scripts see them, with ticks on the view's grid.
+pub(crate) fn earlier_findings(view: &View, earlier: &[Finding]) -> Array {
+    let tick_of = |ms: f64| -> INT {
+        let t = view.ticks.partition_point(|t| t.epoch_ms() < ms);
+        t.min(view.ticks.len().saturating_sub(1)) as INT
+    };
+    let text = |s: &str| Dynamic::from(ImmutableString::from(s));
+    let opt = |s: &Option<String>| s.as_deref().map_or(Dynamic::UNIT, text);
+    earlier
+        .iter()
+        .map(|f| {
+            let mut m = Map::new();
+            m.insert("rule".into(), text(&f.rule));
+            m.insert("severity".into(), text(f.severity.as_str()));
+            m.insert("category".into(), text(f.category.as_str()));
+            m.insert("scope".into(), text(f.scope.scope.as_str()));
+            m.insert("message".into(), text(&f.message));
+            m.insert("participant".into(), opt(&f.scope.participant));
+            m.insert("peer_connection".into(), opt(&f.scope.peer_connection));
+            m.insert("direction".into(), opt(&f.scope.direction));
+            m.insert("kind".into(), opt(&f.scope.kind));
+            m.insert("hop".into(), opt(&f.scope.hop));
+            m.insert("raised".into(), Dynamic::from_int(tick_of(f.raised_ms)));
+            m.insert(
+                "cleared".into(),
+                if f.open_at_end { Dynamic::UNIT } else { Dynamic::from_int(tick_of(f.ended_ms)) },
+            );
+            m.insert("raised_at".into(), text(&f.raised_at));
+            Dynamic::from_map(m)
+        })
+        .collect()
+}
