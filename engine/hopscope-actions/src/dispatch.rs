@@ -27,6 +27,8 @@ pub struct Dispatcher {
     wake: Arc<Notify>,
     in_flight: Mutex<HashMap<(String, String), usize>>,
     sending: Mutex<std::collections::HashSet<i64>>,
+    /// When each delivery last finished: a due list read before that is stale for it.
+    settled: Mutex<HashMap<i64, Instant>>,
 }
 
 fn now_ms() -> i64 {
@@ -55,6 +57,7 @@ impl Dispatcher {
             wake: Arc::new(Notify::new()),
             in_flight: Mutex::new(HashMap::new()),
             sending: Mutex::new(Default::default()),
+            settled: Mutex::new(HashMap::new()),
         })
     }
 
@@ -76,6 +79,10 @@ impl Dispatcher {
                 _ = self.wake.notified() => {}
                 _ = stop.changed() => return,
             }
+            let read_at = Instant::now();
+            if let Ok(mut settled) = self.settled.lock() {
+                settled.retain(|_, at| read_at.duration_since(*at) < Duration::from_secs(60));
+            }
             let store = self.store.clone();
             let due = match tokio::task::spawn_blocking(move || store.due_deliveries(now_ms(), 256)).await {
                 Ok(Ok(d)) => d,
@@ -87,7 +94,7 @@ impl Dispatcher {
             };
             let mut killed: HashMap<String, Vec<(String, String)>> = HashMap::new();
             for d in due {
-                if !self.claim(&d) {
+                if !self.claim(&d, read_at) {
                     continue;
                 }
                 let off = match killed.get(&d.app) {
@@ -115,7 +122,11 @@ impl Dispatcher {
 
     /// Takes a slot for this delivery's destination, if one is free and it is not already
     /// being sent.
-    fn claim(&self, d: &Delivery) -> bool {
+    fn claim(&self, d: &Delivery, read_at: Instant) -> bool {
+        // Finished after the due list was read: the list is stale for this one.
+        if self.settled.lock().is_ok_and(|s| s.get(&d.id).is_some_and(|at| *at >= read_at)) {
+            return false;
+        }
         let limit = self
             .apps
             .get(&d.app)
@@ -138,6 +149,9 @@ impl Dispatcher {
     }
 
     fn release(&self, d: &Delivery) {
+        if let Ok(mut settled) = self.settled.lock() {
+            settled.insert(d.id, Instant::now());
+        }
         if let (Ok(mut sending), Ok(mut in_flight)) = (self.sending.lock(), self.in_flight.lock()) {
             sending.remove(&d.id);
             if let Some(n) = in_flight.get_mut(&(d.app.clone(), d.action.clone())) {
