@@ -46,6 +46,8 @@ pub(crate) fn read(source_name: &str, text: &str) -> Result<ServerDump, IngestEr
     let mut server = None;
     let mut keys: Vec<(String, String)> = Vec::new();
     let mut endpoint_names: Vec<String> = Vec::new();
+    // Seen names, so a dump listing many endpoints many times stays linear.
+    let mut endpoint_seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut clients: BTreeMap<String, MiddleboxClient> = BTreeMap::new();
     let mut last: BTreeMap<String, MiddleboxClientSample> = BTreeMap::new();
     let mut last_in: BTreeMap<String, SfuInboundSample> = BTreeMap::new();
@@ -92,7 +94,7 @@ pub(crate) fn read(source_name: &str, text: &str) -> Result<ServerDump, IngestEr
                 }
                 for e in data.get("endpoints").and_then(Value::as_array).into_iter().flatten() {
                     if let Some(e) = e.as_str()
-                        && !endpoint_names.iter().any(|n| n == e)
+                        && endpoint_seen.insert(e.to_string())
                     {
                         endpoint_names.push(e.to_string());
                     }
