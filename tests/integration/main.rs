@@ -8,3 +8,5 @@ mod middlebox;
 mod quality;
 mod same_call;
 mod schema;
+mod wasm_plugins;
+mod wasm_sandbox;

@@ -20,6 +20,7 @@ macro_rules! outln {
 mod backtest_cmd;
 mod cli;
 mod diagnose_cmd;
+mod plugin_cmd;
 mod quality_cmd;
 mod rules_cmd;
 mod simulate_cmd;
@@ -41,6 +42,7 @@ fn main() -> std::process::ExitCode {
         cli::Command::Rules(command) => rules_cmd::run(&command),
         cli::Command::Backtest(args) => backtest_cmd::run(&args),
         cli::Command::Simulate(args) => simulate_cmd::run(&args),
+        cli::Command::Plugin(command) => plugin_cmd::run(&command),
     };
     match result {
         Ok(code) => code,

@@ -16,8 +16,8 @@ use crate::cli::{OutputFormat, RuleSourceArgs, RulesCommand};
 pub fn run(command: &RulesCommand) -> anyhow::Result<ExitCode> {
     match command {
         RulesCommand::Check { sources, deny_warnings, format } => check(sources, *deny_warnings, *format),
-        RulesCommand::Test { dirs, overrides, bless, format } => {
-            test(dirs, overrides.as_deref(), *bless, *format)
+        RulesCommand::Test { dirs, overrides, bless, plugins, format } => {
+            test(dirs, overrides.as_deref(), *bless, plugins, *format)
         }
         RulesCommand::List { sources, format } => list(sources, *format),
         RulesCommand::Metrics { scope, format } => metrics(scope.as_deref(), *format),
@@ -182,9 +182,12 @@ fn test(
     dirs: &[PathBuf],
     overrides: Option<&Path>,
     bless: bool,
+    plugin_files: &[PathBuf],
     format: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
     let overrides = read_overrides(overrides)?;
+    let plugins = crate::plugin_cmd::load(plugin_files)?;
+    let wasm = hopscope_plugin::PluginRules::new(&plugins);
     let quality = hopscope_score::QualityConfig::default();
     let mut results: Vec<CaseResult> = Vec::new();
     let mut load_errors = Vec::new();
@@ -198,7 +201,15 @@ fn test(
             load_errors.push(format!("{}: the rules do not load; run `hopscope rules check`", dir.display()));
             continue;
         }
-        let kind = YamlRules(&set.rules);
+        let yaml = YamlRules(&set.rules);
+        let mut kinds: Vec<&dyn harness::RuleKind> = Vec::new();
+        if !set.rules.is_empty() || plugins.is_empty() {
+            kinds.push(&yaml);
+        }
+        if !plugins.is_empty() {
+            kinds.push(&wasm);
+        }
+        let kind = crate::plugin_cmd::Combined { kinds };
         let fixtures = harness::fixture_files(dir);
         if fixtures.is_empty() {
             load_errors
@@ -219,6 +230,9 @@ fn test(
             }
             results.extend(outcome);
         }
+    }
+    for (plugin, e) in wasm.errors() {
+        load_errors.push(format!("plugin {plugin}: {e}"));
     }
     let failed = results.iter().filter(|r| !r.passed).count();
     match format {
