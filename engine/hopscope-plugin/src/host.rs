@@ -360,6 +360,14 @@ impl PluginHost {
             last_fuel: AtomicU64::new(0),
         };
         let (raw, _) = plugin.run(0.0, |store, instance| {
+            // Type-check `evaluate` now, so a mistyped plugin fails to load rather than
+            // failing (and being quarantined) at its first evaluation.
+            instance
+                .get_typed_func::<(&wit::Conference,), (Result<Vec<wit::Finding>, String>,)>(
+                    &mut *store,
+                    &evaluate,
+                )
+                .map_err(|e| PluginError::BadExport { reason: format!("`evaluate`: {e}") })?;
             let f = instance
                 .get_typed_func::<(), (wit::Manifest,)>(&mut *store, &describe)
                 .map_err(|e| PluginError::BadExport { reason: format!("`describe`: {e}") })?;

@@ -58,6 +58,11 @@ fn indices(v: &[usize]) -> Vec<u32> {
 
 /// The plugin's input.
 pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) -> wit::Conference {
+    // A 50-person SFU call has 5000 streams: a plugin that reads no stream (or hop)
+    // metric gets none, rather than paying to copy them into its sandbox.
+    let reads = |scope: Scope| wanted.iter().any(|w| w.scope == scope);
+    let (with_streams, with_hops) = (reads(Scope::Stream), reads(Scope::Hop));
+    let stream_list = |v: &[usize]| if with_streams { indices(v) } else { Vec::new() };
     let participants: Vec<wit::Participant> = view
         .participants
         .iter()
@@ -65,7 +70,7 @@ pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) ->
         .map(|(i, p)| wit::Participant {
             id: p.id.to_string(),
             peer_connections: indices(&p.pcs),
-            streams: indices(&p.streams),
+            streams: stream_list(&p.streams),
             metrics: metrics(view, EntityRef::Participant(i), Scope::Participant, wanted),
         })
         .collect();
@@ -76,13 +81,14 @@ pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) ->
         .map(|(i, pc)| wit::PeerConnection {
             id: pc.id.to_string(),
             participant: index(pc.participant),
-            streams: indices(&pc.streams),
+            streams: stream_list(&pc.streams),
             metrics: metrics(view, EntityRef::Pc(i), Scope::PeerConnection, wanted),
         })
         .collect();
     let streams = view
         .streams
         .iter()
+        .take(if with_streams { usize::MAX } else { 0 })
         .enumerate()
         .map(|(i, s)| {
             let a = &s.attrs;
@@ -106,7 +112,7 @@ pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) ->
             }
         })
         .collect();
-    let hops = (0..view.hops.len())
+    let hops = (0..if with_hops { view.hops.len() } else { 0 })
         .map(|i| wit::Hop {
             from: hop_text(view, i, "from"),
             to: hop_text(view, i, "to"),

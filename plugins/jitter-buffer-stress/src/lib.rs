@@ -34,7 +34,8 @@ impl Plugin for JitterBufferStress {
             }],
             metrics: vec!["stream.jitter_buffer_ms".into(), "stream.active".into()],
             capabilities: vec![],
-            budget: Budget { fuel: 50_000_000, memory_bytes: 16 << 20, wall_ms: 100 },
+            // A 50-person SFU call is 5000 streams: about 20 M fuel, 4 MiB of input.
+            budget: Budget { fuel: 200_000_000, memory_bytes: 32 << 20, wall_ms: 250 },
         }
     }
 
@@ -45,13 +46,14 @@ impl Plugin for JitterBufferStress {
             if s.direction != Direction::Inbound || s.kind != Some(MediaKind::Audio) {
                 continue;
             }
-            let Some(depth) = s.metrics.number("jitter_buffer_ms") else { continue };
+            let (Some(depth), Some(flowing)) =
+                (s.metrics.number("jitter_buffer_ms"), s.metrics.number("active"))
+            else {
+                continue;
+            };
             // Only ticks with media: a paused stream's buffer says nothing.
-            let active: Vec<f64> = depth
-                .iter()
-                .enumerate()
-                .map(|(t, &v)| if s.metrics.flag("active", t) == Some(true) { v } else { f64::NAN })
-                .collect();
+            let active: Vec<f64> =
+                depth.iter().zip(flowing).map(|(&v, &a)| if a == 1.0 { v } else { f64::NAN }).collect();
             let Some(calm) = percentile(&active, CALM_QUANTILE) else { continue };
             let threshold = (calm * RATIO).max(FLOOR_MS);
             for run in runs(&active, |v| v >= threshold) {
