@@ -97,6 +97,17 @@ fn benches(c: &mut Criterion) {
             }),
         );
     }
+    // The hostile plugin's benign path reads one stream series and does next to nothing
+    // with it: what is left is the cost of copying the conference into a sandbox.
+    let copy_only = host.load_file(&wasm("hostile")).expect("loads");
+    let e = copy_only.evaluate(&view, &[]).expect("evaluates");
+    println!("copy only (all 5000 streams, one series): fuel {}", e.fuel_used);
+    report(
+        "sfu-50 copied into a sandbox (one stream series)",
+        timed(200, || {
+            copy_only.evaluate(&view, &[]).expect("evaluates");
+        }),
+    );
     report(
         "sfu-50 through both plugins",
         timed(200, || {

@@ -37,6 +37,36 @@ fn metrics(view: &View, entity: EntityRef, scope: Scope, wanted: &[Wanted]) -> w
     out
 }
 
+/// Every stream's values of each wanted stream metric, stream after stream.
+fn stream_columns(view: &View, wanted: &[Wanted]) -> wit::Metrics {
+    let ticks = view.ticks.len();
+    let cells = view.streams.len() * ticks;
+    let mut out = wit::Metrics { numbers: Vec::new(), texts: Vec::new() };
+    for w in wanted.iter().filter(|w| w.scope == Scope::Stream) {
+        if w.text {
+            let mut values = Vec::with_capacity(cells);
+            for i in 0..view.streams.len() {
+                values.extend((0..ticks).map(|t| match view.value(EntityRef::Stream(i), w.id, t) {
+                    Val::Text(s) => Some(s.to_string()),
+                    _ => None,
+                }));
+            }
+            out.texts.push(wit::TextSeries { metric: w.name.to_string(), values });
+        } else {
+            let mut values = Vec::with_capacity(cells);
+            for i in 0..view.streams.len() {
+                values.extend((0..ticks).map(|t| match view.value(EntityRef::Stream(i), w.id, t) {
+                    Val::Num(v) => v,
+                    Val::Bool(b) => f64::from(u8::from(b)),
+                    _ => f64::NAN,
+                }));
+            }
+            out.numbers.push(wit::Series { metric: w.name.to_string(), values });
+        }
+    }
+    out
+}
+
 fn hop_text(view: &View, hop: usize, metric: &str) -> String {
     let Some((id, _)) = Scope::Hop.metric(metric) else { return String::new() };
     if view.ticks.is_empty() {
@@ -89,8 +119,7 @@ pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) ->
         .streams
         .iter()
         .take(if with_streams { usize::MAX } else { 0 })
-        .enumerate()
-        .map(|(i, s)| {
+        .map(|s| {
             let a = &s.attrs;
             wit::Stream {
                 participant: index(s.participant),
@@ -108,7 +137,6 @@ pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) ->
                 ssrc: a.ssrc,
                 codec: a.codec.as_deref().map(String::from),
                 sender: a.sender.as_deref().map(String::from),
-                metrics: metrics(view, EntityRef::Stream(i), Scope::Stream, wanted),
             }
         })
         .collect();
@@ -127,6 +155,11 @@ pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) ->
         participants,
         peer_connections,
         streams,
+        stream_metrics: if with_streams {
+            stream_columns(view, wanted)
+        } else {
+            wit::Metrics { numbers: Vec::new(), texts: Vec::new() }
+        },
         hops,
         metrics: metrics(view, EntityRef::Conference, Scope::Conference, wanted),
         earlier_findings: earlier_findings(view, earlier),

@@ -112,6 +112,19 @@ impl Metrics {
 }
 
 impl Conference {
+    /// A stream's values of a numeric metric per tick (a slice of the metric's column), if
+    /// the manifest asked for it.
+    pub fn stream_number(&self, stream: usize, metric: &str) -> Option<&[f64]> {
+        let ticks = self.ticks_ms.len();
+        self.stream_metrics.number(metric)?.get(stream * ticks..(stream + 1) * ticks)
+    }
+
+    /// A stream's values of a text metric per tick, if the manifest asked for it.
+    pub fn stream_text(&self, stream: usize, metric: &str) -> Option<&[Option<String>]> {
+        let ticks = self.ticks_ms.len();
+        self.stream_metrics.text(metric)?.get(stream * ticks..(stream + 1) * ticks)
+    }
+
     /// The participant's id.
     pub fn participant_id(&self, index: u32) -> &str {
         self.participants.get(index as usize).map_or("?", |p| p.id.as_str())
