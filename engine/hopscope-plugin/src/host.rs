@@ -640,6 +640,13 @@ fn classify(e: &wasmtime::Error, state: &State, budget: Budget, memory: usize) -
         Some(Trap::Interrupt) => PluginError::Deadline { ms: budget.wall_ms },
         Some(Trap::StackOverflow) => PluginError::StackOverflow,
         Some(t) => PluginError::Trap { message: with_panic(t.to_string()) },
-        None => PluginError::Trap { message: with_panic(format!("{e:#}")) },
+        // A std-runtime import bound to a trap (stdout, env, exit...): the plugin reached
+        // for something the sandbox does not grant.
+        None if e.root_cause().to_string().starts_with("unknown import") => PluginError::Trap {
+            message: with_panic(format!("{} (the sandbox grants no WASI)", e.root_cause())),
+        },
+        // Anything else failed while values crossed the boundary: what the plugin returned
+        // does not decode (a bad enum discriminant, invalid UTF-8, a pointer out of bounds).
+        None => PluginError::BadOutput { reason: e.root_cause().to_string() },
     }
 }

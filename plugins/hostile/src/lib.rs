@@ -59,7 +59,11 @@ impl Plugin for Hostile {
             "memory" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {
-                    hoard.push(vec![black_box(1u8); 1 << 20]);
+                    // Grow without filling: the limit, not the wall clock, must stop it
+                    // even on a loaded machine.
+                    let mut chunk: Vec<u8> = Vec::with_capacity(1 << 20);
+                    chunk.push(black_box(1));
+                    hoard.push(chunk);
                     black_box(&hoard);
                 }
             }
@@ -67,6 +71,11 @@ impl Plugin for Hostile {
             "panic" => panic!("the hostile plugin gives up on purpose"),
             "trap" => core::arch::wasm32::unreachable(),
             "error" => Err("the hostile plugin refuses this conference".into()),
+            "print" => {
+                // stdout is linked, but only to a trap.
+                println!("hello from inside the sandbox");
+                Ok(vec![])
+            }
             "many" => Ok((0..5_000).map(|i| finding("hostile", format!("{i}"))).collect()),
             "long" => Ok(vec![finding("hostile", "x".repeat(4 << 20))]),
             "undeclared" => Ok(vec![finding("not-in-the-manifest", "sneaky".into())]),
