@@ -9,3 +9,5 @@ mod quality;
 mod rhai_sandbox;
 mod same_call;
 mod schema;
+mod wasm_plugins;
+mod wasm_sandbox;

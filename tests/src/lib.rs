@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use hopscope_ingest::{Ingested, assemble, ingest_file};
 use hopscope_model::Conference;
 
+pub mod plugins;
+
 /// The workspace root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()

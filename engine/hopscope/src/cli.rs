@@ -72,6 +72,12 @@ pub enum Command {
     ///
     /// Example: hopscope loadgen --key hs_ingest_... --conferences 100 --duration 60
     Loadgen(LoadgenArgs),
+    /// Sandboxed WASM plugins (components of the hopscope:plugin WIT world).
+    ///
+    /// sdk/plugin/README.md walks through writing one. Run them with `--plugin` on
+    /// `diagnose` and `rules test`.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +137,22 @@ pub struct ServeArgs {
 pub enum LogFormatArg {
     Text,
     Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Validate a plugin: compile it, check its imports, exports and manifest, and print
+    /// the manifest.
+    ///
+    /// Example: hopscope plugin check target/wasm32-wasip2/release/my_plugin.wasm
+    Check {
+        /// The component.
+        #[arg(value_name = "FILE.wasm")]
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -247,6 +269,10 @@ pub enum RulesCommand {
         /// (review the change with `git diff` before committing it).
         #[arg(long)]
         bless: bool,
+        /// A WASM plugin to test along with the rules (repeatable): fixtures naming its
+        /// rules run it.
+        #[arg(long = "plugin", value_name = "FILE.wasm")]
+        plugins: Vec<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
@@ -285,6 +311,9 @@ pub struct DiagnoseArgs {
     pub each: bool,
     #[command(flatten)]
     pub rules: RuleSourceArgs,
+    /// A WASM plugin to run after the rules (repeatable); its findings join the diagnosis.
+    #[arg(long = "plugin", value_name = "FILE.wasm")]
+    pub plugins: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -19,6 +19,7 @@ pub fn run(args: &DiagnoseArgs) -> anyhow::Result<ExitCode> {
     let kinds: Vec<&dyn hopscope_rules::harness::RuleKind> =
         if scripts.is_empty() { Vec::new() } else { vec![&scripts] };
     let options = Options { rules: &rules.rules, kinds: &kinds, ..Options::default() };
+    let plugins = crate::plugin_cmd::load(&args.plugins)?;
     let mut inputs: Vec<Ingested> = Vec::new();
     let mut errors = Vec::new();
     for path in &args.files {
@@ -32,7 +33,9 @@ pub fn run(args: &DiagnoseArgs) -> anyhow::Result<ExitCode> {
     let mut diagnoses = Vec::new();
     for group in groups {
         for conference in assemble(group) {
-            diagnoses.push(diagnose_with(&conference, &options));
+            let mut diagnosis = diagnose_with(&conference, &options);
+            errors.extend(crate::plugin_cmd::add_findings(&plugins, &conference, &mut diagnosis.findings));
+            diagnoses.push(diagnosis);
         }
     }
     let detail = match args.detail {

@@ -21,6 +21,7 @@ mod backtest_cmd;
 mod cli;
 mod diagnose_cmd;
 mod loadgen_cmd;
+mod plugin_cmd;
 mod quality_cmd;
 mod rules_cmd;
 mod serve_cmd;
@@ -49,6 +50,7 @@ fn main() -> std::process::ExitCode {
         cli::Command::Simulate(args) => simulate_cmd::run(&args),
         cli::Command::Loadgen(args) => loadgen_cmd::run(&args),
         cli::Command::Serve(_) => unreachable!("handled above"),
+        cli::Command::Plugin(command) => plugin_cmd::run(&command),
     };
     match result {
         Ok(code) => code,

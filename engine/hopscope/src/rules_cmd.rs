@@ -17,8 +17,8 @@ use crate::cli::{OutputFormat, RuleSourceArgs, RulesCommand};
 pub fn run(command: &RulesCommand) -> anyhow::Result<ExitCode> {
     match command {
         RulesCommand::Check { sources, deny_warnings, format } => check(sources, *deny_warnings, *format),
-        RulesCommand::Test { dirs, overrides, bless, format } => {
-            test(dirs, overrides.as_deref(), *bless, *format)
+        RulesCommand::Test { dirs, overrides, bless, plugins, format } => {
+            test(dirs, overrides.as_deref(), *bless, plugins, *format)
         }
         RulesCommand::List { sources, format } => list(sources, *format),
         RulesCommand::Metrics { scope, format } => metrics(scope.as_deref(), *format),
@@ -211,9 +211,12 @@ fn test(
     dirs: &[PathBuf],
     overrides: Option<&Path>,
     bless: bool,
+    plugin_files: &[PathBuf],
     format: OutputFormat,
 ) -> anyhow::Result<ExitCode> {
     let overrides = read_overrides(overrides)?;
+    let plugins = crate::plugin_cmd::load(plugin_files)?;
+    let wasm = hopscope_plugin::PluginRules::new(&plugins);
     let quality = hopscope_score::QualityConfig::default();
     let mut results: Vec<CaseResult> = Vec::new();
     let mut load_errors = Vec::new();
@@ -228,12 +231,19 @@ fn test(
             continue;
         }
         let yaml = YamlRules(&set.rules);
-        // Scripts run after the YAML rules and see their findings, as in `diagnose`.
-        let kind: Box<dyn RuleKind> = match (set.rules.is_empty(), scripts.is_empty()) {
-            (_, true) => Box::new(yaml),
-            (true, false) => Box::new(Chain::new(vec![&scripts])),
-            (false, false) => Box::new(Chain::new(vec![&yaml, &scripts])),
-        };
+        // YAML rules first; scripts and plugins run after them and see their findings, as in
+        // `diagnose`.
+        let mut kinds: Vec<&dyn RuleKind> = Vec::new();
+        if !set.rules.is_empty() || (scripts.is_empty() && plugins.is_empty()) {
+            kinds.push(&yaml);
+        }
+        if !scripts.is_empty() {
+            kinds.push(&scripts);
+        }
+        if !plugins.is_empty() {
+            kinds.push(&wasm);
+        }
+        let kind: Box<dyn RuleKind> = Box::new(Chain::new(kinds));
         let fixtures = harness::fixture_files(dir);
         if fixtures.is_empty() {
             load_errors
@@ -254,6 +264,9 @@ fn test(
             }
             results.extend(outcome);
         }
+    }
+    for (plugin, e) in wasm.errors() {
+        load_errors.push(format!("plugin {plugin}: {e}"));
     }
     let failed = results.iter().filter(|r| !r.passed).count();
     match format {

@@ -1,0 +1,216 @@
+//! The conference as a plugin sees it, built from the rules' [`View`]: the same entities
+//! and the same per-tick values YAML rules read, limited to the metrics the manifest asked for.
+
+use std::collections::HashMap;
+
+use hopscope_rules::catalogue::Scope;
+use hopscope_rules::finding::Finding;
+use hopscope_rules::view::{EntityRef, Val, View};
+
+use crate::bindings::hopscope::plugin::types as wit;
+use crate::convert;
+use crate::manifest::Wanted;
+
+fn metrics(view: &View, entity: EntityRef, scope: Scope, wanted: &[Wanted]) -> wit::Metrics {
+    let ticks = view.ticks.len();
+    let mut out = wit::Metrics { numbers: Vec::new(), texts: Vec::new() };
+    for w in wanted.iter().filter(|w| w.scope == scope) {
+        if w.text {
+            let values = (0..ticks)
+                .map(|t| match view.value(entity, w.id, t) {
+                    Val::Text(s) => Some(s.to_string()),
+                    _ => None,
+                })
+                .collect();
+            out.texts.push(wit::TextSeries { metric: w.name.to_string(), values });
+        } else {
+            let values = (0..ticks)
+                .map(|t| match view.value(entity, w.id, t) {
+                    Val::Num(v) => v,
+                    Val::Bool(b) => f64::from(u8::from(b)),
+                    _ => f64::NAN,
+                })
+                .collect();
+            out.numbers.push(wit::Series { metric: w.name.to_string(), values });
+        }
+    }
+    out
+}
+
+/// Every stream's values of each wanted stream metric, stream after stream.
+fn stream_columns(view: &View, wanted: &[Wanted]) -> wit::Metrics {
+    let ticks = view.ticks.len();
+    let cells = view.streams.len() * ticks;
+    let mut out = wit::Metrics { numbers: Vec::new(), texts: Vec::new() };
+    for w in wanted.iter().filter(|w| w.scope == Scope::Stream) {
+        if w.text {
+            let mut values = Vec::with_capacity(cells);
+            for i in 0..view.streams.len() {
+                values.extend((0..ticks).map(|t| match view.value(EntityRef::Stream(i), w.id, t) {
+                    Val::Text(s) => Some(s.to_string()),
+                    _ => None,
+                }));
+            }
+            out.texts.push(wit::TextSeries { metric: w.name.to_string(), values });
+        } else {
+            let mut values = Vec::with_capacity(cells);
+            for i in 0..view.streams.len() {
+                values.extend((0..ticks).map(|t| match view.value(EntityRef::Stream(i), w.id, t) {
+                    Val::Num(v) => v,
+                    Val::Bool(b) => f64::from(u8::from(b)),
+                    _ => f64::NAN,
+                }));
+            }
+            out.numbers.push(wit::Series { metric: w.name.to_string(), values });
+        }
+    }
+    out
+}
+
+fn hop_text(view: &View, hop: usize, metric: &str) -> String {
+    let Some((id, _)) = Scope::Hop.metric(metric) else { return String::new() };
+    if view.ticks.is_empty() {
+        return String::new();
+    }
+    match view.value(EntityRef::Hop(hop), id, 0) {
+        Val::Text(s) => s.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+fn indices(v: &[usize]) -> Vec<u32> {
+    v.iter().map(|&i| index(i)).collect()
+}
+
+/// The plugin's input.
+pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) -> wit::Conference {
+    // A 50-person SFU call has 5000 streams: a plugin that reads no stream (or hop)
+    // metric gets none, rather than paying to copy them into its sandbox.
+    let reads = |scope: Scope| wanted.iter().any(|w| w.scope == scope);
+    let (with_streams, with_hops) = (reads(Scope::Stream), reads(Scope::Hop));
+    let stream_list = |v: &[usize]| if with_streams { indices(v) } else { Vec::new() };
+    let participants: Vec<wit::Participant> = view
+        .participants
+        .iter()
+        .enumerate()
+        .map(|(i, p)| wit::Participant {
+            id: p.id.to_string(),
+            peer_connections: indices(&p.pcs),
+            streams: stream_list(&p.streams),
+            metrics: metrics(view, EntityRef::Participant(i), Scope::Participant, wanted),
+        })
+        .collect();
+    let peer_connections = view
+        .pcs
+        .iter()
+        .enumerate()
+        .map(|(i, pc)| wit::PeerConnection {
+            id: pc.id.to_string(),
+            participant: index(pc.participant),
+            streams: stream_list(&pc.streams),
+            metrics: metrics(view, EntityRef::Pc(i), Scope::PeerConnection, wanted),
+        })
+        .collect();
+    let streams = view
+        .streams
+        .iter()
+        .take(if with_streams { usize::MAX } else { 0 })
+        .map(|s| {
+            let a = &s.attrs;
+            wit::Stream {
+                participant: index(s.participant),
+                peer_connection: index(s.pc),
+                direction: if &*a.direction == "outbound" {
+                    wit::Direction::Outbound
+                } else {
+                    wit::Direction::Inbound
+                },
+                kind: match a.kind.as_deref() {
+                    Some("audio") => Some(wit::MediaKind::Audio),
+                    Some("video") => Some(wit::MediaKind::Video),
+                    _ => None,
+                },
+                ssrc: a.ssrc,
+                codec: a.codec.as_deref().map(String::from),
+                sender: a.sender.as_deref().map(String::from),
+            }
+        })
+        .collect();
+    let hops = (0..if with_hops { view.hops.len() } else { 0 })
+        .map(|i| wit::Hop {
+            from: hop_text(view, i, "from"),
+            to: hop_text(view, i, "to"),
+            from_kind: hop_text(view, i, "from_kind"),
+            to_kind: hop_text(view, i, "to_kind"),
+            metrics: metrics(view, EntityRef::Hop(i), Scope::Hop, wanted),
+        })
+        .collect();
+    wit::Conference {
+        id: view.conference.to_string(),
+        ticks_ms: view.ticks.iter().map(|t| t.epoch_ms()).collect(),
+        participants,
+        peer_connections,
+        streams,
+        stream_metrics: if with_streams {
+            stream_columns(view, wanted)
+        } else {
+            wit::Metrics { numbers: Vec::new(), texts: Vec::new() }
+        },
+        hops,
+        metrics: metrics(view, EntityRef::Conference, Scope::Conference, wanted),
+        earlier_findings: earlier_findings(view, earlier),
+    }
+}
+
+/// Earlier findings, their scopes turned back into indices.
+fn earlier_findings(view: &View, earlier: &[Finding]) -> Vec<wit::EarlierFinding> {
+    if earlier.is_empty() {
+        return Vec::new();
+    }
+    let participants: HashMap<&str, usize> =
+        view.participants.iter().enumerate().map(|(i, p)| (&*p.id, i)).collect();
+    let pcs: HashMap<(&str, &str), usize> =
+        view.pcs.iter().enumerate().map(|(i, pc)| ((&*pc.participant_id, &*pc.id), i)).collect();
+    let streams: HashMap<(&str, &str, &str, Option<u32>), usize> = view
+        .streams
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            ((&*s.attrs.participant, &*s.attrs.peer_connection, &*s.attrs.direction, s.attrs.ssrc), i)
+        })
+        .collect();
+    let hops: HashMap<&str, usize> = view.hops.iter().enumerate().map(|(i, h)| (&*h.label, i)).collect();
+    earlier
+        .iter()
+        .map(|f| {
+            let s = &f.scope;
+            let p = s.participant.as_deref().unwrap_or_default();
+            let pc = s.peer_connection.as_deref().unwrap_or_default();
+            let subject = match s.scope {
+                Scope::Stream => streams
+                    .get(&(p, pc, s.direction.as_deref().unwrap_or_default(), s.ssrc))
+                    .map(|&i| wit::Subject::Stream(index(i))),
+                Scope::PeerConnection => pcs.get(&(p, pc)).map(|&i| wit::Subject::PeerConnection(index(i))),
+                Scope::Participant => participants.get(p).map(|&i| wit::Subject::Participant(index(i))),
+                Scope::Hop => {
+                    s.hop.as_deref().and_then(|h| hops.get(h)).map(|&i| wit::Subject::Hop(index(i)))
+                }
+                Scope::Conference => None,
+            }
+            .unwrap_or(wit::Subject::Conference);
+            wit::EarlierFinding {
+                rule: f.rule.clone(),
+                severity: convert::severity_to_wit(f.severity),
+                category: convert::category_to_wit(f.category),
+                subject,
+                raised_ms: f.raised_ms,
+                cleared_ms: (!f.open_at_end).then_some(f.ended_ms),
+                message: f.message.clone(),
+            }
+        })
+        .collect()
+}

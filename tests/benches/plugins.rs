@@ -1,0 +1,134 @@
+//! WASM plugin figures: the fixed cost of a fresh sandbox per evaluation (target: p99 under
+//! 50 µs) and a 50-participant SFU conference through the example plugins, with the fuel
+//! each one uses. Percentiles are printed first (the targets are percentiles), then
+//! criterion measures the same calls.
+//!
+//! cargo bench -p hopscope-tests --bench plugins
+
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use hopscope_ingest::{Limits as IngestLimits, assemble, ingest};
+use hopscope_plugin::{Limits, Plugin, PluginHost};
+use hopscope_rules::view::View;
+use hopscope_score::QualityConfig;
+use hopscope_tests::plugins::wasm;
+use hopscope_tests::root;
+
+const CALL_SECONDS: f64 = 30.0;
+const SAMPLES: usize = 2_000;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn report(what: &str, mut times: Vec<Duration>) {
+    times.sort();
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    println!(
+        "{what}: p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs ({} runs)",
+        us(percentile(&times, 0.5)),
+        us(percentile(&times, 0.99)),
+        us(times[times.len() - 1]),
+        times.len()
+    );
+}
+
+fn sfu_50() -> View {
+    let path = root().join("examples/scenarios/sfu-50.yaml");
+    let text = std::fs::read_to_string(&path).expect("sfu-50 scenario");
+    let scenario = hopscope_sim::Scenario::from_yaml(&text).expect("valid scenario").truncated(CALL_SECONDS);
+    let sim = hopscope_sim::simulate(&scenario);
+    let inputs: Vec<_> = sim
+        .participants
+        .iter()
+        .map(|p| ingest(&p.name, p.ndjson.as_bytes(), &IngestLimits::default()).expect("ingests"))
+        .collect();
+    View::build(&assemble(inputs).remove(0), &QualityConfig::default())
+}
+
+fn timed(n: usize, mut f: impl FnMut()) -> Vec<Duration> {
+    (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect()
+}
+
+fn benches(c: &mut Criterion) {
+    let host = PluginHost::new(Limits::default()).expect("engine");
+    let plugins: Vec<Plugin> = ["jitter-buffer-stress", "sla-check"]
+        .iter()
+        .map(|name| host.load_file(&wasm(name)).expect("loads"))
+        .collect();
+    let view = sfu_50();
+    println!(
+        "sfu-50: {} participants, {} peer connections, {} streams, {} ticks",
+        view.participants.len(),
+        view.pcs.len(),
+        view.streams.len(),
+        view.ticks.len()
+    );
+
+    for p in &plugins {
+        // Warm the pool's slots and the copy-on-write images first.
+        p.fresh_instance().expect("instantiates");
+        report(
+            &format!("fresh instance ({})", p.manifest().name),
+            timed(SAMPLES, || p.fresh_instance().expect("instantiates")),
+        );
+    }
+    for p in &plugins {
+        let e = p.evaluate(&view, &[]).expect("evaluates");
+        println!(
+            "{}: {} findings, fuel {} of {} budgeted",
+            p.manifest().name,
+            e.findings.len(),
+            e.fuel_used,
+            p.manifest().budget.fuel
+        );
+        report(
+            &format!("sfu-50 through {}", p.manifest().name),
+            timed(200, || {
+                p.evaluate(&view, &[]).expect("evaluates");
+            }),
+        );
+    }
+    // The hostile plugin's benign path reads one stream series and does next to nothing
+    // with it: what is left is the cost of copying the conference into a sandbox.
+    let copy_only = host.load_file(&wasm("hostile")).expect("loads");
+    let e = copy_only.evaluate(&view, &[]).expect("evaluates");
+    println!("copy only (all 5000 streams, one series): fuel {}", e.fuel_used);
+    report(
+        "sfu-50 copied into a sandbox (one stream series)",
+        timed(200, || {
+            copy_only.evaluate(&view, &[]).expect("evaluates");
+        }),
+    );
+    report(
+        "sfu-50 through both plugins",
+        timed(200, || {
+            for p in &plugins {
+                p.evaluate(&view, &[]).expect("evaluates");
+            }
+        }),
+    );
+
+    let mut g = c.benchmark_group("plugins");
+    g.bench_function("fresh instance", |b| b.iter(|| plugins[0].fresh_instance().expect("instantiates")));
+    g.sample_size(20);
+    g.bench_function("sfu-50 through both plugins", |b| {
+        b.iter(|| {
+            for p in &plugins {
+                p.evaluate(&view, &[]).expect("evaluates");
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(plugin_benches, benches);
+criterion_main!(plugin_benches);
