@@ -231,6 +231,16 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_config_loads() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/server.yaml"));
+        let c = Config::from_file(path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.validate().is_ok(), "{:?}", c.validate());
+        assert_eq!(c.apps.len(), 2);
+        assert_eq!(c.apps[0].callbacks.conference_summary, ["pipeline"]);
+        assert!(c.apps[0].callbacks.actions["oncall"].dry_run);
+    }
+
+    #[test]
     fn unknown_fields_and_bad_apps_are_refused() {
         assert!(serde_yaml::from_str::<Config>("listn: x\n").is_err());
         let c = Config {
