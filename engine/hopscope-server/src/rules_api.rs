@@ -135,7 +135,19 @@ pub(crate) async fn upload(
     let label = crate::rules::upload_label(&name);
     let ids: Vec<String> =
         set.rules.iter().filter(|r| *r.origin.file == *label).map(|r| r.id.clone()).collect();
-    let warnings: Vec<String> = set.diagnostics.iter().map(|d| d.to_string()).collect();
+    let mut warnings: Vec<String> = set.diagnostics.iter().map(|d| d.to_string()).collect();
+    // Actions are the app's to configure; a name it does not know would call back nothing.
+    let configured = state.dispatcher.app(&caller.app).map(|c| &c.actions);
+    for rule in set.rules.iter().filter(|r| *r.origin.file == *label) {
+        for action in &rule.actions {
+            if !configured.is_some_and(|a| a.contains_key(action)) {
+                warnings.push(format!(
+                    "rule `{}` names the action `{action}`, which app `{}` does not configure: its findings will call nothing back until `callbacks.actions.{action}` is set",
+                    rule.id, caller.app
+                ));
+            }
+        }
+    }
     let store = state.store.clone();
     let (app, name2, text2) = (caller.app.clone(), name.clone(), text.clone());
     let file = blocking(move || store.put_rule_file(&app, &name2, &text2)).await??;

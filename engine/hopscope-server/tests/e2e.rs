@@ -468,6 +468,22 @@ async fn rules_are_uploaded_checked_switched_and_kept_per_app() -> TestResult {
     // Ingest keys cannot change rules.
     assert_eq!(put("x.yaml", SLA_RULE, PROD_INGEST).await?.status().as_u16(), 403);
 
+    // Naming an action the app does not configure loads, with a warning.
+    let paging = SLA_RULE
+        .replace("sla-audio-loss", "sla-paging")
+        .replace("    source:", "    actions: [nowhere]\n    source:");
+    let resp = put("paging.yaml", &paging, PROD_SECRET).await?;
+    assert_eq!(resp.status().as_u16(), 200);
+    let uploaded: Value = resp.json().await?;
+    let warning = uploaded["warnings"][0].as_str().unwrap_or("");
+    assert!(
+        warning
+            .starts_with("rule `sla-paging` names the action `nowhere`, which app `prod` does not configure"),
+        "{uploaded}"
+    );
+    let resp = client.delete(url(&server, "/v1/rules/paging.yaml")).bearer_auth(PROD_SECRET).send().await?;
+    assert_eq!(resp.status().as_u16(), 204);
+
     // Off, on, gone.
     let patch = |enabled: bool| {
         client
