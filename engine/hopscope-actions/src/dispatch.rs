@@ -84,27 +84,30 @@ impl Dispatcher {
                 settled.retain(|_, at| read_at.duration_since(*at) < Duration::from_secs(60));
             }
             let store = self.store.clone();
-            let due = match tokio::task::spawn_blocking(move || store.due_deliveries(now_ms(), 256)).await {
-                Ok(Ok(d)) => d,
+            // The due list and each app's kill switches, read together off the async threads.
+            let read = tokio::task::spawn_blocking(move || {
+                let due = store.due_deliveries(now_ms(), 256)?;
+                let mut killed: HashMap<String, Vec<(String, String)>> = HashMap::new();
+                for d in &due {
+                    if !killed.contains_key(&d.app) {
+                        killed.insert(d.app.clone(), store.switches_off(&d.app)?);
+                    }
+                }
+                Ok::<_, hopscope_store::StoreError>((due, killed))
+            });
+            let (due, killed) = match read.await {
+                Ok(Ok(read)) => read,
                 Ok(Err(error)) => {
                     tracing::error!(%error, "outbox unreadable");
                     continue;
                 }
                 Err(_) => continue,
             };
-            let mut killed: HashMap<String, Vec<(String, String)>> = HashMap::new();
             for d in due {
                 if !self.claim(&d, read_at) {
                     continue;
                 }
-                let off = match killed.get(&d.app) {
-                    Some(off) => off.clone(),
-                    None => {
-                        let off = self.store.switches_off(&d.app).unwrap_or_default();
-                        killed.insert(d.app.clone(), off.clone());
-                        off
-                    }
-                };
+                let off = killed.get(&d.app).map(Vec::as_slice).unwrap_or_default();
                 if off.iter().any(|(k, n)| k == "action" && *n == d.action) {
                     // Killed destination: nothing goes out; pending entries wait.
                     self.release(&d);

@@ -160,11 +160,16 @@ pub fn conference_ended(
 pub fn held_summary(group: &HeldGroup, window_s: f64, now_ms: f64) -> OutboxEntry {
     let from = rfc3339(group.window_start_ms as f64);
     let to = rfc3339(group.window_start_ms as f64 + window_s * 1000.0);
-    let minutes = (window_s / 60.0).round().max(1.0) as i64;
+    let window = match window_s.round() as i64 {
+        s if s >= 120 && s % 60 == 0 => format!("{} minutes", s / 60),
+        60 => "minute".to_string(),
+        1 => "second".to_string(),
+        s => format!("{s} seconds"),
+    };
     let rule = if group.rule.is_empty() { "these rules".to_string() } else { format!("rule {}", group.rule) };
     let more = if group.conferences.len() < group.count as usize { ", …" } else { "" };
     let text = format!(
-        "{} more like this ({rule}) in the {minutes} minutes from {from} to {to} were held back by the rate limit; conferences: {}{more}",
+        "{} more like this ({rule}) in the {window} from {from} to {to} were held back by the rate limit; conferences: {}{more}",
         group.count,
         group.conferences.join(", ")
     );

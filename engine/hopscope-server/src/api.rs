@@ -352,7 +352,7 @@ async fn post_evaluate(
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let params = query(params)?;
-    authenticate(&state, &headers, params.key.as_deref(), Need::Read)?;
+    let caller = authenticate(&state, &headers, params.key.as_deref(), Need::Read)?;
     let _slot = state.evaluate_slots.clone().try_acquire_owned().map_err(|_| {
         ApiError::too_many("overloaded", "every evaluation worker is busy", 2)
             .hint("retry after the Retry-After delay")
@@ -399,7 +399,7 @@ async fn post_evaluate(
             "send a dump (webrtc-internals, rtcstats, getStats JSON) or native observations as the body",
         ));
     }
-    let rules = state.rules_for(&authenticate(&state, &headers, params.key.as_deref(), Need::Read)?.app);
+    let rules = state.rules_for(&caller.app);
     let limits = state.ingest_limits;
     let evaluated = blocking(move || crate::evaluate::evaluate(&inputs, &rules, &limits)).await?;
     if evaluated.conferences.is_empty() {

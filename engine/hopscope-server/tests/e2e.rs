@@ -8,6 +8,9 @@ use futures_util::StreamExt;
 use hopscope_server::{AppConfig, Config, Running};
 use serde_json::Value;
 
+mod common;
+use common::now_ms;
+
 const PROD_INGEST: &str = "hs_ingest_prod_0123456789abcdef";
 const PROD_SECRET: &str = "hs_secret_prod_0123456789abcdef";
 const STAGING_INGEST: &str = "hs_ingest_staging_0123456789ab";
@@ -39,28 +42,10 @@ fn config(dir: &Path) -> Config {
     }
 }
 
-fn now_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as f64)
-        .unwrap_or(0.0)
-}
-
-/// The bundled SFU scenario (carol's Wi-Fi loses 8 % of her uplink from 10 s to 50 s),
-/// moved to have started 70 s ago, as NDJSON lines with their timestamps.
+/// The SFU call as NDJSON lines with their timestamps, in time order.
 fn simulated_call() -> Result<Vec<(f64, String)>, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/scenarios/sfu-wifi-loss.yaml"
-    ))?;
-    let start = hopscope_model::Timestamp::from_epoch_ms((now_ms() / 1000.0).floor() * 1000.0 - 70_000.0)
-        .ok_or("clock")?
-        .to_rfc3339();
-    let text = text.replace("start: 2026-03-02T10:00:00Z", &format!("start: {start}"));
-    let scenario = hopscope_sim::Scenario::from_yaml(&text)?;
-    let sim = hopscope_sim::simulate(&scenario);
     let mut lines = Vec::new();
-    for line in sim.combined_with_servers().lines() {
+    for line in common::sfu_call("room-42")?.lines() {
         let v: Value = serde_json::from_str(line)?;
         lines.push((v["timestamp"].as_f64().ok_or("timestamp")?, line.to_string()));
     }

@@ -88,9 +88,6 @@ pub struct LoadgenArgs {
     /// An ingest key of the app to load.
     #[arg(long)]
     pub key: String,
-    /// A secret key of the same app, to read the server's figures afterwards.
-    #[arg(long)]
-    pub secret: Option<String>,
     /// Conferences played at once.
     #[arg(long, default_value_t = 50)]
     pub conferences: usize,
