@@ -8,20 +8,13 @@
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hopscope_ingest::{Limits as IngestLimits, assemble, ingest};
 use hopscope_plugin::{Limits, Plugin, PluginHost};
 use hopscope_rules::view::View;
 use hopscope_score::QualityConfig;
 use hopscope_tests::plugins::wasm;
-use hopscope_tests::root;
+use hopscope_tests::{percentile, sfu_50_conference};
 
-const CALL_SECONDS: f64 = 30.0;
 const SAMPLES: usize = 2_000;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
 
 fn report(what: &str, mut times: Vec<Duration>) {
     times.sort();
@@ -36,16 +29,7 @@ fn report(what: &str, mut times: Vec<Duration>) {
 }
 
 fn sfu_50() -> View {
-    let path = root().join("examples/scenarios/sfu-50.yaml");
-    let text = std::fs::read_to_string(&path).expect("sfu-50 scenario");
-    let scenario = hopscope_sim::Scenario::from_yaml(&text).expect("valid scenario").truncated(CALL_SECONDS);
-    let sim = hopscope_sim::simulate(&scenario);
-    let inputs: Vec<_> = sim
-        .participants
-        .iter()
-        .map(|p| ingest(&p.name, p.ndjson.as_bytes(), &IngestLimits::default()).expect("ingests"))
-        .collect();
-    View::build(&assemble(inputs).remove(0), &QualityConfig::default())
+    View::build(&sfu_50_conference(), &QualityConfig::default())
 }
 
 fn timed(n: usize, mut f: impl FnMut()) -> Vec<Duration> {

@@ -10,23 +10,14 @@
 
 use std::time::{Duration, Instant};
 
-use hopscope_ingest::{Limits as IngestLimits, assemble, ingest};
 use hopscope_rules::pack::builtin_default;
 use hopscope_rules::view::View;
 use hopscope_score::QualityConfig;
 use hopscope_script::{Limits, ScriptSet};
-use hopscope_tests::root;
-
-/// As in the rules bench: enough history for 10 s windows.
-const CALL_SECONDS: f64 = 30.0;
+use hopscope_tests::{percentile, root, sfu_50_conference};
 
 fn runs() -> usize {
     std::env::var("HOPSCOPE_BENCH_SNAPSHOTS").ok().and_then(|s| s.parse().ok()).unwrap_or(200)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 fn ms(d: Duration) -> f64 {
@@ -137,16 +128,7 @@ fn scripts() -> Vec<(String, String)> {
 }
 
 fn main() {
-    let path = root().join("examples/scenarios/sfu-50.yaml");
-    let text = std::fs::read_to_string(&path).expect("sfu-50 scenario");
-    let scenario = hopscope_sim::Scenario::from_yaml(&text).expect("valid scenario").truncated(CALL_SECONDS);
-    let sim = hopscope_sim::simulate(&scenario);
-    let inputs: Vec<_> = sim
-        .participants
-        .iter()
-        .map(|p| ingest(&p.name, p.ndjson.as_bytes(), &IngestLimits::default()).expect("ingests"))
-        .collect();
-    let conference = assemble(inputs).remove(0);
+    let conference = sfu_50_conference();
     let view = View::build(&conference, &QualityConfig::default());
     let earlier = hopscope_rules::eval::evaluate(&builtin_default().rules, &view);
 

@@ -7,40 +7,23 @@
 
 use std::time::{Duration, Instant};
 
-use hopscope_ingest::{Limits, assemble, ingest};
 use hopscope_rules::eval::{Evaluator, evaluate};
 use hopscope_rules::pack::{BUILTIN, LoadMode, Overrides, builtin_default, load_sources};
 use hopscope_rules::view::View;
 use hopscope_score::QualityConfig;
-use hopscope_tests::root;
+use hopscope_tests::{percentile, sfu_50_conference};
 
-/// Seconds of the 50-person call simulated: enough history for the 10 s windows.
-const CALL_SECONDS: f64 = 30.0;
 fn snapshots() -> usize {
     std::env::var("HOPSCOPE_BENCH_SNAPSHOTS").ok().and_then(|s| s.parse().ok()).unwrap_or(300)
 }
 const BUNDLE_RULES: usize = 500;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
 fn snapshot() {
-    let path = root().join("examples/scenarios/sfu-50.yaml");
-    let text = std::fs::read_to_string(&path).expect("sfu-50 scenario");
-    let scenario = hopscope_sim::Scenario::from_yaml(&text).expect("valid scenario").truncated(CALL_SECONDS);
-    let sim = hopscope_sim::simulate(&scenario);
-    let inputs: Vec<_> = sim
-        .participants
-        .iter()
-        .map(|p| ingest(&p.name, p.ndjson.as_bytes(), &Limits::default()).expect("ingests"))
-        .collect();
-    let conference = assemble(inputs).remove(0);
+    let conference = sfu_50_conference();
     let rules = &builtin_default().rules;
 
     let started = Instant::now();

@@ -59,3 +59,32 @@ pub fn corpus() -> Option<PathBuf> {
     eprintln!("real-data corpus not found at {}: corpus checks skipped", dir.display());
     None
 }
+
+/// Seconds of the 50-person call the benchmarks simulate: enough history for 10 s windows.
+pub const BENCH_CALL_SECONDS: f64 = 30.0;
+
+/// The benchmarks' 50-participant SFU conference (`examples/scenarios/sfu-50.yaml`, the
+/// first [`BENCH_CALL_SECONDS`]), simulated and read through the real ingest.
+pub fn sfu_50_conference() -> Conference {
+    let path = root().join("examples/scenarios/sfu-50.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let scenario = hopscope_sim::Scenario::from_yaml(&text)
+        .unwrap_or_else(|e| panic!("sfu-50 scenario: {e}"))
+        .truncated(BENCH_CALL_SECONDS);
+    let sim = hopscope_sim::simulate(&scenario);
+    let inputs: Vec<Ingested> = sim
+        .participants
+        .iter()
+        .map(|p| {
+            hopscope_ingest::ingest(&p.name, p.ndjson.as_bytes(), &hopscope_ingest::Limits::default())
+                .unwrap_or_else(|e| panic!("{}: {e}", p.name))
+        })
+        .collect();
+    assemble(inputs).remove(0)
+}
+
+/// The `p` quantile (0–1) of sorted durations.
+pub fn percentile(sorted: &[std::time::Duration], p: f64) -> std::time::Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
