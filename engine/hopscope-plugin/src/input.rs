@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use hopscope_model::stats::MediaKind;
 use hopscope_rules::catalogue::Scope;
 use hopscope_rules::finding::Finding;
 use hopscope_rules::view::{EntityRef, Val, View};
@@ -55,11 +56,7 @@ fn stream_columns(view: &View, wanted: &[Wanted]) -> wit::Metrics {
         } else {
             let mut values = Vec::with_capacity(cells);
             for i in 0..view.streams.len() {
-                values.extend((0..ticks).map(|t| match view.value(EntityRef::Stream(i), w.id, t) {
-                    Val::Num(v) => v,
-                    Val::Bool(b) => f64::from(u8::from(b)),
-                    _ => f64::NAN,
-                }));
+                view.stream_numbers_into(i, w.id, &mut values);
             }
             out.numbers.push(wit::Series { metric: w.name.to_string(), values });
         }
@@ -124,16 +121,11 @@ pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) ->
             wit::Stream {
                 participant: index(s.participant),
                 peer_connection: index(s.pc),
-                direction: if &*a.direction == "outbound" {
-                    wit::Direction::Outbound
-                } else {
-                    wit::Direction::Inbound
-                },
-                kind: match a.kind.as_deref() {
-                    Some("audio") => Some(wit::MediaKind::Audio),
-                    Some("video") => Some(wit::MediaKind::Video),
-                    _ => None,
-                },
+                direction: if a.inbound { wit::Direction::Inbound } else { wit::Direction::Outbound },
+                kind: a.media.map(|m| match m {
+                    MediaKind::Audio => wit::MediaKind::Audio,
+                    MediaKind::Video => wit::MediaKind::Video,
+                }),
                 ssrc: a.ssrc,
                 codec: a.codec.as_deref().map(String::from),
                 sender: a.sender.as_deref().map(String::from),

@@ -9,6 +9,8 @@
 //! | `e.value("loss_percent", tick)` | the metric at a tick: a number, `true`/`false`, text, or `()` when missing |
 //! | `e.series("loss_percent")` | the metric at every tick (`()` where missing) |
 //! | `e.summary("loss_percent")`, `e.summary(name, from, to)` | `.samples`, `.avg`, `.min`, `.max`, `.min_at`, `.max_at` over the ticks |
+//! | `list.above("loss_percent", 5)`, `list.below(name, x)` | the entities of `list` whose metric goes past `x` at some tick (a native scan) |
+//! | `e.ticks_above("loss_percent", 5)`, `e.ticks_below(name, x)` | the ticks at which the metric is past `x` |
 //! | `e.attr("kind")` | an attribute fixed for the entity's life (direction, kind, browser, ...) |
 //! | `e.scope`, `e.id`, `e.name` | `"stream"`..., its id, a description (`alice/PC_0 inbound audio`) |
 //! | `conf.ticks`, `conf.step_ms`, `conf.time(tick)` | the grid: tick count, step, a tick's time (RFC 3339) |
@@ -19,6 +21,7 @@
 
 use std::collections::HashMap;
 
+use hopscope_model::stats::MediaKind;
 use hopscope_rules::catalogue::{MetricId, Scope};
 use hopscope_rules::diagnostic::did_you_mean;
 use hopscope_rules::eval::scope_of;
@@ -149,12 +152,17 @@ fn children(e: Entity, scope: Scope) -> Fallible<Array> {
 /// Streams of an entity going one way (`inbound`/`outbound`), of one kind (`audio`/`video`)
 /// when given: the filter runs natively, a big call has thousands of streams.
 fn streams_of(e: Entity, direction: &str, kind: Option<&str>) -> Fallible<Array> {
-    if !matches!(direction, "inbound" | "outbound") {
-        return Err(format!("direction `{direction}`: one of inbound, outbound").into());
-    }
-    if let Some(k) = kind.filter(|k| !matches!(*k, "audio" | "video")) {
-        return Err(format!("kind `{k}`: one of audio, video").into());
-    }
+    let inbound = match direction {
+        "inbound" => true,
+        "outbound" => false,
+        _ => return Err(format!("direction `{direction}`: one of inbound, outbound").into()),
+    };
+    let media = match kind {
+        None => None,
+        Some("audio") => Some(MediaKind::Audio),
+        Some("video") => Some(MediaKind::Video),
+        Some(k) => return Err(format!("kind `{k}`: one of audio, video").into()),
+    };
     with_view(e, |view| {
         Ok(view
             .children(e.0, Scope::Stream)
@@ -162,7 +170,7 @@ fn streams_of(e: Entity, direction: &str, kind: Option<&str>) -> Fallible<Array>
             .filter(|r| {
                 let EntityRef::Stream(i) = r else { return false };
                 let a = &view.streams[*i].attrs;
-                &*a.direction == direction && kind.is_none_or(|k| a.kind.as_deref() == Some(k))
+                a.inbound == inbound && media.is_none_or(|m| a.media == Some(m))
             })
             .map(|r| Dynamic::from(Entity(r)))
             .collect())
@@ -215,8 +223,8 @@ fn summary_between(e: &mut Entity, name: &str, from: INT, to: INT) -> Fallible<S
         let m = metric(e.scope(), name)?;
         let (from, to) = (tick(view, from)?, tick(view, to)?);
         let mut s = Summary::default();
-        for t in from..=to {
-            if let Val::Num(v) = view.value(e.0, m, t) {
+        if from <= to {
+            view.each_number_at(e.0, m, from, to, |t, v| {
                 s.samples += 1;
                 s.sum += v;
                 if s.lo.is_none_or(|(x, _)| v < x) {
@@ -225,9 +233,79 @@ fn summary_between(e: &mut Entity, name: &str, from: INT, to: INT) -> Fallible<S
                 if s.hi.is_none_or(|(x, _)| v > x) {
                     s.hi = Some((v, t));
                 }
-            }
+            });
         }
         Ok(s)
+    })
+}
+
+/// Which side of a threshold a scan keeps.
+#[derive(Clone, Copy)]
+enum Side {
+    Above,
+    Below,
+}
+
+impl Side {
+    fn keeps(self, v: f64, x: f64) -> bool {
+        match self {
+            Side::Above => v > x,
+            Side::Below => v < x,
+        }
+    }
+}
+
+/// The entities of `list` whose metric goes past `x` at some tick, scanned natively: the
+/// same check written as a script loop costs about a microsecond per entity, and a
+/// 50-person SFU call has 5000 streams.
+fn past(list: &mut Array, name: &str, x: f64, side: Side) -> Fallible<Array> {
+    if !VIEW.is_set() {
+        return Err("the conference can only be read while a rule is evaluated".into());
+    }
+    VIEW.with(|view| {
+        let last = view.ticks.len().saturating_sub(1);
+        let mut resolved: Option<(Scope, MetricId)> = None;
+        let mut out = Array::new();
+        for (i, item) in list.iter().enumerate() {
+            let Some(e) = item.read_lock::<Entity>().map(|e| *e) else {
+                return Err(format!("item {i} of the list is a {}, not an entity", item.type_name()).into());
+            };
+            if !e.valid_in(view) {
+                return Err("this entity belongs to another conference".into());
+            }
+            let m = match resolved {
+                Some((scope, m)) if scope == e.scope() => m,
+                _ => {
+                    let m = metric(e.scope(), name)?;
+                    resolved = Some((e.scope(), m));
+                    m
+                }
+            };
+            let mut hit = false;
+            if !view.ticks.is_empty() {
+                view.each_number_at(e.0, m, 0, last, |_, v| hit |= side.keeps(v, x));
+            }
+            if hit {
+                out.push(item.clone());
+            }
+        }
+        Ok(out)
+    })
+}
+
+/// The ticks at which an entity's metric is past `x`, in order.
+fn ticks_past(e: Entity, name: &str, x: f64, side: Side) -> Fallible<Array> {
+    with_view(e, |view| {
+        let m = metric(e.scope(), name)?;
+        let mut out = Array::new();
+        if !view.ticks.is_empty() {
+            view.each_number_at(e.0, m, 0, view.ticks.len() - 1, |t, v| {
+                if side.keeps(v, x) {
+                    out.push(Dynamic::from_int(t as INT));
+                }
+            });
+        }
+        Ok(out)
     })
 }
 
@@ -317,6 +395,22 @@ pub(crate) fn register(engine: &mut Engine) {
     engine.register_get("max_at", |s: &mut Summary| at(s.hi));
     engine.register_fn("to_string", |s: &mut Summary| -> String {
         format!("#{{samples: {}, avg: {}, min: {}, max: {}}}", s.samples, s.avg(), num(s.lo), num(s.hi))
+    });
+    engine.register_fn("above", |l: &mut Array, name: &str, x: f64| past(l, name, x, Side::Above));
+    engine.register_fn("above", |l: &mut Array, name: &str, x: INT| past(l, name, x as f64, Side::Above));
+    engine.register_fn("below", |l: &mut Array, name: &str, x: f64| past(l, name, x, Side::Below));
+    engine.register_fn("below", |l: &mut Array, name: &str, x: INT| past(l, name, x as f64, Side::Below));
+    engine.register_fn("ticks_above", |e: &mut Entity, name: &str, x: f64| {
+        ticks_past(*e, name, x, Side::Above)
+    });
+    engine.register_fn("ticks_above", |e: &mut Entity, name: &str, x: INT| {
+        ticks_past(*e, name, x as f64, Side::Above)
+    });
+    engine.register_fn("ticks_below", |e: &mut Entity, name: &str, x: f64| {
+        ticks_past(*e, name, x, Side::Below)
+    });
+    engine.register_fn("ticks_below", |e: &mut Entity, name: &str, x: INT| {
+        ticks_past(*e, name, x as f64, Side::Below)
     });
     engine.register_fn("attr", attr);
     engine.register_fn("findings", findings);

@@ -212,3 +212,69 @@ fn the_readme_example_loads_and_runs() {
     let messages: Vec<&str> = run.findings.iter().map(|f| f.message.as_str()).collect();
     assert_eq!(messages, ["SLA breached for 3 participants"]);
 }
+
+#[test]
+fn native_scans_keep_what_a_script_loop_keeps() {
+    let view = view();
+    let (loss, _) = Scope::Stream.metric("loss_percent").expect("metric");
+    // Per inbound stream, the ticks at which loss is above 3 %, read from the view.
+    let mut expected = Vec::new();
+    for (i, s) in view.streams.iter().enumerate() {
+        if &*s.attrs.direction != "inbound" {
+            continue;
+        }
+        let ticks: Vec<usize> = (0..view.ticks.len())
+            .filter(|&t| {
+                matches!(view.value(hopscope_rules::view::EntityRef::Stream(i), loss, t), Val::Num(v) if v > 3.0)
+            })
+            .collect();
+        if !ticks.is_empty() {
+            expected.push(format!("{}/{} {:?}", s.attrs.participant, s.attrs.stats_id, ticks));
+        }
+    }
+    // Carol's lossy uplink reaches the three others, audio and video.
+    assert!(expected.len() >= 3, "{expected:?}");
+    let set = one(
+        "stream",
+        r#"
+        let out = [];
+        for s in conf.streams("inbound").above("loss_percent", 3) {
+            out.push(#{ about: s, message: `${s.attr("participant")}/${s.id} ${s.ticks_above("loss_percent", 3.0)}` });
+        }
+        out
+        "#,
+    );
+    let run = set.run(&view, &[]);
+    assert!(run.errors().next().is_none(), "{:?}", run.errors().collect::<Vec<_>>());
+    let mut found: Vec<String> = run.findings.iter().map(|f| f.message.clone()).collect();
+    found.sort();
+    expected.sort();
+    assert_eq!(found, expected);
+
+    // `below` and `ticks_below` are the mirror: no stream's loss is below zero, and every
+    // measured tick of a clean stream is below 3 %.
+    let run = one(
+        "conference",
+        r#"
+        let none = conf.streams().below("loss_percent", 0).len();
+        let s = conf.streams("inbound", "audio").below("loss_percent", 3)[0];
+        [#{ about: conf, message: `${none} ${s.ticks_below("loss_percent", 3).len()} ${s.summary("loss_percent").samples}` }]
+        "#,
+    )
+    .run(&view, &[]);
+    assert!(run.errors().next().is_none(), "{:?}", run.errors().collect::<Vec<_>>());
+    let parts: Vec<&str> = run.findings[0].message.split(' ').collect();
+    assert_eq!(parts[0], "0");
+    assert!(parts[1].parse::<usize>().expect("count") > 0);
+
+    // Lists of something else and unknown metrics are clear errors.
+    for (body, says) in [
+        ("[1, 2].above(\"loss_percent\", 3); []", "item 0 of the list is a i64, not an entity"),
+        ("conf.streams().above(\"loss_pct\", 3); []", "unknown metric `loss_pct` for a stream"),
+        ("conf.hops()[0].ticks_below(\"rtt\", 3); []", "unknown metric `rtt` for a hop"),
+    ] {
+        let run = one("conference", body).run(&view, &[]);
+        let err = run.errors().next().expect("an error");
+        assert!(err.to_string().contains(says), "{body}: {err}");
+    }
+}
