@@ -89,9 +89,9 @@ const INERT_IMPORTS: &[&str] = &[
     "wasi:io/streams",
 ];
 
-const HOST_INTERFACE: &str = "hopscope:plugin/host@0.1.0";
+const HOST_INTERFACE: &str = "hopscope:plugin/host@0.2.0";
 /// Only type definitions: importing it gives a plugin nothing to call.
-const TYPES_INTERFACE: &str = "hopscope:plugin/types@0.1.0";
+const TYPES_INTERFACE: &str = "hopscope:plugin/types@0.2.0";
 
 /// One log line a plugin wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -112,12 +112,22 @@ pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) ->
             metrics: metrics(view, EntityRef::Pc(i), Scope::PeerConnection, wanted),
         })
         .collect();
+    // Codecs and senders go by index: thousands of strings would cost the plugin an
+    // allocation each to receive. A call uses a handful of codecs: a list beats a map.
+    let mut codecs: Vec<String> = Vec::new();
     let streams = view
         .streams
         .iter()
         .take(if with_streams { usize::MAX } else { 0 })
         .map(|s| {
             let a = &s.attrs;
+            let codec = a.codec.as_deref().map(|name| match codecs.iter().position(|c| c == name) {
+                Some(i) => index(i),
+                None => {
+                    codecs.push(name.to_string());
+                    index(codecs.len() - 1)
+                }
+            });
             wit::Stream {
                 participant: index(s.participant),
                 peer_connection: index(s.pc),
@@ -127,8 +137,8 @@ pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) ->
                     MediaKind::Video => wit::MediaKind::Video,
                 }),
                 ssrc: a.ssrc,
-                codec: a.codec.as_deref().map(String::from),
-                sender: a.sender.as_deref().map(String::from),
+                codec,
+                sender: a.sender_index.map(index),
             }
         })
         .collect();
@@ -147,6 +157,7 @@ pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) ->
         participants,
         peer_connections,
         streams,
+        codecs,
         stream_metrics: if with_streams {
             stream_columns(view, wanted)
         } else {

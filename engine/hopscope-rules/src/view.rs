@@ -232,6 +232,8 @@ pub struct StreamAttrs {
     pub codec: Option<Arc<str>>,
     /// Sender (inbound), when known.
     pub sender: Option<Arc<str>>,
+    /// The sender as an index into [`View::participants`], when the conference holds them.
+    pub sender_index: Option<usize>,
     /// Screen share.
     pub screenshare: bool,
     /// SSRC.
@@ -1083,6 +1085,12 @@ impl View {
             }
             view.participants.push(entity);
         }
+        // Senders as indices too, resolved once here rather than by every reader.
+        let index_of: std::collections::HashMap<&str, usize> =
+            view.participants.iter().enumerate().map(|(i, p)| (&*p.id, i)).collect();
+        for st in &mut view.streams {
+            st.attrs.sender_index = st.attrs.sender.as_deref().and_then(|id| index_of.get(id).copied());
+        }
         let graph = PathGraph::build(conference);
         for link in graph.links() {
             let (Some(a), Some(b)) = (graph.hop(link.from), graph.hop(link.to)) else { continue };
@@ -1354,6 +1362,7 @@ fn attrs(
         media: info.kind,
         codec: info.codec.as_deref().map(arc),
         sender: None,
+        sender_index: None,
         screenshare: info.is_screenshare,
         ssrc: info.ssrc,
         stats_id: info.stats_id.clone(),

@@ -51,6 +51,11 @@ impl Plugin for JitterBufferStress {
             else {
                 continue;
             };
+            // Stress needs an active tick at the floor at least, whatever the calm depth: most
+            // streams of a healthy call stop here, before any allocation or sort.
+            if !depth.iter().zip(flowing).any(|(&v, &a)| a == 1.0 && v >= FLOOR_MS) {
+                continue;
+            }
             // Only ticks with media: a paused stream's buffer says nothing.
             let active: Vec<f64> =
                 depth.iter().zip(flowing).map(|(&v, &a)| if a == 1.0 { v } else { f64::NAN }).collect();
@@ -68,7 +73,7 @@ impl Plugin for JitterBufferStress {
                 }
                 let raised = (from - step + HOLD_MS).min(to);
                 let participant = c.participant_id(s.participant);
-                let sender = s.sender.as_deref().unwrap_or("the other side");
+                let sender = c.sender_id(s).unwrap_or("the other side");
                 findings.push(Finding {
                     rule: RULE.into(),
                     version: VERSION,

@@ -130,6 +130,16 @@ impl Conference {
         self.participants.get(index as usize).map_or("?", |p| p.id.as_str())
     }
 
+    /// The id of who sent a received stream, when the conference holds their data.
+    pub fn sender_id(&self, stream: &Stream) -> Option<&str> {
+        stream.sender.map(|i| self.participant_id(i))
+    }
+
+    /// The codec a stream names (`audio/opus`, ...), when known.
+    pub fn codec(&self, stream: &Stream) -> Option<&str> {
+        stream.codec.and_then(|i| self.codecs.get(i as usize)).map(String::as_str)
+    }
+
     /// The logical evaluation time, ms.
     pub fn end_ms(&self) -> f64 {
         self.ticks_ms.last().copied().unwrap_or(0.0)
