@@ -402,6 +402,7 @@ async fn post_evaluate(
     let rules = state.rules_for(&caller.app);
     let limits = state.ingest_limits;
     let evaluated = blocking(move || crate::evaluate::evaluate(&inputs, &rules, &limits)).await?;
+    state.metrics.rule_errors.inc_by(evaluated.rule_errors.len() as u64);
     if evaluated.conferences.is_empty() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

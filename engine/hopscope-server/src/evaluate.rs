@@ -3,7 +3,16 @@
 
 use hopscope_diagnose::{Diagnosis, Options, diagnose_with};
 use hopscope_ingest::{Ingested, Limits, assemble, ingest};
-use hopscope_rules::rule::Rule;
+use std::sync::Mutex;
+
+use hopscope_model::Conference;
+use hopscope_plugin::PluginRules;
+use hopscope_rules::finding::Finding;
+use hopscope_rules::harness::RuleKind;
+use hopscope_rules::view::View;
+use hopscope_script::ScriptSet;
+
+use crate::rules::AppRules;
 use hopscope_store::{FindingRow, Input, Summary};
 
 /// Diagnoses of some inputs, with the inputs that could not be read.
@@ -13,10 +22,39 @@ pub struct Evaluated {
     pub conferences: Vec<Diagnosis>,
     /// Inputs that could not be read, each with why.
     pub errors: Vec<String>,
+    /// Scripts and plugins that failed (a limit, a trap, an error of their own): they gave
+    /// no findings, the other rules ran.
+    pub rule_errors: Vec<String>,
 }
 
-/// Reads inputs, joins them into conferences and diagnoses each with `rules`.
-pub fn evaluate(inputs: &[Input], rules: &[Rule], limits: &Limits) -> Evaluated {
+/// Scripts as a rule kind that keeps their failures (the harness's kind keeps findings only).
+struct Scripts<'a> {
+    set: &'a ScriptSet,
+    failures: Mutex<Vec<String>>,
+}
+
+impl RuleKind for Scripts<'_> {
+    fn kind(&self) -> &str {
+        "rhai"
+    }
+    fn rule_ids(&self) -> Vec<String> {
+        self.set.rule_ids()
+    }
+    fn evaluate(&self, conference: &Conference, view: &View) -> Vec<Finding> {
+        self.evaluate_after(conference, view, &[])
+    }
+    fn evaluate_after(&self, _conference: &Conference, view: &View, earlier: &[Finding]) -> Vec<Finding> {
+        let run = self.set.run(view, earlier);
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.extend(run.errors().map(|e| e.to_string()));
+        }
+        run.findings
+    }
+}
+
+/// Reads inputs, joins them into conferences and diagnoses each with an app's rules: YAML,
+/// then Rhai scripts, then plugins.
+pub fn evaluate(inputs: &[Input], rules: &AppRules, limits: &Limits) -> Evaluated {
     let mut ingested: Vec<Ingested> = Vec::new();
     let mut errors = Vec::new();
     for input in inputs {
@@ -25,9 +63,20 @@ pub fn evaluate(inputs: &[Input], rules: &[Rule], limits: &Limits) -> Evaluated 
             Err(e) => errors.push(e.to_string()),
         }
     }
-    let options = Options { rules, ..Options::default() };
+    let scripts = Scripts { set: &rules.scripts, failures: Mutex::new(Vec::new()) };
+    let plugins = PluginRules::new(&rules.plugins);
+    let mut kinds: Vec<&dyn RuleKind> = Vec::new();
+    if !rules.scripts.scripts().is_empty() {
+        kinds.push(&scripts);
+    }
+    if !rules.plugins.is_empty() {
+        kinds.push(&plugins);
+    }
+    let options = Options { rules: &rules.yaml, kinds: &kinds, ..Options::default() };
     let conferences = assemble(ingested).iter().map(|c| diagnose_with(c, &options)).collect();
-    Evaluated { conferences, errors }
+    let mut rule_errors = scripts.failures.into_inner().unwrap_or_default();
+    rule_errors.extend(plugins.errors().into_iter().map(|(plugin, e)| format!("plugin `{plugin}`: {e}")));
+    Evaluated { conferences, errors, rule_errors }
 }
 
 /// The diagnosis that stands for a stored conference: the one with its id, else the one

@@ -36,7 +36,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hopscope_rules::pack;
-use hopscope_rules::rule::Rule;
 use hopscope_store::{KeyKind, SqliteStore, Store};
 use tokio::sync::{Semaphore, watch};
 
@@ -94,7 +93,9 @@ pub struct State {
     rule_bases: HashMap<String, rules::AppRuleBase>,
     /// Rule changes happen one at a time (validate, store, swap).
     rule_changes: tokio::sync::Mutex<()>,
-    default_rules: Arc<Vec<Rule>>,
+    default_rules: Arc<rules::AppRules>,
+    /// How scripts and plugins are loaded.
+    loaders: rules::Loaders,
     ingest_slots: Arc<Semaphore>,
     evaluate_slots: Arc<Semaphore>,
     ready: AtomicBool,
@@ -103,7 +104,7 @@ pub struct State {
 
 impl State {
     /// The rules an app's conferences are evaluated with.
-    pub fn rules_for(&self, app: &str) -> Arc<Vec<Rule>> {
+    pub fn rules_for(&self, app: &str) -> Arc<rules::AppRules> {
         self.rules.get(app).unwrap_or_else(|| self.default_rules.clone())
     }
 
@@ -117,17 +118,34 @@ impl State {
         let uploads = self.store.rule_files(app).map_err(|e| vec![e.to_string()])?;
         let base = self.rule_base(app);
         if uploads.is_empty() && base.files.is_empty() && base.overrides.rules.is_empty() {
-            self.rules.set(app, self.default_rules.as_ref().clone());
-            return Ok(self.default_rules.len());
+            let yaml = self.default_rules.yaml.clone();
+            let n = yaml.len();
+            self.rules.set(app, rules::AppRules::yaml_only(yaml, self.loaders.script_limits.clone()));
+            return Ok(n);
         }
-        let set = rules::build(&base, &uploads, None);
-        if set.has_errors() {
-            self.metrics.rule_errors.inc();
-            return Err(rules::errors(&set));
+        let built = self.build_rules(app, &uploads, None);
+        match built.rules {
+            Some(set) => {
+                let n = set.listing().len();
+                self.rules.set(app, set);
+                Ok(n)
+            }
+            None => {
+                self.metrics.rule_errors.inc();
+                Err(built.errors())
+            }
         }
-        let n = set.rules.len();
-        self.rules.set(app, set.rules);
-        Ok(n)
+    }
+
+    /// Loads an app's rules from its base and `uploads`, with `candidate` (name, content)
+    /// in place of the upload of that name.
+    pub fn build_rules(
+        &self,
+        app: &str,
+        uploads: &[hopscope_store::RuleFile],
+        candidate: Option<(&str, &[u8])>,
+    ) -> rules::Built {
+        rules::build(&self.loaders, &self.rule_base(app), uploads, candidate)
     }
 
     /// Whether the server takes traffic.
@@ -231,16 +249,18 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
             .await
             .map_err(|e| ServerError::Config(format!("provisioning task: {e}")))??
     };
+    let loaders = rules::Loaders {
+        script_limits: hopscope_script::Limits::default(),
+        plugins: hopscope_plugin::PluginHost::new(hopscope_plugin::Limits::default())
+            .map_err(|e| ServerError::Config(format!("the plugin sandbox: {e}")))?,
+    };
     let mut rule_bases = HashMap::new();
     for app in &config.apps {
         let base = rules::base_from_config(app)?;
         // The config's own rules must load: refuse to start rather than run without them.
-        let set = rules::build(&base, &[], None);
-        if set.has_errors() {
-            return Err(ServerError::Rules {
-                app: app.name.clone(),
-                diagnostics: rules::errors(&set).join("\n"),
-            });
+        let built = rules::build(&loaders, &base, &[], None);
+        if built.has_errors() {
+            return Err(ServerError::Rules { app: app.name.clone(), diagnostics: built.errors().join("\n") });
         }
         rule_bases.insert(app.name.clone(), base);
     }
@@ -262,7 +282,11 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         rules: rules::Active::default(),
         rule_bases,
         rule_changes: tokio::sync::Mutex::new(()),
-        default_rules: Arc::new(pack::builtin_default().rules.clone()),
+        default_rules: Arc::new(rules::AppRules::yaml_only(
+            pack::builtin_default().rules.clone(),
+            loaders.script_limits.clone(),
+        )),
+        loaders,
         ingest_slots: Arc::new(Semaphore::new(config.max_ingest_in_flight)),
         evaluate_slots: Arc::new(Semaphore::new(workers as usize * 2)),
         ready: AtomicBool::new(false),
@@ -281,8 +305,9 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     for app in apps {
         if let Err(errors) = state.reload_rules(&app) {
             tracing::error!(%app, errors = %errors.join("; "), "uploaded rules do not load; running the built-in and configured rules");
-            let set = rules::build(&state.rule_base(&app), &[], None);
-            state.rules.set(&app, set.rules);
+            if let Some(set) = state.build_rules(&app, &[], None).rules {
+                state.rules.set(&app, set);
+            }
         }
     }
     // Conferences that were live when the server last stopped carry on (and end if

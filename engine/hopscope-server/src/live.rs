@@ -269,6 +269,10 @@ pub(crate) fn evaluate_conference(
     let inputs = store.observations(app, conference).map_err(|e| e.to_string())?;
     let rules = state.rules_for(app);
     let evaluated = evaluate(&inputs, &rules, &state.ingest_limits);
+    if !evaluated.rule_errors.is_empty() {
+        state.metrics.rule_errors.inc_by(evaluated.rule_errors.len() as u64);
+        tracing::warn!(%app, %conference, errors = %evaluated.rule_errors.join("; "), "rules failed on a conference; the others ran");
+    }
     let errors = evaluated.errors.clone();
     let (summary, findings, diagnosis_json, narrative) = match primary(evaluated, conference) {
         Some(d) => {

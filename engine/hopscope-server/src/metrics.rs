@@ -69,7 +69,11 @@ impl Default for Metrics {
             evaluations_queued.clone(),
         );
         registry.register("live_conferences", "Conferences receiving data", live_conferences.clone());
-        registry.register("rule_errors", "Rule loads that failed", rule_errors.clone());
+        registry.register(
+            "rule_errors",
+            "Rule files that failed to load, and scripts or plugins that failed on a conference",
+            rule_errors.clone(),
+        );
         Metrics {
             registry,
             batches,

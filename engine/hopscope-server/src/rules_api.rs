@@ -1,4 +1,6 @@
 //! Rules per app over the API: check, upload, list, switch on and off, delete. Secret key.
+//! A rule file is YAML rules (`.yaml`), a Rhai script (`.rhai`) or a WASM plugin component
+//! (`.wasm`), by its name.
 
 use std::sync::Arc;
 
@@ -13,35 +15,42 @@ use crate::State;
 use crate::api::{KeyParam, authenticate, blocking, body, query};
 use crate::auth::Need;
 use crate::error::ApiError;
-use crate::rules::{build, errors};
+use crate::rules::FileKind;
 
-/// A rule file is at most this large (as on the command line).
+/// A YAML or Rhai file is at most this large (as on the command line).
 const MAX_RULE_FILE: usize = 1 << 20;
+/// A plugin component is at most this large.
+const MAX_PLUGIN: usize = 16 << 20;
 
-fn check_name(name: &str) -> Result<(), ApiError> {
+fn check_name(name: &str) -> Result<FileKind, ApiError> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && !name.starts_with('.')
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request("bad_rule_file_name", format!("`{name}` is not a rule file name"))
-            .hint("use 1–64 letters, digits, `.`, `_` or `-`, e.g. `sla.yaml`"))
-    }
-}
-
-fn text(raw: Result<Bytes, BytesRejection>) -> Result<String, ApiError> {
-    let bytes = body(raw, MAX_RULE_FILE)?;
-    if bytes.len() > MAX_RULE_FILE {
-        return Err(crate::batch::too_large(MAX_RULE_FILE));
-    }
-    String::from_utf8(bytes.to_vec()).map_err(|e| {
-        ApiError::bad_request(
-            "bad_utf8",
-            format!("the rule file is not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+    let kind = FileKind::of(name).filter(|_| ok);
+    kind.ok_or_else(|| {
+        ApiError::bad_request("bad_rule_file_name", format!("`{name}` is not a rule file name")).hint(
+            "use 1–64 letters, digits, `.`, `_` or `-`, ending in `.yaml` (rules), `.rhai` (a script) or `.wasm` (a plugin), e.g. `sla.yaml`",
         )
     })
+}
+
+/// The body of a rule file of this kind: text for YAML and Rhai, bytes for a plugin.
+fn content(raw: Result<Bytes, BytesRejection>, kind: FileKind) -> Result<Bytes, ApiError> {
+    let max = if kind == FileKind::Wasm { MAX_PLUGIN } else { MAX_RULE_FILE };
+    let bytes = body(raw, max)?;
+    if bytes.len() > max {
+        return Err(crate::batch::too_large(max));
+    }
+    if kind != FileKind::Wasm
+        && let Err(e) = std::str::from_utf8(&bytes)
+    {
+        return Err(ApiError::bad_request(
+            "bad_utf8",
+            format!("the rule file is not UTF-8 (byte {})", e.valid_up_to()),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// A rule in force.
@@ -49,8 +58,8 @@ fn text(raw: Result<Bytes, BytesRejection>) -> Result<String, ApiError> {
 struct ActiveRule {
     id: String,
     version: u32,
-    severity: &'static str,
-    category: &'static str,
+    /// `yaml`, `rhai` or `wasm`.
+    kind: &'static str,
     file: String,
 }
 
@@ -67,39 +76,42 @@ pub(crate) async fn list(
     let files = blocking(move || store.rule_files(&app)).await??;
     let active: Vec<ActiveRule> = state
         .rules_for(&caller.app)
-        .iter()
-        .map(|r| ActiveRule {
-            id: r.id.clone(),
-            version: r.version,
-            severity: r.severity.as_str(),
-            category: r.category.as_str(),
-            file: r.origin.file.to_string(),
-        })
+        .listing()
+        .into_iter()
+        .map(|(id, version, kind, file)| ActiveRule { id, version, kind, file })
         .collect();
     Ok(Json(serde_json::json!({ "files": files, "rules": active })))
 }
 
-/// `POST /v1/rules/check`: what `hopscope rules check` says of a file, against the app's
-/// other rules (ids must stay unique). Nothing changes.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CheckParams {
+    key: Option<String>,
+    /// The file's name, which says its kind (`.yaml` when not given).
+    name: Option<String>,
+}
+
+/// `POST /v1/rules/check?name=sla.rhai`: what `hopscope rules check` (or `plugin check`)
+/// says of a file, against the app's other rules (ids must stay unique). Nothing changes.
 pub(crate) async fn check(
     Shared(state): Shared<Arc<State>>,
     headers: HeaderMap,
-    key: Result<Query<KeyParam>, QueryRejection>,
+    params: Result<Query<CheckParams>, QueryRejection>,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let key = query(key)?;
-    let caller = authenticate(&state, &headers, key.key.as_deref(), Need::Read)?;
-    let text = text(raw)?;
+    let params = query(params)?;
+    let caller = authenticate(&state, &headers, params.key.as_deref(), Need::Read)?;
+    let name = params.name.clone().unwrap_or_else(|| "check.yaml".to_string());
+    let kind = check_name(&name)?;
+    let content = content(raw, kind)?;
     let store = state.store.clone();
     let app = caller.app.clone();
     let uploads = blocking(move || store.rule_files(&app)).await??;
-    let base = state.rule_base(&caller.app);
-    let set = build(&base, &uploads, Some(("check", &text)));
-    let ok = !set.has_errors();
+    let state2 = state.clone();
+    let built = blocking(move || state2.build_rules(&caller.app, &uploads, Some((&name, &content)))).await?;
     Ok(Json(serde_json::json!({
-        "ok": ok,
-        "diagnostics": set.diagnostics,
-        "messages": set.diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+        "ok": !built.has_errors(),
+        "diagnostics": built.yaml.diagnostics,
+        "messages": built.messages(),
     })))
 }
 
@@ -115,14 +127,16 @@ pub(crate) async fn upload(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let key = query(key)?;
     let caller = authenticate(&state, &headers, key.key.as_deref(), Need::Read)?;
-    check_name(&name)?;
-    let text = text(raw)?;
+    let kind = check_name(&name)?;
+    let content = content(raw, kind)?;
     let _one_at_a_time = state.rule_changes.lock().await;
     let store = state.store.clone();
     let app = caller.app.clone();
     let uploads = blocking(move || store.rule_files(&app)).await??;
-    let set = build(&state.rule_base(&caller.app), &uploads, Some((&name, &text)));
-    if set.has_errors() {
+    let (state2, app2, name2, content2) = (state.clone(), caller.app.clone(), name.clone(), content.clone());
+    let built = blocking(move || state2.build_rules(&app2, &uploads, Some((&name2, &content2)))).await?;
+    let messages = built.messages();
+    let Some(set) = built.rules else {
         state.metrics.rule_errors.inc();
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -130,15 +144,14 @@ pub(crate) async fn upload(
             format!("`{name}` does not load; the rules in force are unchanged"),
         )
         .hint("fix the errors listed (the same as `hopscope rules check`) and upload again")
-        .details(errors(&set)));
-    }
+        .details(built.errors()));
+    };
     let label = crate::rules::upload_label(&name);
-    let ids: Vec<String> =
-        set.rules.iter().filter(|r| *r.origin.file == *label).map(|r| r.id.clone()).collect();
-    let mut warnings: Vec<String> = set.diagnostics.iter().map(|d| d.to_string()).collect();
+    let ids = set.ids_from(&label);
+    let mut warnings = messages;
     // Actions are the app's to configure; a name it does not know would call back nothing.
     let configured = state.dispatcher.app(&caller.app).map(|c| &c.actions);
-    for rule in set.rules.iter().filter(|r| *r.origin.file == *label) {
+    for rule in set.yaml.iter().filter(|r| *r.origin.file == *label) {
         for action in &rule.actions {
             if !configured.is_some_and(|a| a.contains_key(action)) {
                 warnings.push(format!(
@@ -149,9 +162,9 @@ pub(crate) async fn upload(
         }
     }
     let store = state.store.clone();
-    let (app, name2, text2) = (caller.app.clone(), name.clone(), text.clone());
-    let file = blocking(move || store.put_rule_file(&app, &name2, &text2)).await??;
-    state.rules.set(&caller.app, set.rules);
+    let (app, name2) = (caller.app.clone(), name.clone());
+    let file = blocking(move || store.put_rule_file(&app, &name2, &content)).await??;
+    state.rules.set(&caller.app, set);
     tracing::info!(app = %caller.app, file = %name, version = file.version, rules = ids.len(), "rule file uploaded");
     Ok(Json(serde_json::json!({ "file": file, "rules": ids, "warnings": warnings })))
 }

@@ -384,6 +384,19 @@ async fn evaluate_lossy(
     server: &Running,
     key: &str,
 ) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let body = evaluate_lossy_body(client, server, key).await?;
+    Ok(body["conferences"][0]["findings"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|f| f["rule"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default())
+}
+
+/// `/v1/evaluate` on the lossy peer-to-peer dumps: the whole answer.
+async fn evaluate_lossy_body(
+    client: &reqwest::Client,
+    server: &Running,
+    key: &str,
+) -> Result<Value, Box<dyn std::error::Error>> {
     let base = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/conferences/lossy-p2p");
     let mut form = reqwest::multipart::Form::new();
     for name in ["alice.webrtc-internals.json", "bob.webrtc-internals.json"] {
@@ -400,10 +413,7 @@ async fn evaluate_lossy(
         .await?
         .json()
         .await?;
-    Ok(body["conferences"][0]["findings"]
-        .as_array()
-        .map(|f| f.iter().filter_map(|f| f["rule"].as_str().map(str::to_string)).collect())
-        .unwrap_or_default())
+    Ok(body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -426,7 +436,7 @@ async fn rules_are_uploaded_checked_switched_and_kept_per_app() -> TestResult {
     let checked: Value = resp.json().await?;
     assert_eq!(checked["ok"], false);
     let message = checked["messages"][0].as_str().unwrap_or("");
-    assert!(message.contains("uploaded:check:7:") && message.contains("loss_percent"), "{message}");
+    assert!(message.contains("uploaded:check.yaml:7:") && message.contains("loss_percent"), "{message}");
     let resp = put("sla.yaml", &broken, PROD_SECRET).await?;
     assert_eq!(resp.status().as_u16(), 422);
     let err: Value = resp.json().await?;
@@ -490,6 +500,120 @@ async fn rules_are_uploaded_checked_switched_and_kept_per_app() -> TestResult {
     let resp = client.delete(url(&server, "/v1/rules/sla.yaml")).bearer_auth(PROD_SECRET).send().await?;
     assert_eq!(resp.status().as_u16(), 404);
     assert!(!evaluate_lossy(&client, &server, PROD_SECRET).await?.contains(&"sla-audio-loss".to_string()));
+    server.shutdown().await;
+    Ok(())
+}
+
+/// A script every evaluation runs: one conference finding naming how many took part.
+const HEADCOUNT_SCRIPT: &str = r#"
+fn describe() {
+    #{ id: "headcount", version: 1, description: "How many took part", scope: "conference",
+       severity: "info", category: "call-outcome" }
+}
+fn evaluate(conf) {
+    [#{ about: conf, message: `${conf.participants().len()} participants` }]
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_and_plugins_are_uploaded_per_app_and_run_after_the_yaml_rules() -> TestResult {
+    let plugins = hopscope_tests::plugins::build();
+    let dir = tempfile::tempdir()?;
+    let server = hopscope_server::start(config(dir.path())).await?;
+    let client = reqwest::Client::new();
+    let put = |name: &str, body: Vec<u8>| {
+        client.put(url(&server, &format!("/v1/rules/{name}"))).bearer_auth(PROD_SECRET).body(body).send()
+    };
+    let has = |rules: &[String], id: &str| rules.iter().any(|r| r == id);
+
+    // A Rhai script: checked like the CLI checks it, then in force for this app only.
+    let broken = HEADCOUNT_SCRIPT.replace("conf.participants().len()", "conf.participants(.len()");
+    let checked: Value = client
+        .post(url(&server, "/v1/rules/check?name=headcount.rhai"))
+        .bearer_auth(PROD_SECRET)
+        .body(broken.clone())
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(checked["ok"], false, "{checked}");
+    let message = checked["messages"][0].as_str().unwrap_or("");
+    assert!(message.starts_with("uploaded:headcount.rhai:"), "{message}");
+    assert_eq!(put("headcount.rhai", broken.into_bytes()).await?.status().as_u16(), 422);
+    let resp = put("headcount.rhai", HEADCOUNT_SCRIPT.as_bytes().to_vec()).await?;
+    assert_eq!(resp.status().as_u16(), 200);
+    let uploaded: Value = resp.json().await?;
+    assert_eq!(uploaded["rules"], serde_json::json!(["headcount"]));
+    assert!(has(&evaluate_lossy(&client, &server, PROD_SECRET).await?, "headcount"));
+    assert!(!has(&evaluate_lossy(&client, &server, STAGING_SECRET).await?, "headcount"));
+
+    // A WASM plugin, built from source: loads, lists as `wasm`, and finds on the lossy call.
+    let sla = std::fs::read(plugins.join("sla_check.wasm"))?;
+    assert!(!has(&evaluate_lossy(&client, &server, PROD_SECRET).await?, "sla-audio-mos"));
+    let resp = put("sla-check.wasm", sla).await?;
+    assert_eq!(resp.status().as_u16(), 200);
+    let uploaded: Value = resp.json().await?;
+    assert!(
+        uploaded["rules"].as_array().is_some_and(|r| r.iter().any(|r| r == "sla-audio-mos")),
+        "{uploaded}"
+    );
+    let found = evaluate_lossy(&client, &server, PROD_SECRET).await?;
+    assert!(
+        has(&found, "sla-audio-mos") && has(&found, "headcount") && has(&found, "audio-packet-loss"),
+        "{found:?}"
+    );
+    let (_, listed) = get(&client, &server, PROD_SECRET, "/v1/rules").await?;
+    let kind_of = |id: &str| {
+        listed["rules"].as_array().and_then(|r| r.iter().find(|r| r["id"] == id)).map(|r| r["kind"].clone())
+    };
+    assert_eq!(kind_of("sla-audio-mos"), Some(Value::from("wasm")));
+    assert_eq!(kind_of("headcount"), Some(Value::from("rhai")));
+    assert_eq!(kind_of("audio-packet-loss"), Some(Value::from("yaml")));
+
+    // What cannot load is refused with why, and what is in force stays: a file that is not a
+    // component, a plugin importing what the sandbox does not offer, a name of no kind.
+    let resp = put("junk.wasm", b"not a component".to_vec()).await?;
+    assert_eq!(resp.status().as_u16(), 422);
+    let err: Value = resp.json().await?;
+    assert!(
+        err["error"]["details"][0].as_str().is_some_and(|d| d.starts_with("uploaded:junk.wasm:")),
+        "{err}"
+    );
+    let resp = put("reach.wasm", std::fs::read(plugins.join("hostile_import.wasm"))?).await?;
+    assert_eq!(resp.status().as_u16(), 422);
+    assert_eq!(put("notes.txt", b"hello".to_vec()).await?.status().as_u16(), 400);
+    assert!(has(&evaluate_lossy(&client, &server, PROD_SECRET).await?, "sla-audio-mos"));
+
+    // A script that never ends loads (it is valid Rhai), fails alone on each evaluation
+    // under its limits, and the other rules still give their findings.
+    let spin = HEADCOUNT_SCRIPT.replace("\"headcount\"", "\"spin\"").replace("[#{", "loop {} [#{");
+    assert_eq!(put("spin.rhai", spin.into_bytes()).await?.status().as_u16(), 200);
+    let found = evaluate_lossy(&client, &server, PROD_SECRET).await?;
+    assert!(has(&found, "headcount") && has(&found, "sla-audio-mos") && !has(&found, "spin"), "{found:?}");
+    let body = evaluate_lossy_body(&client, &server, PROD_SECRET).await?;
+    let error = body["rule_errors"][0].as_str().unwrap_or("");
+    assert!(error.starts_with("rule `spin`: stopped after") && error.contains("operations"), "{error}");
+    let metrics = client.get(url(&server, "/metrics")).send().await?.text().await?;
+    let failed: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("hopscope_rule_errors_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    assert!(failed >= 2.0, "two refused uploads and a failing script at least: {failed}");
+
+    // Everything survives a restart; switched off, a plugin stops finding.
+    server.shutdown().await;
+    let server = hopscope_server::start(config(dir.path())).await?;
+    let found = evaluate_lossy(&client, &server, PROD_SECRET).await?;
+    assert!(has(&found, "headcount") && has(&found, "sla-audio-mos"), "{found:?}");
+    let resp = client
+        .patch(url(&server, "/v1/rules/sla-check.wasm"))
+        .bearer_auth(PROD_SECRET)
+        .json(&serde_json::json!({"enabled": false}))
+        .send()
+        .await?;
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(!has(&evaluate_lossy(&client, &server, PROD_SECRET).await?, "sla-audio-mos"));
     server.shutdown().await;
     Ok(())
 }

@@ -117,7 +117,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn purge_before(&self, cutoff_ms: i64) -> Result<u64>;
 
     /// Stores a rule file (a new version when the name exists), enabled.
-    fn put_rule_file(&self, app: &str, name: &str, text: &str) -> Result<RuleFile>;
+    fn put_rule_file(&self, app: &str, name: &str, content: &[u8]) -> Result<RuleFile>;
     /// An app's rule files, by name.
     fn rule_files(&self, app: &str) -> Result<Vec<RuleFile>>;
     /// Turns a rule file on or off; false when there is no such file.

@@ -241,11 +241,13 @@ pub struct Input {
 /// A rule file an app uploaded.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RuleFile {
-    /// Its name (unique per app).
+    /// Its name (unique per app); the extension says its kind (`.yaml`, `.rhai`, `.wasm`).
     pub name: String,
-    /// The YAML text.
+    /// What was uploaded: YAML or Rhai text, or a WASM component.
     #[serde(skip)]
-    pub text: String,
+    pub content: Vec<u8>,
+    /// Its size, bytes.
+    pub size: usize,
     /// Whether its rules run.
     pub enabled: bool,
     /// Increases with each upload of this name.

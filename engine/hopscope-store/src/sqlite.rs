@@ -138,7 +138,8 @@ CREATE TABLE IF NOT EXISTS switches (
 CREATE TABLE IF NOT EXISTS rule_files (
     app TEXT NOT NULL,
     name TEXT NOT NULL,
-    text TEXT NOT NULL,
+    -- The uploaded bytes (YAML, Rhai, or a WASM component); the name predates plugins.
+    text BLOB NOT NULL,
     enabled INTEGER NOT NULL,
     version INTEGER NOT NULL,
     updated_ms INTEGER NOT NULL,
@@ -777,21 +778,22 @@ impl Store for SqliteStore {
         })
     }
 
-    fn put_rule_file(&self, app: &str, name: &str, text: &str) -> Result<RuleFile> {
-        let (app, name, text) = (app.to_string(), name.to_string(), text.to_string());
+    fn put_rule_file(&self, app: &str, name: &str, content: &[u8]) -> Result<RuleFile> {
+        let (app, name, content) = (app.to_string(), name.to_string(), content.to_vec());
         self.write(move |conn| {
             let now = now_ms();
             conn.execute(
                 "INSERT INTO rule_files (app, name, text, enabled, version, updated_ms) VALUES (?1, ?2, ?3, 1, 1, ?4)
                  ON CONFLICT (app, name) DO UPDATE SET text = excluded.text, enabled = 1,
                     version = version + 1, updated_ms = excluded.updated_ms",
-                params![app, name, text, now],
+                params![app, name, content, now],
             )
             .map_err(sql("store a rule file"))?;
             let version: u32 = conn
                 .query_row("SELECT version FROM rule_files WHERE app = ?1 AND name = ?2", params![app, name], |r| r.get(0))
                 .map_err(sql("read a rule file version"))?;
-            Ok(RuleFile { name, text, enabled: true, version, updated_ms: now })
+            let size = content.len();
+            Ok(RuleFile { name, content, size, enabled: true, version, updated_ms: now })
         })
     }
 
@@ -800,9 +802,15 @@ impl Store for SqliteStore {
             conn.prepare_cached("SELECT name, text, enabled, version, updated_ms FROM rule_files WHERE app = ?1 ORDER BY name")
                 .map_err(sql("prepare rule files"))?
                 .query_map(params![app], |r| {
+                    // Text from before plugins were stored here, bytes since.
+                    let content = match r.get_ref(1)? {
+                        rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => t.to_vec(),
+                        _ => Vec::new(),
+                    };
                     Ok(RuleFile {
                         name: r.get(0)?,
-                        text: r.get(1)?,
+                        size: content.len(),
+                        content,
                         enabled: r.get::<_, i64>(2)? != 0,
                         version: r.get(3)?,
                         updated_ms: r.get(4)?,
