@@ -6,11 +6,13 @@
 //! the corpus if it is not beside the repository).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use cpu_time::ThreadTime;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use hopscope_ingest::{Limits, assemble, detect, ingest};
 use hopscope_model::graph::PathGraph;
-use hopscope_tests::{corpus, fixture};
+use hopscope_tests::{corpus, fixture, percentile};
 
 /// Named inputs held in memory.
 type Files = Vec<(String, Vec<u8>)>;
@@ -54,6 +56,72 @@ fn pipeline(files: &[(String, Vec<u8>)], score: bool) -> usize {
     n
 }
 
+/// Issue #3's figure measured directly: in each round, the same files are ingested,
+/// assembled and graphed (the base), then scored; both parts are timed in CPU time of this
+/// thread within the same round, so noise from elsewhere on the machine cannot tilt the
+/// ratio (two separate criterion groups, minutes apart, could swing ±10 % on a busy VM).
+fn scoring_share(label: &str, files: &Files) {
+    if files.is_empty() {
+        return;
+    }
+    let limits = Limits::default();
+    let quality = hopscope_score::QualityConfig::default();
+    // (base, scoring) in CPU time per round, without and with the model's interval
+    // metrics computed in the base.
+    let mut rounds: [(Vec<Duration>, Vec<Duration>); 2] = Default::default();
+    for round in 0..60 {
+        let with_intervals = round % 2 == 1;
+        let started = ThreadTime::now();
+        let mut conferences = Vec::new();
+        for (name, bytes) in files {
+            let Ok(i) = ingest(name, bytes, &limits) else { continue };
+            conferences.extend(assemble(vec![i]));
+        }
+        let mut n = 0;
+        for c in &conferences {
+            n += PathGraph::build(c).hop_count();
+            if with_intervals {
+                n += model_intervals(c);
+            }
+        }
+        let base = started.elapsed();
+        let started = ThreadTime::now();
+        for c in &conferences {
+            n += hopscope_score::score_conference(c, &quality).streams.len();
+        }
+        let (b, q) = &mut rounds[usize::from(with_intervals)];
+        b.push(base);
+        q.push(started.elapsed());
+        std::hint::black_box(n);
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    for (i, (base, scoring)) in rounds.iter_mut().enumerate() {
+        base.sort();
+        scoring.sort();
+        let (b, q) = (percentile(base, 0.5), percentile(scoring, 0.5));
+        println!(
+            "{label}: ingest+model+graph{} {:.2} ms, then quality scoring {:.2} ms: scoring adds {:.1} % (medians of 30 rounds, CPU time; target < 5 %)",
+            if i == 1 { " with every interval metric" } else { "" },
+            ms(b),
+            ms(q),
+            100.0 * q.as_secs_f64() / b.as_secs_f64()
+        );
+    }
+}
+
+/// Computes (and memoizes) every stream's and pair's interval metrics, as rules and
+/// attribution need on every diagnosis.
+fn model_intervals(c: &hopscope_model::Conference) -> usize {
+    let mut n = 0;
+    for pc in c.participants.iter().flat_map(|p| &p.peer_connections) {
+        n += pc.inbound.iter().map(|s| s.intervals().len()).sum::<usize>();
+        n += pc.outbound.iter().map(|s| s.intervals().len()).sum::<usize>();
+        n += pc.remote_inbound.iter().map(|s| s.intervals().len()).sum::<usize>();
+        n += pc.candidate_pairs.iter().map(|s| s.intervals().len()).sum::<usize>();
+    }
+    n
+}
+
 fn throughput(c: &mut Criterion) {
     let chromium = |ext: &str| {
         ["p2p-direct", "p2p-turn-tcp", "p2p-lossy", "gum-failure", "ice-failure-turn-401"]
@@ -74,6 +142,9 @@ fn throughput(c: &mut Criterion) {
         ("chrome rtcstats export (chromium captures)", load(chromium("chrome-rtcstats.txt"))),
         ("hopscope native (chromium captures)", load(chromium("hopscope.ndjson"))),
     ];
+    for (label, files) in sets.iter().take(3) {
+        scoring_share(label, files);
+    }
     let mut group = c.benchmark_group("ingest+model+graph");
     group.sample_size(20);
     for (label, files) in &sets {

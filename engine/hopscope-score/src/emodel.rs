@@ -211,34 +211,74 @@ fn odd_root(x: f64, n: i32) -> f64 {
     x.signum() * x.abs().powf(1.0 / f64::from(n))
 }
 
+/// The terms that depend only on the terminals and the room (loudness ratings, noise,
+/// quantizing distortion), not on delay or loss: Ro and two parts of Is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Terminal {
+    no: f64,
+    ro_nb: f64,
+    iolr: f64,
+    iq: f64,
+}
+
+impl Terminal {
+    /// The parameters these terms read.
+    fn key(p: &EModelParams) -> [u64; 9] {
+        [p.slr, p.rlr, p.nfor, p.pr, p.lstr, p.ps, p.ds, p.nc, p.qdu].map(f64::to_bits)
+    }
+
+    /// The terms for `p`. Every window of a call scores with the same terminals, and these
+    /// terms are ten of `r_factor`'s fifteen powers and logarithms, so the last result is
+    /// kept per thread.
+    fn of(p: &EModelParams) -> Terminal {
+        thread_local! {
+            static LAST: std::cell::Cell<Option<([u64; 9], Terminal)>> = const { std::cell::Cell::new(None) };
+        }
+        let key = Terminal::key(p);
+        if let Some((k, t)) = LAST.get()
+            && k == key
+        {
+            return t;
+        }
+        let t = Terminal::compute(p);
+        LAST.set(Some((key, t)));
+        t
+    }
+
+    fn compute(p: &EModelParams) -> Terminal {
+        // Basic signal-to-noise ratio Ro (G.107 §7.2).
+        let olr = p.slr + p.rlr;
+        let nfo = p.nfor + p.rlr;
+        let pre = p.pr + 10.0 * lg(1.0 + 10f64.powf((10.0 - p.lstr) / 10.0));
+        let nor = p.rlr - 121.0 + pre + 0.008 * (pre - 35.0).powi(2);
+        let nos = p.ps - p.slr - p.ds - 100.0 + 0.004 * (p.ps - olr - p.ds - 14.0).powi(2);
+        let no = 10.0
+            * lg(10f64.powf(p.nc / 10.0)
+                + 10f64.powf(nos / 10.0)
+                + 10f64.powf(nor / 10.0)
+                + 10f64.powf(nfo / 10.0));
+        let ro_nb = 15.0 - 1.5 * (p.slr + no);
+
+        // The parts of the simultaneous impairment Is (G.107 §7.3) without echo.
+        let xolr = olr + 0.2 * (64.0 + no - p.rlr);
+        let iolr = 20.0 * ((1.0 + (xolr / 8.0).powi(8)).powf(1.0 / 8.0) - xolr / 8.0);
+        let q = 37.0 - 15.0 * lg(p.qdu);
+        let g = 1.07 + 0.258 * q + 0.0602 * q * q;
+        let y = (ro_nb - 100.0) / 15.0 + 46.0 / 8.4 - g / 9.0;
+        let z = 46.0 / 30.0 - g / 40.0;
+        let iq = 15.0 * lg(1.0 + 10f64.powf(y) + 10f64.powf(z));
+        Terminal { no, ro_nb, iolr, iq }
+    }
+}
+
 /// Computes R and every sub-term (doc §1.1, G.107 equations 7-1 to 7-29).
 pub fn r_factor(p: &EModelParams) -> RFactorBreakdown {
-    // Basic signal-to-noise ratio Ro (G.107 §7.2).
-    let olr = p.slr + p.rlr;
-    let nfo = p.nfor + p.rlr;
-    let pre = p.pr + 10.0 * lg(1.0 + 10f64.powf((10.0 - p.lstr) / 10.0));
-    let nor = p.rlr - 121.0 + pre + 0.008 * (pre - 35.0).powi(2);
-    let nos = p.ps - p.slr - p.ds - 100.0 + 0.004 * (p.ps - olr - p.ds - 14.0).powi(2);
-    let no = 10.0
-        * lg(10f64.powf(p.nc / 10.0)
-            + 10f64.powf(nos / 10.0)
-            + 10f64.powf(nor / 10.0)
-            + 10f64.powf(nfo / 10.0));
-    let ro_nb = 15.0 - 1.5 * (p.slr + no);
-
-    // Simultaneous impairment Is (G.107 §7.3).
-    let xolr = olr + 0.2 * (64.0 + no - p.rlr);
-    let iolr = 20.0 * ((1.0 + (xolr / 8.0).powi(8)).powf(1.0 / 8.0) - xolr / 8.0);
+    let Terminal { no, ro_nb, iolr, iq } = Terminal::of(p);
     let stmro = -10.0 * lg(10f64.powf(-p.stmr / 10.0) + (-p.t / 4.0).exp() * 10f64.powf(-p.telr / 10.0));
     let ist = 12.0 * (1.0 + ((stmro - 13.0) / 6.0).powi(8)).powf(1.0 / 8.0)
         - 28.0 * odd_root(1.0 + ((stmro + 1.0) / 19.4).powi(35), 35)
         - 13.0 * odd_root(1.0 + ((stmro - 3.0) / 33.0).powi(13), 13)
         + 29.0;
-    let q = 37.0 - 15.0 * lg(p.qdu);
-    let g = 1.07 + 0.258 * q + 0.0602 * q * q;
-    let y = (ro_nb - 100.0) / 15.0 + 46.0 / 8.4 - g / 9.0;
-    let z = 46.0 / 30.0 - g / 40.0;
-    let iq = 15.0 * lg(1.0 + 10f64.powf(y) + 10f64.powf(z));
     let is_nb = iolr + ist + iq;
 
     // Talker echo Idte (G.107 §7.4), including both STMR special cases.
