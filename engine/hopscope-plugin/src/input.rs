@@ -174,18 +174,20 @@ fn earlier_findings(view: &View, earlier: &[Finding]) -> Vec<wit::EarlierFinding
     if earlier.is_empty() {
         return Vec::new();
     }
+    // Findings name entities by ids; a finding's stream is found under its peer connection
+    // (a few dozen streams) rather than through a map of all 5000 built per plugin.
     let participants: HashMap<&str, usize> =
         view.participants.iter().enumerate().map(|(i, p)| (&*p.id, i)).collect();
-    let pcs: HashMap<(&str, &str), usize> =
-        view.pcs.iter().enumerate().map(|(i, pc)| ((&*pc.participant_id, &*pc.id), i)).collect();
-    let streams: HashMap<(&str, &str, &str, Option<u32>), usize> = view
-        .streams
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            ((&*s.attrs.participant, &*s.attrs.peer_connection, &*s.attrs.direction, s.attrs.ssrc), i)
+    let pc_of = |participant: &str, pc: &str| -> Option<usize> {
+        let p = view.participants.get(*participants.get(participant)?)?;
+        p.pcs.iter().copied().find(|&i| view.pcs.get(i).is_some_and(|c| &*c.id == pc))
+    };
+    let stream_of = |participant: &str, pc: &str, direction: &str, ssrc: Option<u32>| -> Option<usize> {
+        let c = view.pcs.get(pc_of(participant, pc)?)?;
+        c.streams.iter().copied().find(|&i| {
+            view.streams.get(i).is_some_and(|s| &*s.attrs.direction == direction && s.attrs.ssrc == ssrc)
         })
-        .collect();
+    };
     let hops: HashMap<&str, usize> = view.hops.iter().enumerate().map(|(i, h)| (&*h.label, i)).collect();
     earlier
         .iter()
@@ -194,10 +196,9 @@ fn earlier_findings(view: &View, earlier: &[Finding]) -> Vec<wit::EarlierFinding
             let p = s.participant.as_deref().unwrap_or_default();
             let pc = s.peer_connection.as_deref().unwrap_or_default();
             let subject = match s.scope {
-                Scope::Stream => streams
-                    .get(&(p, pc, s.direction.as_deref().unwrap_or_default(), s.ssrc))
-                    .map(|&i| wit::Subject::Stream(index(i))),
-                Scope::PeerConnection => pcs.get(&(p, pc)).map(|&i| wit::Subject::PeerConnection(index(i))),
+                Scope::Stream => stream_of(p, pc, s.direction.as_deref().unwrap_or_default(), s.ssrc)
+                    .map(|i| wit::Subject::Stream(index(i))),
+                Scope::PeerConnection => pc_of(p, pc).map(|i| wit::Subject::PeerConnection(index(i))),
                 Scope::Participant => participants.get(p).map(|&i| wit::Subject::Participant(index(i))),
                 Scope::Hop => {
                     s.hop.as_deref().and_then(|h| hops.get(h)).map(|&i| wit::Subject::Hop(index(i)))
