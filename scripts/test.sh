@@ -10,4 +10,14 @@ if ! rustup target list --installed | grep -qx 'wasm32-wasip2'; then
     rustup target add wasm32-wasip2
 fi
 
+# The conference page is tested in a real browser: Debian's Chromium (never a downloaded
+# one), driven by playwright-core from the npm registry, pinned by its lockfile.
+if ! command -v chromium >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+ui=engine/hopscope-server/tests/ui
+if [ ! -d "$ui/node_modules/playwright-core" ]; then
+    npm ci --prefix "$ui" --no-audit --no-fund --silent
+fi
+
 cargo test --workspace --locked "$@"

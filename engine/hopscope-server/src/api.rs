@@ -56,6 +56,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/deliveries/{id}/retry"),
     ("get", "/v1/switches"),
     ("put", "/v1/switches/{kind}/{name}"),
+    ("get", "/ui/conferences/{id}"),
+    ("get", "/ui/conference.js"),
 ];
 
 fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<State>>> {
@@ -82,6 +84,8 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<State>>> {
         ("post", "/v1/deliveries/{id}/retry") => post(crate::callbacks_api::retry),
         ("get", "/v1/switches") => get(crate::callbacks_api::switches),
         ("put", "/v1/switches/{kind}/{name}") => put(crate::callbacks_api::set_switch),
+        ("get", "/ui/conferences/{id}") => get(crate::ui::conference_page),
+        ("get", "/ui/conference.js") => get(crate::ui::conference_script),
         _ => return None,
     })
 }
@@ -579,6 +583,8 @@ async fn user_conferences(
 struct ConferenceDetail {
     conference: ConferenceRecord,
     url: String,
+    /// The page people read and share (add `#key=` and a secret key to open it).
+    page: String,
     findings: Vec<FindingRow>,
     feedback: Vec<Feedback>,
     /// The latest (or final) diagnosis.
@@ -613,6 +619,7 @@ async fn get_conference(
         .and_then(|text| RawValue::from_string(text).ok());
     Ok(Json(ConferenceDetail {
         url: conference_url(&state, &id),
+        page: crate::ui::page_url(&state.config.public_base(), &percent_encode(&id)),
         conference: record,
         findings,
         feedback,

@@ -28,6 +28,7 @@ pub mod live;
 pub mod metrics;
 pub mod rules;
 mod rules_api;
+pub mod ui;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

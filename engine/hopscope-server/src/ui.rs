@@ -1,0 +1,36 @@
+//! The conference page people share: a static page and its script, compiled in. The page
+//! reads the conference through the public API with the key in the address fragment, so
+//! it needs no session, no server-side rendering and no key in any log.
+
+use axum::http::header;
+use axum::response::IntoResponse;
+
+const PAGE: &str = include_str!("ui/conference.html");
+const SCRIPT: &str = include_str!("ui/conference.js");
+
+/// What every page response carries: no framing by other sites, scripts only from here,
+/// fetches only to here, and no Referer leaving with the page's address.
+const SECURITY: [(header::HeaderName, &str); 4] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+    ),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::CACHE_CONTROL, "no-cache"),
+];
+
+/// `GET /ui/conferences/{id}`: the page (the id is read by the script from the address).
+pub(crate) async fn conference_page() -> impl IntoResponse {
+    (SECURITY, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE)
+}
+
+/// `GET /ui/conference.js`.
+pub(crate) async fn conference_script() -> impl IntoResponse {
+    (SECURITY, [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SCRIPT)
+}
+
+/// The page's address for a conference (add `#key=...` to open it).
+pub fn page_url(base: &str, encoded_id: &str) -> String {
+    format!("{base}/ui/conferences/{encoded_id}")
+}
