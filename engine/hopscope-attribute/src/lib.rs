@@ -421,12 +421,14 @@ fn fates(conference: &Conference) -> Vec<PcFate<'_>> {
                 .map(|e| e.at);
             // A drop starts when the path went down: a few seconds before the connection
             // reported `disconnected` on its way to failing.
-            let broke_at = failed_at.map(|failed| {
-                pc.ice_states()
-                    .filter(|(t, s)| *s == IceConnectionState::Disconnected && *t <= failed)
-                    .last()
-                    .map_or(failed, |(t, _)| t.plus_ms(-NOTICE_MS))
-            });
+            let broke_at = failed_at
+                .map(|failed| {
+                    pc.ice_states()
+                        .filter(|(t, s)| *s == IceConnectionState::Disconnected && *t <= failed)
+                        .last()
+                        .map_or(failed, |(t, _)| t.plus_ms(-NOTICE_MS))
+                })
+                .or_else(|| stuck_disconnected(conference, &peers, (pi, ci)).map(|t| t.plus_ms(-NOTICE_MS)));
             let turn_error = pc.events.iter().find_map(|e| match &e.kind {
                 EventKind::IceCandidateError(err) => {
                     let code = err.error_code?;
@@ -479,6 +481,34 @@ fn fates(conference: &Conference) -> Vec<PcFate<'_>> {
         }
     }
     fates
+}
+
+/// When a connection went `disconnected` for good: no `connected` after it before its data
+/// ends. Chrome says `failed` only 10 s later, so a path that dies near the end of a call (or
+/// of the recording) never gets there, but consent checks had gone unanswered for ~5 s. Peer
+/// to peer, the far end must still have been in the call then (their data runs past it):
+/// a peer that hangs up also leaves the other side `disconnected`.
+fn stuck_disconnected(
+    conference: &Conference,
+    peers: &std::collections::HashMap<(usize, usize), (usize, usize)>,
+    (pi, ci): (usize, usize),
+) -> Option<Timestamp> {
+    let pc = conference.participants.get(pi)?.peer_connections.get(ci)?;
+    let (at, last) = pc.ice_states().filter(|(_, s)| *s != IceConnectionState::Closed).last()?;
+    if last != IceConnectionState::Disconnected {
+        return None;
+    }
+    // Seen to last: at least one stats sample after it.
+    let (_, end) = pc.time_range()?;
+    if end.seconds_since(at) < 1.0 {
+        return None;
+    }
+    if pc.remote_kind == RemoteKind::Sfu {
+        return Some(at);
+    }
+    let &(qi, qj) = peers.get(&(pi, ci))?;
+    let (_, peer_end) = conference.participants.get(qi)?.peer_connections.get(qj)?.time_range()?;
+    (peer_end.seconds_since(at) >= 1.0).then_some(at)
 }
 
 /// Connections that never came up or broke, read from the endpoints' events: a TURN

@@ -176,3 +176,35 @@ fn the_relays_counts_tell_which_side_of_it_lost_packets() {
     let a = run_observed(&relayed_call("uplink: {loss: 15%}"), true);
     assert_eq!(decided(&a, FaultKind::Loss), vec![HopRef::access("bob", Direction::Up)], "{:#?}", a.faults);
 }
+
+#[test]
+fn a_path_that_dies_shortly_before_the_call_ends_is_still_a_drop() {
+    // Chrome would say `failed` 15 s after the path died; the call ends 11 s after, with
+    // alice's connection stuck in `disconnected` while the others carry on.
+    let yaml = "name: late-drop
+seed: 3
+start: 2026-03-01T10:00:00.000Z
+duration: 45s
+topology: sfu
+sfu:
+  name: sfu-eu-1
+participants:
+  - name: alice
+    video: {codec: vp8, width: 640, height: 360, fps: 30, max_bitrate: 800kbps}
+    ice: {candidate: srflx, network_type: wifi, fail_at: 34s}
+  - name: bob
+    video: {codec: vp8, width: 640, height: 360, fps: 30, max_bitrate: 800kbps}
+  - name: carol
+    video: {codec: vp8, width: 640, height: 360, fps: 30, max_bitrate: 800kbps}
+";
+    let a = run(yaml);
+    let conn: Vec<_> = a.faults.iter().filter(|f| f.kind == FaultKind::Connectivity).collect();
+    assert_eq!(conn.len(), 1, "{:#?}", a.faults);
+    assert_eq!(conn[0].hop, Some(HopRef::access("alice", Direction::Both)));
+    // From when the path went down, a few seconds before ICE noticed.
+    assert!(
+        ("2026-03-01T10:00:32".."2026-03-01T10:00:36").contains(&conn[0].from.as_str()),
+        "{}",
+        conn[0].from
+    );
+}
