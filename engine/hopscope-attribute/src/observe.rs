@@ -222,6 +222,8 @@ struct SegmentSeries {
     /// Packets behind each window, when its value is a share of them (a relay's count
     /// against an endpoint's): windows then pool by packets, and need enough of them.
     packets: Option<Vec<f64>>,
+    /// The one hop it measures alone (a relay's inside, one side of a relay), if it does.
+    alone: Option<usize>,
 }
 
 /// Resolves the metric ids once.
@@ -589,6 +591,30 @@ impl<'v> Observer<'v> {
         }
     }
 
+    /// The worst loss a middlebox measured of `hop` alone in any one of its windows between
+    /// `from` and `to`: (percent, packets lost when known). Windows of a share need
+    /// [`MIN_PACKETS`]. `None` when nothing measured that hop alone then.
+    pub fn worst_direct_loss(
+        &self,
+        hop: usize,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Option<(f64, Option<f64>)> {
+        let mut worst: Option<(f64, Option<f64>)> = None;
+        for seg in self.segments.iter().filter(|s| s.signal == Signal::Loss && s.alone == Some(hop)) {
+            for (k, (start, end, v)) in seg.windows.iter().enumerate() {
+                let packets = seg.packets.as_ref().and_then(|p| p.get(k)).copied();
+                if *end > from && *start < to && packets.is_none_or(|n| n >= MIN_PACKETS) {
+                    let lost = packets.map(|n| n * v / 100.0);
+                    if worst.is_none_or(|w| *v > w.0) {
+                        worst = Some((*v, lost));
+                    }
+                }
+            }
+        }
+        worst
+    }
+
     /// Fills `out` with the measurements of every signal at `tick`, in [`SIGNALS`] order,
     /// and `cpu` with the senders CPU-limited then.
     pub fn measure(&self, tick: usize, out: &mut [TickMeasurements; 4], cpu: &mut Vec<CpuSign>) {
@@ -754,6 +780,7 @@ fn middlebox_segments(
                     let server = mb.server.as_str();
                     out.push(SegmentSeries {
                         packets: None,
+                        alone: None,
                         signal: Signal::Loss,
                         path: up,
                         subject: subject(subjects, server, who, "measured by the media server on arrival"),
@@ -763,6 +790,7 @@ fn middlebox_segments(
                     });
                     out.push(SegmentSeries {
                         packets: None,
+                        alone: None,
                         signal: Signal::Jitter,
                         path: up,
                         subject: subject(subjects, server, who, "measured by the media server on arrival"),
@@ -770,6 +798,7 @@ fn middlebox_segments(
                     });
                     out.push(SegmentSeries {
                         packets: None,
+                        alone: None,
                         signal: Signal::Loss,
                         path: down,
                         subject: subject(
@@ -784,6 +813,7 @@ fn middlebox_segments(
                     });
                     out.push(SegmentSeries {
                         packets: None,
+                        alone: None,
                         signal: Signal::Delay,
                         path: rtt,
                         subject: subject(
@@ -814,7 +844,8 @@ fn middlebox_segments(
                         (Direction::Up, "what the relay passed on from the client"),
                         (Direction::Down, "what the relay passed on to the client"),
                     ] {
-                        let path = intern(vec![hops.id(HopRef::turn_way(&name, direction))]);
+                        let inside = hops.id(HopRef::turn_way(&name, direction));
+                        let path = intern(vec![inside]);
                         let windows = intervals
                             .iter()
                             .filter(|i| !i.reset && i.active)
@@ -828,6 +859,7 @@ fn middlebox_segments(
                             .collect();
                         out.push(SegmentSeries {
                             packets: None,
+                            alone: Some(inside),
                             signal: Signal::Loss,
                             path,
                             subject: subject(subjects, &mb.server, who, how),
@@ -839,7 +871,9 @@ fn middlebox_segments(
                         for (side, windows) in legs {
                             let (path, subject) = leg_path(pcs, i, side, hops, subjects, &mb.server);
                             let packets = Some(windows.iter().map(|w| w.3).collect());
+                            let alone = (path.len() == 1).then(|| path[0]);
                             out.push(SegmentSeries {
+                                alone,
                                 signal: Signal::Loss,
                                 path: intern(path),
                                 subject,

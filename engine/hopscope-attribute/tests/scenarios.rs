@@ -208,3 +208,23 @@ participants:
         conn[0].from
     );
 }
+
+#[test]
+fn a_bandwidth_limit_is_where_the_relay_saw_packets_dropped_as_it_set_in() {
+    // alice's video is held back by a narrow link somewhere between her and bob: endpoint
+    // data cannot say whose.
+    let blind = run(&relayed_call("downlink: {bandwidth: 150kbps}"));
+    assert!(decided(&blind, FaultKind::Bandwidth).is_empty(), "{:#?}", blind.faults);
+    assert!(blind.faults.iter().any(|f| f.kind == FaultKind::Bandwidth), "{:#?}", blind.faults);
+    // The relay passed everything on, and bob's side dropped a burst as the limit set in.
+    let a = run_observed(&relayed_call("downlink: {bandwidth: 150kbps}"), true);
+    assert_eq!(
+        decided(&a, FaultKind::Bandwidth),
+        vec![HopRef::access("bob", Direction::Down)],
+        "{:#?}",
+        a.faults
+    );
+    let f = a.faults.iter().find(|f| f.kind == FaultKind::Bandwidth).expect("a bandwidth fault");
+    assert!(f.evidence.iter().any(|e| e.contains("as the limit set in")), "{:?}", f.evidence);
+    assert_eq!(f.affected, ["alice"]);
+}
