@@ -234,6 +234,17 @@ fn make_fault(
     }
     let peak = segment.iter().copied().max_by(|a, b| a.count.cmp(&b.count).then(b.tick.cmp(&a.tick)))?;
     let evidence = describe(observer, signal, peak, hops.len() == 1);
+    let mut evidence = evidence;
+    let mut hops = hops.to_vec();
+    let mut confidence = confidence;
+    if signal == Signal::Bandwidth
+        && hops.len() > 1
+        && let Some((narrow, line)) = bottleneck(observer, &hops, view.ticks[first], view.ticks[last], limits)
+    {
+        hops = vec![narrow];
+        confidence = BOTTLENECK_CONFIDENCE;
+        evidence.push(line);
+    }
     let candidates: Vec<HopRef> = hops.iter().map(|&h| observer.hops.get(h).clone()).collect();
     let from = view.ticks[first];
     // A tick stands for the sampling interval around it: a single sparse sample still has
@@ -241,6 +252,75 @@ fn make_fault(
     let end = view.ticks[view.ticks.len() - 1];
     let to = view.ticks[last].plus_ms(view.step_ms).min(end).max(from);
     Some(build(kind, candidates, confidence, from, to, magnitude, affected.into_iter().collect(), evidence))
+}
+
+/// How sure a bottleneck found by where packets were dropped is: one burst of drops at
+/// one measured hop, not a run of measurements.
+const BOTTLENECK_CONFIDENCE: f64 = 0.7;
+
+/// Packets a drop burst must have lost: one or two of sixty is a random loss, not a queue
+/// overflowing.
+const MIN_BURST_PACKETS: f64 = 3.0;
+
+/// How long before a bandwidth limit shows in the encoder its link may already drop: the
+/// drops come as the limit sets in, the encoder follows after the estimate has fallen.
+const ONSET_LEAD_MS: f64 = 10_000.0;
+
+/// Which of several hops a bandwidth limit sits at, from where packets were dropped. A link
+/// narrower than what is sent over it queues and then drops the excess until the sender's
+/// congestion control backs off; the links that carry it on see no more than it passes. So
+/// when a middlebox measured each candidate alone (the two sides of a relay, its inside),
+/// and exactly one of them dropped packets (a window at or above the loss threshold) while
+/// every other stayed clean, that one is the bottleneck. Anything unmeasured: undecided.
+fn bottleneck(
+    observer: &Observer<'_>,
+    hops: &[usize],
+    from: Timestamp,
+    to: Timestamp,
+    limits: &Thresholds,
+) -> Option<(usize, String)> {
+    // Around the onset: the limit is seen in the encoder after the drops.
+    let (since, until) = (from.plus_ms(-ONSET_LEAD_MS), from.plus_ms(ONSET_LEAD_MS / 2.0).min(to));
+    let mut dropped: Option<(usize, f64)> = None;
+    let mut clean: Vec<usize> = Vec::new();
+    for &h in hops {
+        match observer.worst_direct_loss(h, since, until) {
+            // A burst: over the loss threshold, and more than a stray packet or two.
+            Some((v, lost)) if v >= limits.loss.0 && lost.is_none_or(|n| n >= MIN_BURST_PACKETS) => {
+                if dropped.is_some() {
+                    return None;
+                }
+                dropped = Some((h, v));
+            }
+            Some((v, _)) if v <= limits.loss.0 / 2.0 => clean.push(h),
+            _ => {}
+        }
+    }
+    let (narrow, worst) = dropped?;
+    let narrow_hop = observer.hops.get(narrow);
+    // A place as a whole is accounted for when it is the bottleneck's own place, or when
+    // every way through it that was measured stayed clean.
+    let accounted = |h: usize| {
+        if h == narrow || clean.contains(&h) {
+            return true;
+        }
+        let hop = observer.hops.get(h);
+        if narrow_hop.whole().as_ref() == Some(hop) {
+            return true;
+        }
+        let ways: Vec<usize> =
+            hops.iter().copied().filter(|&w| observer.hops.get(w).whole().as_ref() == Some(hop)).collect();
+        !ways.is_empty() && ways.iter().all(|w| clean.contains(w))
+    };
+    if !hops.iter().all(|&h| accounted(h)) {
+        return None;
+    }
+    Some((
+        narrow,
+        format!(
+            "{narrow_hop} dropped {worst:.0}% of the packets as the limit set in (the relay's count against the endpoint's), while the rest of the path passed everything on: a link too narrow for what is sent is where the excess is dropped"
+        ),
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -421,12 +501,14 @@ fn fates(conference: &Conference) -> Vec<PcFate<'_>> {
                 .map(|e| e.at);
             // A drop starts when the path went down: a few seconds before the connection
             // reported `disconnected` on its way to failing.
-            let broke_at = failed_at.map(|failed| {
-                pc.ice_states()
-                    .filter(|(t, s)| *s == IceConnectionState::Disconnected && *t <= failed)
-                    .last()
-                    .map_or(failed, |(t, _)| t.plus_ms(-NOTICE_MS))
-            });
+            let broke_at = failed_at
+                .map(|failed| {
+                    pc.ice_states()
+                        .filter(|(t, s)| *s == IceConnectionState::Disconnected && *t <= failed)
+                        .last()
+                        .map_or(failed, |(t, _)| t.plus_ms(-NOTICE_MS))
+                })
+                .or_else(|| stuck_disconnected(conference, &peers, (pi, ci)).map(|t| t.plus_ms(-NOTICE_MS)));
             let turn_error = pc.events.iter().find_map(|e| match &e.kind {
                 EventKind::IceCandidateError(err) => {
                     let code = err.error_code?;
@@ -479,6 +561,34 @@ fn fates(conference: &Conference) -> Vec<PcFate<'_>> {
         }
     }
     fates
+}
+
+/// When a connection went `disconnected` for good: no `connected` after it before its data
+/// ends. Chrome says `failed` only 10 s later, so a path that dies near the end of a call (or
+/// of the recording) never gets there, but consent checks had gone unanswered for ~5 s. Peer
+/// to peer, the far end must still have been in the call then (their data runs past it):
+/// a peer that hangs up also leaves the other side `disconnected`.
+fn stuck_disconnected(
+    conference: &Conference,
+    peers: &std::collections::HashMap<(usize, usize), (usize, usize)>,
+    (pi, ci): (usize, usize),
+) -> Option<Timestamp> {
+    let pc = conference.participants.get(pi)?.peer_connections.get(ci)?;
+    let (at, last) = pc.ice_states().filter(|(_, s)| *s != IceConnectionState::Closed).last()?;
+    if last != IceConnectionState::Disconnected {
+        return None;
+    }
+    // Seen to last: at least one stats sample after it.
+    let (_, end) = pc.time_range()?;
+    if end.seconds_since(at) < 1.0 {
+        return None;
+    }
+    if pc.remote_kind == RemoteKind::Sfu {
+        return Some(at);
+    }
+    let &(qi, qj) = peers.get(&(pi, ci))?;
+    let (_, peer_end) = conference.participants.get(qi)?.peer_connections.get(qj)?.time_range()?;
+    (peer_end.seconds_since(at) >= 1.0).then_some(at)
 }
 
 /// Connections that never came up or broke, read from the endpoints' events: a TURN

@@ -18,6 +18,8 @@ use hopscope_rules::view::{EntityRef, Val, View};
 use crate::hop::{Direction, HopRef};
 use crate::localise::Measurement;
 
+mod relay;
+
 /// What a measurement is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Signal {
@@ -217,6 +219,11 @@ struct SegmentSeries {
     subject: usize,
     /// (start, end, value) in the signal's unit.
     windows: Vec<(Timestamp, Timestamp, f64)>,
+    /// Packets behind each window, when its value is a share of them (a relay's count
+    /// against an endpoint's): windows then pool by packets, and need enough of them.
+    packets: Option<Vec<f64>>,
+    /// The one hop it measures alone (a relay's inside, one side of a relay), if it does.
+    alone: Option<usize>,
 }
 
 /// Resolves the metric ids once.
@@ -257,6 +264,9 @@ struct PcPath {
     via_sfu: bool,
     sfu: Option<String>,
     turn: Option<String>,
+    /// This end's own relay (its selected local candidate is relayed), as opposed to the
+    /// far end's, which `turn` may name too.
+    own_turn: Option<String>,
     /// For peer-to-peer: the participant at the far end, when their data is here.
     peer: Option<String>,
     /// When ICE connected (again, after each disconnection).
@@ -317,6 +327,12 @@ fn pc_paths(conference: &Conference, view: &View) -> Vec<PcPath> {
                 let forever = hopscope_model::Timestamp::from_epoch_ms(f64::MAX).unwrap_or(d);
                 outages.push((d.plus_ms(-NOTICE_MS), forever));
             }
+            let relays_here = pc
+                .selected_pairs
+                .iter()
+                .filter_map(|s| pc.candidate_pair(&s.pair_stats_id)?.local_candidate_id.as_deref())
+                .filter_map(|id| pc.candidate(id))
+                .any(|c| c.is_relayed());
             let mut path = PcPath {
                 participant: participant.id.to_string(),
                 via_sfu,
@@ -331,7 +347,13 @@ fn pc_paths(conference: &Conference, view: &View) -> Vec<PcPath> {
             {
                 for hop in route.hops.iter().filter_map(|h| graph.hop(*h)) {
                     match hop.kind {
-                        HopKind::TurnRelay => path.turn = Some(turn_name(hop)),
+                        HopKind::TurnRelay => {
+                            // The route runs from this end: its own relay comes first.
+                            if relays_here && path.own_turn.is_none() {
+                                path.own_turn = Some(turn_name(hop));
+                            }
+                            path.turn = Some(turn_name(hop));
+                        }
                         HopKind::Sfu => path.sfu = hop.address.clone(),
                         _ => {}
                     }
@@ -535,7 +557,7 @@ impl<'v> Observer<'v> {
             Some(m) => ramp_ups(view, &pcs, m, limits),
             None => Vec::new(),
         };
-        let segments = middlebox_segments(conference, &pcs, &mut hops, &mut intern, &mut subjects);
+        let segments = middlebox_segments(conference, view, &pcs, &mut hops, &mut intern, &mut subjects);
         let slow_encoders = slow_encoders(conference, view, metrics.as_ref());
         // Every one-way hop on a path also stands for its place as a whole (a Wi-Fi bad
         // both ways, a relay dropping everything): one hop that explains both directions
@@ -567,6 +589,30 @@ impl<'v> Observer<'v> {
             segments,
             slow_encoders,
         }
+    }
+
+    /// The worst loss a middlebox measured of `hop` alone in any one of its windows between
+    /// `from` and `to`: (percent, packets lost when known). Windows of a share need
+    /// [`MIN_PACKETS`]. `None` when nothing measured that hop alone then.
+    pub fn worst_direct_loss(
+        &self,
+        hop: usize,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Option<(f64, Option<f64>)> {
+        let mut worst: Option<(f64, Option<f64>)> = None;
+        for seg in self.segments.iter().filter(|s| s.signal == Signal::Loss && s.alone == Some(hop)) {
+            for (k, (start, end, v)) in seg.windows.iter().enumerate() {
+                let packets = seg.packets.as_ref().and_then(|p| p.get(k)).copied();
+                if *end > from && *start < to && packets.is_none_or(|n| n >= MIN_PACKETS) {
+                    let lost = packets.map(|n| n * v / 100.0);
+                    if worst.is_none_or(|w| *v > w.0) {
+                        worst = Some((*v, lost));
+                    }
+                }
+            }
+        }
+        worst
     }
 
     /// Fills `out` with the measurements of every signal at `tick`, in [`SIGNALS`] order,
@@ -646,17 +692,19 @@ impl<'v> Observer<'v> {
         // What servers measured of single segments: direct evidence about those hops.
         let since = now.plus_ms(-limits.window_ms);
         for seg in &self.segments {
-            let (mut n, mut sum) = (0usize, 0.0);
-            for (start, end, v) in &seg.windows {
+            let (mut n, mut sum) = (0.0, 0.0);
+            for (k, (start, end, v)) in seg.windows.iter().enumerate() {
                 if *end > since && *start < now {
-                    n += 1;
-                    sum += v;
+                    let w = seg.packets.as_ref().and_then(|p| p.get(k)).copied().unwrap_or(1.0);
+                    n += w;
+                    sum += v * w;
                 }
             }
-            if n == 0 {
+            let enough = if seg.packets.is_some() { MIN_PACKETS } else { f64::MIN_POSITIVE };
+            if n < enough {
                 continue;
             }
-            let v = sum / n as f64;
+            let v = sum / n;
             let (out, limit) = match seg.signal {
                 Signal::Loss => (&mut *loss, limits.loss),
                 Signal::Jitter => (&mut *jitter, limits.jitter),
@@ -676,6 +724,7 @@ impl<'v> Observer<'v> {
 /// - what a relay did not pass on, each way: the relay itself.
 fn middlebox_segments(
     conference: &Conference,
+    view: &View,
     pcs: &[PcPath],
     hops: &mut HopTable,
     intern: &mut impl FnMut(Vec<usize>) -> usize,
@@ -730,6 +779,8 @@ fn middlebox_segments(
                     };
                     let server = mb.server.as_str();
                     out.push(SegmentSeries {
+                        packets: None,
+                        alone: None,
                         signal: Signal::Loss,
                         path: up,
                         subject: subject(subjects, server, who, "measured by the media server on arrival"),
@@ -738,12 +789,16 @@ fn middlebox_segments(
                         }),
                     });
                     out.push(SegmentSeries {
+                        packets: None,
+                        alone: None,
                         signal: Signal::Jitter,
                         path: up,
                         subject: subject(subjects, server, who, "measured by the media server on arrival"),
                         windows: series(&|i| i.upstream_jitter_ms.filter(|_| i.upstream_active)),
                     });
                     out.push(SegmentSeries {
+                        packets: None,
+                        alone: None,
                         signal: Signal::Loss,
                         path: down,
                         subject: subject(
@@ -757,6 +812,8 @@ fn middlebox_segments(
                         }),
                     });
                     out.push(SegmentSeries {
+                        packets: None,
+                        alone: None,
                         signal: Signal::Delay,
                         path: rtt,
                         subject: subject(
@@ -773,11 +830,13 @@ fn middlebox_segments(
                 for allocation in &mb.allocations {
                     let Some(m) = &allocation.matched else { continue };
                     let who = m.participant.as_str();
+                    let mine = allocation_pc(conference, view, pcs, who, allocation);
                     // The relay as the endpoint's flows name it, else by the server's name.
-                    let name = pcs
-                        .iter()
-                        .find(|p| p.participant == who && p.turn.is_some())
-                        .and_then(|p| p.turn.clone())
+                    let name = mine
+                        .and_then(|i| pcs[i].own_turn.clone())
+                        .or_else(|| {
+                            pcs.iter().find(|p| p.participant == who && p.turn.is_some())?.turn.clone()
+                        })
                         .unwrap_or_else(|| mb.server.clone());
                     let shift_ms = -m.clock_offset.as_ref().map_or(0.0, |o| o.estimate_s()) * 1000.0;
                     let intervals = turn_intervals(allocation);
@@ -785,7 +844,8 @@ fn middlebox_segments(
                         (Direction::Up, "what the relay passed on from the client"),
                         (Direction::Down, "what the relay passed on to the client"),
                     ] {
-                        let path = intern(vec![hops.id(HopRef::turn_way(&name, direction))]);
+                        let inside = hops.id(HopRef::turn_way(&name, direction));
+                        let path = intern(vec![inside]);
                         let windows = intervals
                             .iter()
                             .filter(|i| !i.reset && i.active)
@@ -798,11 +858,29 @@ fn middlebox_segments(
                             })
                             .collect();
                         out.push(SegmentSeries {
+                            packets: None,
+                            alone: Some(inside),
                             signal: Signal::Loss,
                             path,
                             subject: subject(subjects, &mb.server, who, how),
                             windows,
                         });
+                    }
+                    if let Some(i) = mine {
+                        let legs = relay_legs(conference, view, pcs, i, allocation, shift_ms);
+                        for (side, windows) in legs {
+                            let (path, subject) = leg_path(pcs, i, side, hops, subjects, &mb.server);
+                            let packets = Some(windows.iter().map(|w| w.3).collect());
+                            let alone = (path.len() == 1).then(|| path[0]);
+                            out.push(SegmentSeries {
+                                alone,
+                                signal: Signal::Loss,
+                                path: intern(path),
+                                subject,
+                                windows: windows.into_iter().map(|(a, b, v, _)| (a, b, v)).collect(),
+                                packets,
+                            });
+                        }
                     }
                 }
             }
@@ -810,6 +888,139 @@ fn middlebox_segments(
         }
     }
     out
+}
+
+/// The connection (index into `pcs`) whose media an allocation relays: the one with the
+/// allocation's relayed address among its candidates, else the participant's only relayed one.
+fn allocation_pc(
+    conference: &Conference,
+    view: &View,
+    pcs: &[PcPath],
+    who: &str,
+    allocation: &hopscope_model::middlebox::TurnAllocation,
+) -> Option<usize> {
+    let relayed: Vec<usize> =
+        (0..pcs.len()).filter(|&i| pcs[i].participant == who && pcs[i].own_turn.is_some()).collect();
+    let by_address = allocation.relay_address.as_deref().and_then(|address| {
+        relayed.iter().copied().find(|&i| {
+            let Some(pc) = model_pc(conference, view, i) else { return false };
+            pc.candidates.iter().any(|c| {
+                !c.is_remote
+                    && c.candidate_type == Some(hopscope_model::stats::CandidateType::Relay)
+                    && c.address.as_deref().zip(c.port).is_some_and(|(a, p)| {
+                        let a = a.trim_matches(['[', ']']);
+                        address == format!("{a}:{p}") || address == format!("[{a}]:{p}")
+                    })
+            })
+        })
+    });
+    by_address.or_else(|| (relayed.len() == 1).then(|| relayed[0]))
+}
+
+/// The model's peer connection behind `pcs[i]`.
+fn model_pc<'c>(
+    conference: &'c Conference,
+    view: &View,
+    i: usize,
+) -> Option<&'c hopscope_model::PeerConnection> {
+    let e = view.pcs.get(i)?;
+    conference.participants.get(e.participant)?.peer_connections.get(e.index)
+}
+
+/// The far end's connection of peer-to-peer `pcs[i]`, when its data is here.
+fn peer_pc(pcs: &[PcPath], i: usize) -> Option<usize> {
+    let here = &pcs[i];
+    let peer = here.peer.as_deref().filter(|_| !here.via_sfu)?;
+    (0..pcs.len()).find(|&j| {
+        j != i
+            && pcs[j].participant == peer
+            && !pcs[j].via_sfu
+            && pcs[j].peer.as_deref() == Some(&*here.participant)
+    })
+}
+
+/// Each side of the relay an allocation serves on connection `pcs[i]`, from the relay's
+/// counts against the endpoints' (see `relay.rs`); outages are left to connectivity.
+fn relay_legs(
+    conference: &Conference,
+    view: &View,
+    pcs: &[PcPath],
+    i: usize,
+    allocation: &hopscope_model::middlebox::TurnAllocation,
+    shift_ms: f64,
+) -> Vec<(relay::Side, relay::Leg)> {
+    let Some(client) = model_pc(conference, view, i).map(relay::PcCounts::of) else { return Vec::new() };
+    let j = peer_pc(pcs, i);
+    let peer = j.and_then(|j| model_pc(conference, view, j)).map(relay::PcCounts::of);
+    let down = |p: &PcPath, a: Timestamp, b: Timestamp| p.outages.iter().any(|(x, y)| *x <= b && a <= *y);
+    relay::legs(allocation, shift_ms, &client, peer.as_ref(), |a, b| {
+        down(&pcs[i], a, b) || j.is_some_and(|j| down(&pcs[j], a, b))
+    })
+}
+
+/// The hops one relay leg covers, and its subject: the client's uplink or downlink, or on
+/// the peer's side its relay (if it has one) and its access network.
+fn leg_path(
+    pcs: &[PcPath],
+    i: usize,
+    side: relay::Side,
+    hops: &mut HopTable,
+    subjects: &mut Vec<Subject>,
+    server: &str,
+) -> (Vec<usize>, usize) {
+    use relay::Side;
+    let who = pcs[i].participant.as_str();
+    let peer_pc = peer_pc(pcs, i).map(|j| &pcs[j]);
+    let peer = peer_pc.map_or("the far end", |p| p.participant.as_str());
+    // The far end's own relay, which its packets cross too (not this allocation's relay,
+    // which its route also shows).
+    let peer_turn = peer_pc.and_then(|p| p.own_turn.as_deref());
+    let (path, sender, receiver, how) = match side {
+        Side::ClientUp => (
+            vec![hops.id(HopRef::access(who, Direction::Up))],
+            Some(who),
+            None,
+            "between the sender and the relay, the relay's count against the sender's",
+        ),
+        Side::ClientDown => (
+            vec![hops.id(HopRef::access(who, Direction::Down))],
+            None,
+            Some(who),
+            "between the relay and the receiver, the relay's count against the receiver's",
+        ),
+        Side::PeerUp => {
+            let mut path = vec![hops.id(HopRef::access(peer, Direction::Up))];
+            if let Some(t) = peer_turn {
+                path.push(hops.id(HopRef::turn_way(t, Direction::Up)));
+            }
+            (
+                path,
+                Some(peer),
+                None,
+                "between the sender and the relay, the relay's count against the sender's",
+            )
+        }
+        Side::PeerDown => {
+            let mut path = vec![hops.id(HopRef::access(peer, Direction::Down))];
+            if let Some(t) = peer_turn {
+                path.push(hops.id(HopRef::turn_way(t, Direction::Down)));
+            }
+            (
+                path,
+                None,
+                Some(peer),
+                "between the relay and the receiver, the relay's count against the receiver's",
+            )
+        }
+    };
+    subjects.push(Subject {
+        observer: server.to_string(),
+        sender: sender.map(String::from),
+        receiver: receiver.map(String::from),
+        kind: None,
+        how,
+    });
+    (path, subjects.len() - 1)
 }
 
 /// For senders whose browser reports no `qualityLimitationReason` (Firefox, Safari), the

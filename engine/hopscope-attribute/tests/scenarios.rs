@@ -11,10 +11,15 @@ fn root() -> std::path::PathBuf {
 }
 
 fn run(yaml: &str) -> Attribution {
+    run_observed(yaml, false)
+}
+
+/// With `servers`, what observing media servers and relays reported joins the endpoints' data.
+fn run_observed(yaml: &str, servers: bool) -> Attribution {
     let scenario = hopscope_sim::Scenario::from_yaml(yaml).unwrap_or_else(|e| panic!("{e}"));
     let sim = hopscope_sim::simulate(&scenario);
-    let input =
-        hopscope_ingest::ingest("sim", sim.combined().as_bytes(), &Default::default()).expect("ingests");
+    let data = if servers { sim.combined_with_servers() } else { sim.combined() };
+    let input = hopscope_ingest::ingest("sim", data.as_bytes(), &Default::default()).expect("ingests");
     let conference = hopscope_ingest::assemble(vec![input]).remove(0);
     let view = View::build(&conference, &hopscope_score::QualityConfig::default());
     let findings = evaluate(&builtin_default().rules, &view);
@@ -125,4 +130,101 @@ fn attribution_is_deterministic() {
     let yaml = file("examples/scenarios/sfu-wifi-loss.yaml");
     let first = serde_json::to_string(&run(&yaml)).expect("json");
     assert_eq!(first, serde_json::to_string(&run(&yaml)).expect("json"));
+}
+
+/// A two-party call relayed through an observed TURN server, with loss injected at `segment`
+/// (a YAML network segment for bob) from 15 s to 30 s.
+fn relayed_call(segment: &str) -> String {
+    format!(
+        "name: relayed
+seed: 5
+start: 2026-03-01T10:00:00.000Z
+duration: 40s
+topology: p2p
+turn:
+  - name: turn-fra-1
+    observe: true
+participants:
+  - name: alice
+    video: {{codec: vp8, width: 640, height: 360, fps: 30, max_bitrate: 800kbps}}
+    network:
+      uplink: {{delay: 20ms, jitter: 3ms}}
+      downlink: {{delay: 30ms, jitter: 3ms}}
+    ice: {{network_type: wifi, candidate: relay, turn: turn-fra-1}}
+  - name: bob
+    video: {{codec: vp8, width: 640, height: 360, fps: 30, max_bitrate: 800kbps}}
+    network:
+      uplink: {{delay: 25ms, jitter: 2ms}}
+      downlink: {{delay: 20ms, jitter: 2ms}}
+      segments: [{{from: 15s, to: 30s, {segment}}}]
+    ice: {{network_type: wifi, candidate: srflx}}
+"
+    )
+}
+
+#[test]
+fn the_relays_counts_tell_which_side_of_it_lost_packets() {
+    // Endpoint data alone cannot split alice's uplink from bob's downlink on this flow...
+    let blind = run(&relayed_call("downlink: {loss: 15%}"));
+    assert!(decided(&blind, FaultKind::Loss).is_empty(), "{:#?}", blind.faults);
+    // ...but the relay passed on everything alice sent, and bob got less than it passed on.
+    let a = run_observed(&relayed_call("downlink: {loss: 15%}"), true);
+    assert_eq!(decided(&a, FaultKind::Loss), vec![HopRef::access("bob", Direction::Down)], "{:#?}", a.faults);
+    let loss = a.faults.iter().find(|f| f.kind == FaultKind::Loss).expect("a loss fault");
+    assert!(loss.evidence.iter().any(|e| e.contains("relay's count")), "{:?}", loss.evidence);
+    // The same on the way in: bob sent more than reached the relay.
+    let a = run_observed(&relayed_call("uplink: {loss: 15%}"), true);
+    assert_eq!(decided(&a, FaultKind::Loss), vec![HopRef::access("bob", Direction::Up)], "{:#?}", a.faults);
+}
+
+#[test]
+fn a_path_that_dies_shortly_before_the_call_ends_is_still_a_drop() {
+    // Chrome would say `failed` 15 s after the path died; the call ends 11 s after, with
+    // alice's connection stuck in `disconnected` while the others carry on.
+    let yaml = "name: late-drop
+seed: 3
+start: 2026-03-01T10:00:00.000Z
+duration: 45s
+topology: sfu
+sfu:
+  name: sfu-eu-1
+participants:
+  - name: alice
+    video: {codec: vp8, width: 640, height: 360, fps: 30, max_bitrate: 800kbps}
+    ice: {candidate: srflx, network_type: wifi, fail_at: 34s}
+  - name: bob
+    video: {codec: vp8, width: 640, height: 360, fps: 30, max_bitrate: 800kbps}
+  - name: carol
+    video: {codec: vp8, width: 640, height: 360, fps: 30, max_bitrate: 800kbps}
+";
+    let a = run(yaml);
+    let conn: Vec<_> = a.faults.iter().filter(|f| f.kind == FaultKind::Connectivity).collect();
+    assert_eq!(conn.len(), 1, "{:#?}", a.faults);
+    assert_eq!(conn[0].hop, Some(HopRef::access("alice", Direction::Both)));
+    // From when the path went down, a few seconds before ICE noticed.
+    assert!(
+        ("2026-03-01T10:00:32".."2026-03-01T10:00:36").contains(&conn[0].from.as_str()),
+        "{}",
+        conn[0].from
+    );
+}
+
+#[test]
+fn a_bandwidth_limit_is_where_the_relay_saw_packets_dropped_as_it_set_in() {
+    // alice's video is held back by a narrow link somewhere between her and bob: endpoint
+    // data cannot say whose.
+    let blind = run(&relayed_call("downlink: {bandwidth: 150kbps}"));
+    assert!(decided(&blind, FaultKind::Bandwidth).is_empty(), "{:#?}", blind.faults);
+    assert!(blind.faults.iter().any(|f| f.kind == FaultKind::Bandwidth), "{:#?}", blind.faults);
+    // The relay passed everything on, and bob's side dropped a burst as the limit set in.
+    let a = run_observed(&relayed_call("downlink: {bandwidth: 150kbps}"), true);
+    assert_eq!(
+        decided(&a, FaultKind::Bandwidth),
+        vec![HopRef::access("bob", Direction::Down)],
+        "{:#?}",
+        a.faults
+    );
+    let f = a.faults.iter().find(|f| f.kind == FaultKind::Bandwidth).expect("a bandwidth fault");
+    assert!(f.evidence.iter().any(|e| e.contains("as the limit set in")), "{:?}", f.evidence);
+    assert_eq!(f.affected, ["alice"]);
 }

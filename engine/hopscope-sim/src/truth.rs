@@ -26,6 +26,9 @@
 //! observed relay on both of its sides), and two hops are equivalent when they touch the
 //! same flows between the same points. Delay is measured only as round trips (endpoint
 //! clocks are not synchronised), so every hop on a round trip is equivalent for delay.
+//! Jitter is timing too: a relay counts packets and bytes but reports no interarrival
+//! jitter, so an observed relay does not cut a flow for jitter (the media server does: its
+//! RTCP receiver reports carry the jitter it measured).
 
 use serde::{Deserialize, Serialize};
 
@@ -521,16 +524,22 @@ struct Stretch {
     way: Direction,
     /// Which of the path's stretches between reporting points it is in.
     part: usize,
+    /// The same between the points that report timing (jitter): not a relay.
+    timing_part: usize,
 }
 
-/// Appends a stretch; a relay that reports counters on both sides (`isolated`) stands alone.
-fn push(path: &mut Vec<Stretch>, part: &mut usize, hop: Hop, way: Direction, isolated: bool) {
+/// Where a path is cut so far: (by counters, by timing).
+type Cuts = (usize, usize);
+
+/// Appends a stretch; a relay that reports counters on both sides (`isolated`) stands alone
+/// for counters, not for timing.
+fn push(path: &mut Vec<Stretch>, cuts: &mut Cuts, hop: Hop, way: Direction, isolated: bool) {
     if isolated {
-        *part += 1;
-        path.push(Stretch { hop, way, part: *part });
-        *part += 1;
+        cuts.0 += 1;
+        path.push(Stretch { hop, way, part: cuts.0, timing_part: cuts.1 });
+        cuts.0 += 1;
     } else {
-        path.push(Stretch { hop, way, part: *part });
+        path.push(Stretch { hop, way, part: cuts.0, timing_part: cuts.1 });
     }
 }
 
@@ -574,7 +583,7 @@ impl Paths {
                 continue;
             }
             let mut path = Vec::new();
-            let mut part = 0;
+            let mut part: Cuts = (0, 0);
             push(&mut path, &mut part, access(from), Direction::Up, false);
             if let Some((hop, observed)) = relay(from) {
                 push(&mut path, &mut part, hop, Direction::Up, observed);
@@ -582,7 +591,8 @@ impl Paths {
             if let Some(server) = &sfu {
                 push(&mut path, &mut part, server.clone(), Direction::Up, false);
                 // The server reports what reached it to the sender (RTCP), observed or not.
-                part += 1;
+                part.0 += 1;
+                part.1 += 1;
                 push(&mut path, &mut part, server.clone(), Direction::Down, false);
             }
             if let Some((hop, observed)) = relay(to) {
@@ -639,7 +649,7 @@ impl Paths {
             for st in path {
                 let way = at.direction.unwrap_or(Direction::Both);
                 if st.hop == at.hop && (way == Direction::Both || way == st.way) {
-                    marks.push((i, st.part));
+                    marks.push((i, if kind == FaultKind::Jitter { st.timing_part } else { st.part }));
                 }
             }
         }

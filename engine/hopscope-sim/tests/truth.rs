@@ -124,6 +124,13 @@ fn p2p_uplink_loss_is_the_peers_downlink_unless_a_relay_reports() {
     // A reporting relay counts what it got from alice: her uplink stands alone.
     let observed = relayed.replace("[{name: t1}]", "[{name: t1, observe: true}]");
     assert!(only(&observed).equivalent.is_empty());
+    // ...for what counters show. It reports no jitter, so jitter is as undecided as without it.
+    let f = only(&observed.replace("loss: 10%", "jitter: 80ms"));
+    assert_eq!(f.kind, FaultKind::Jitter);
+    assert_eq!(
+        f.equivalent,
+        [at(access("bob"), Direction::Down), at(server(HopKind::Turn, "t1"), Direction::Up)]
+    );
     // Delay shows only in round trips: any link of the path could hold it.
     let delay = p2p.replace("loss: 10%", "delay: 300ms");
     let f = only(&delay);
