@@ -142,9 +142,16 @@ fn weight(duration_s: f64) -> f64 {
 }
 
 fn add_reason(map: &mut BTreeMap<String, (usize, f64)>, reason: &str, w: f64) {
-    let entry = map.entry(reason.to_owned()).or_insert((0, 0.0));
-    entry.0 += 1;
-    entry.1 += w;
+    // Look up before inserting: the same few reasons repeat for every window.
+    match map.get_mut(reason) {
+        Some(entry) => {
+            entry.0 += 1;
+            entry.1 += w;
+        }
+        None => {
+            map.insert(reason.to_owned(), (1, w));
+        }
+    }
 }
 
 fn into_counts(map: BTreeMap<String, (usize, f64)>) -> Vec<ReasonCount> {
@@ -444,8 +451,8 @@ mod tests {
     #[test]
     fn unknown_and_empty() {
         let windows = [
-            AudioWindowScore::Unknown { duration_s: 5.0, reason: "no RTT".to_owned(), partial: None },
-            AudioWindowScore::Unknown { duration_s: 5.0, reason: "no RTT".to_owned(), partial: None },
+            AudioWindowScore::Unknown { duration_s: 5.0, reason: "no RTT".into(), partial: None },
+            AudioWindowScore::Unknown { duration_s: 5.0, reason: "no RTT".into(), partial: None },
         ];
         let s = summarize_audio(&windows, &AggregateConfig::default());
         assert_eq!(s.mean, None);

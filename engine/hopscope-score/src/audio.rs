@@ -22,6 +22,7 @@
 //! already fire, and an upper bound on R computed with the missing delay terms set to 0.
 
 use serde::Serialize;
+use std::borrow::Cow;
 
 use crate::codecs::AudioCodec;
 use crate::emodel::{Category, EModelParams, mos_from_r, r_factor};
@@ -352,7 +353,7 @@ pub enum AudioWindowScore {
         duration_s: f64,
         /// Names the missing or invalid input(s). Contains no measured numbers, so equal
         /// reasons group together.
-        reason: String,
+        reason: Cow<'static, str>,
         /// What could still be computed.
         partial: Option<PartialAudio>,
     },
@@ -387,11 +388,31 @@ pub const REASON_NO_JITTER_BUFFER: &str = "no jitter-buffer delay: inbound-rtp \
 pub const REASON_NO_LOSS: &str = "no loss input: concealedSamples/totalSamplesReceived, \
     packetsLost/packetsReceived and remote-inbound fractionLost all missing";
 
+/// The reason for a combination of missing inputs (RTT, jitter-buffer delay, loss), the
+/// texts above joined once: a Firefox call without RTT has a window like this every second.
+fn missing_reason(missing: [bool; 3]) -> &'static str {
+    static JOINED: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        (0..8usize)
+            .map(|mask| {
+                [REASON_NO_RTT, REASON_NO_JITTER_BUFFER, REASON_NO_LOSS]
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask & (1 << i) != 0)
+                    .map(|(_, r)| *r)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .collect()
+    });
+    let mask = missing.iter().enumerate().fold(0, |m, (i, &b)| m | (usize::from(b) << i));
+    JOINED.get(mask).map_or("", String::as_str)
+}
+
 /// Scores one audio window (doc §4.1).
 pub fn score_audio_window(inputs: &AudioWindowInputs, config: &AudioAdapterConfig) -> AudioWindowScore {
     let duration_s = inputs.duration_s;
     if let Err(reason) = validate(inputs) {
-        return AudioWindowScore::Unknown { duration_s, reason, partial: None };
+        return AudioWindowScore::Unknown { duration_s, reason: Cow::Owned(reason), partial: None };
     }
     let network_loss_percent = network_loss_percent(inputs);
     if let Some(reason) = exclusion(inputs, config, network_loss_percent) {
@@ -418,16 +439,7 @@ pub fn score_audio_window(inputs: &AudioWindowInputs, config: &AudioAdapterConfi
     };
     let rtt_half_ms = inputs.rtt_s.map(|s| s * 500.0);
 
-    let mut missing = Vec::new();
-    if rtt_half_ms.is_none() {
-        missing.push(REASON_NO_RTT);
-    }
-    if jitter_buffer.is_none() {
-        missing.push(REASON_NO_JITTER_BUFFER);
-    }
-    if loss.is_none() {
-        missing.push(REASON_NO_LOSS);
-    }
+    let missing = [rtt_half_ms.is_none(), jitter_buffer.is_none(), loss.is_none()];
 
     let (Some(rtt_half_ms), Some((jitter_buffer_ms, jitter_buffer_source)), Some(loss)) =
         (rtt_half_ms, jitter_buffer, loss)
@@ -453,7 +465,11 @@ pub fn score_audio_window(inputs: &AudioWindowInputs, config: &AudioAdapterConfi
                 overrides: overrides.clone(),
             })
         });
-        return AudioWindowScore::Unknown { duration_s, reason: missing.join("; "), partial };
+        return AudioWindowScore::Unknown {
+            duration_s,
+            reason: Cow::Borrowed(missing_reason(missing)),
+            partial,
+        };
     };
 
     let ta_ms = rtt_half_ms + jitter_buffer_ms + codec_ms + device_ms;

@@ -16,6 +16,7 @@
 //! research-only.
 
 use serde::Serialize;
+use std::borrow::Cow;
 
 use crate::error::UnknownCodecError;
 use crate::outcome::{ExclusionReason, Label, ModelWarning, VideoBands};
@@ -420,7 +421,7 @@ pub enum VideoWindowScore {
         /// Window length, seconds.
         duration_s: f64,
         /// Names the missing or invalid input(s).
-        reason: String,
+        reason: Cow<'static, str>,
     },
 }
 
@@ -454,9 +455,9 @@ pub const REASON_NO_FPS: &str = "no frame rate: inbound-rtp framesDecoded delta 
 /// Scores one video window (doc §4.2).
 pub fn score_video_window(inputs: &VideoWindowInputs, config: &VideoAdapterConfig) -> VideoWindowScore {
     let duration_s = inputs.duration_s;
-    let unknown = |reason: String| VideoWindowScore::Unknown { duration_s, reason };
+    let unknown = |reason: Cow<'static, str>| VideoWindowScore::Unknown { duration_s, reason };
     if let Err(reason) = validate(inputs) {
-        return unknown(reason);
+        return unknown(Cow::Owned(reason));
     }
     if inputs.sender_active == Some(false) {
         return VideoWindowScore::Excluded { duration_s, reason: ExclusionReason::SenderInactive };
@@ -467,23 +468,21 @@ pub fn score_video_window(inputs: &VideoWindowInputs, config: &VideoAdapterConfi
         return VideoWindowScore::Excluded { duration_s, reason: ExclusionReason::NoVideo };
     }
 
-    let mut missing = Vec::new();
-    if inputs.bitrate_kbps.is_none() {
-        missing.push(REASON_NO_BITRATE);
-    }
-    if inputs.width.is_none() || inputs.height.is_none() {
-        missing.push(REASON_NO_RESOLUTION);
-    }
-    if inputs.fps.is_none() {
-        missing.push(REASON_NO_FPS);
-    }
     let (Some(bitrate_kbps), Some(width), Some(height), Some(fps)) =
         (inputs.bitrate_kbps, inputs.width, inputs.height, inputs.fps)
     else {
-        return unknown(missing.join("; "));
+        let missing: Vec<&str> = [
+            (inputs.bitrate_kbps.is_none(), REASON_NO_BITRATE),
+            (inputs.width.is_none() || inputs.height.is_none(), REASON_NO_RESOLUTION),
+            (inputs.fps.is_none(), REASON_NO_FPS),
+        ]
+        .into_iter()
+        .filter_map(|(is_missing, reason)| is_missing.then_some(reason))
+        .collect();
+        return unknown(Cow::Owned(missing.join("; ")));
     };
     if bitrate_kbps == 0.0 {
-        return unknown("inconsistent: frames decoded but bitrate is 0".to_owned());
+        return unknown(Cow::Borrowed("inconsistent: frames decoded but bitrate is 0"));
     }
 
     let mut warnings = Vec::new();
