@@ -676,7 +676,7 @@ impl Store for SqliteStore {
 
     fn conferences(&self, app: &str, q: &ConferenceQuery) -> Result<Vec<ConferenceRecord>> {
         let limit = q.limit.unwrap_or(50).clamp(1, 1000) as i64;
-        let ids: Vec<String> = self.read(|conn| {
+        self.read(|conn| {
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT c.id FROM conferences c
@@ -693,7 +693,7 @@ impl Store for SqliteStore {
                      LIMIT ?8",
                 )
                 .map_err(sql("prepare conference query"))?;
-            stmt.query_map(
+            let ids = stmt.query_map(
                 params![
                     app,
                     q.from_ms,
@@ -706,17 +706,17 @@ impl Store for SqliteStore {
                 ],
                 |r| r.get::<_, String>(0),
             )
-            .map_err(sql("query conferences"))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(sql("query conferences"))
-        })?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(r) = self.read(|conn| conference_record(conn, app, &id))? {
-                out.push(r);
+            .map_err(sql("query conferences"))?;
+            let ids = ids.collect::<rusqlite::Result<Vec<_>>>().map_err(sql("query conferences"))?;
+            // The records on the same connection and snapshot as the ids.
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(r) = conference_record(conn, app, &id)? {
+                    out.push(r);
+                }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     fn add_feedback(&self, app: &str, feedback: Feedback) -> Result<()> {
