@@ -58,6 +58,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("put", "/v1/switches/{kind}/{name}"),
     ("get", "/ui/conferences/{id}"),
     ("get", "/ui/conference.js"),
+    ("get", "/ui/users/{user}"),
+    ("get", "/ui/user.js"),
 ];
 
 fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<State>>> {
@@ -86,6 +88,8 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<Arc<State>>> {
         ("put", "/v1/switches/{kind}/{name}") => put(crate::callbacks_api::set_switch),
         ("get", "/ui/conferences/{id}") => get(crate::ui::conference_page),
         ("get", "/ui/conference.js") => get(crate::ui::conference_script),
+        ("get", "/ui/users/{user}") => get(crate::ui::user_page),
+        ("get", "/ui/user.js") => get(crate::ui::user_script),
         _ => return None,
     })
 }

@@ -1,12 +1,14 @@
-//! The conference page people share: a static page and its script, compiled in. The page
-//! reads the conference through the public API with the key in the address fragment, so
-//! it needs no session, no server-side rendering and no key in any log.
+//! The pages people read and share: a conference, and a user's call history. Static pages
+//! and their scripts, compiled in; they read through the public API with the key in the
+//! address fragment, so they need no session, no server-side rendering and no key in any log.
 
 use axum::http::header;
 use axum::response::IntoResponse;
 
 const PAGE: &str = include_str!("ui/conference.html");
 const SCRIPT: &str = include_str!("ui/conference.js");
+const USER_PAGE: &str = include_str!("ui/user.html");
+const USER_SCRIPT: &str = include_str!("ui/user.js");
 
 /// What every page response carries: no framing by other sites, scripts only from here,
 /// fetches only to here, and no Referer leaving with the page's address.
@@ -28,6 +30,16 @@ pub(crate) async fn conference_page() -> impl IntoResponse {
 /// `GET /ui/conference.js`.
 pub(crate) async fn conference_script() -> impl IntoResponse {
     (SECURITY, [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SCRIPT)
+}
+
+/// `GET /ui/users/{user}`: a user's call history (the user is read from the address).
+pub(crate) async fn user_page() -> impl IntoResponse {
+    (SECURITY, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], USER_PAGE)
+}
+
+/// `GET /ui/user.js`.
+pub(crate) async fn user_script() -> impl IntoResponse {
+    (SECURITY, [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], USER_SCRIPT)
 }
 
 /// The page's address for a conference (add `#key=...` to open it).

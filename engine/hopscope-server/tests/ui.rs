@@ -1,4 +1,4 @@
-//! The conference page in a real browser: Debian's Chromium, driven by playwright-core,
+//! The conference page and a user's call history in a real browser: Debian's Chromium, driven by playwright-core,
 //! against a server started here, while a simulated call is ingested live.
 
 use std::process::Command;
@@ -64,7 +64,7 @@ async fn the_conference_page_shows_a_live_call_end_and_explains_a_wrong_key() ->
     // The browser opens the page while the call runs; the rest of the call arrives.
     let ui = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ui");
     let browser = tokio::task::spawn_blocking(move || {
-        Command::new("node").current_dir(ui).args(["conference.mjs", &page, SECRET, "4"]).output()
+        Command::new("node").current_dir(ui).args(["conference.mjs", &page, SECRET, "4", "user-3"]).output()
     });
     for chunk in rest.chunks(rest.len() / 4 + 1) {
         tokio::time::sleep(Duration::from_millis(400)).await;
@@ -97,7 +97,17 @@ async fn the_conference_page_shows_a_live_call_end_and_explains_a_wrong_key() ->
     let wrong = seen["wrong_key"].as_str().unwrap_or("");
     assert!(wrong.starts_with("this key is not known to the server (check the key"), "{seen}");
     assert_eq!(seen["wrong_key_form"], true);
-    assert_eq!(seen["problems"], serde_json::json!([]), "no script errors or blocked requests in the page");
+    // Carol's call history lists the call with its outcome and headline, and opens it.
+    assert_eq!(seen["history_title"], "Call history of user-3");
+    let history = seen["history"].as_array().ok_or("history")?;
+    assert_eq!(history.len(), 1, "{seen}");
+    let row = history[0].as_str().unwrap_or("");
+    assert!(
+        row.contains("standup <b>42</b>") && row.contains("completed") && row.contains("Carol's network"),
+        "{row}"
+    );
+    assert_eq!(seen["history_opens"], "standup <b>42</b>");
+    assert_eq!(seen["problems"], serde_json::json!([]), "no script errors or blocked requests in the pages");
     server.shutdown().await;
     Ok(())
 }

@@ -1,11 +1,12 @@
 // Opens the conference page in Debian's Chromium (headless, driven by playwright-core) and
 // checks what a support agent sees: the conference, the narrative, the findings, the
 // participants, a live call turning into an ended one, and a wrong key explained.
-// Usage: node conference.mjs PAGE_URL SECRET_KEY EXPECTED_PARTICIPANTS
+// Then carol's call history, and from it back to the call.
+// Usage: node conference.mjs PAGE_URL SECRET_KEY EXPECTED_PARTICIPANTS USER
 // Prints one JSON line with what it saw; exits 1 with the reason when a check fails.
 import { chromium } from "playwright-core";
 
-const [page_url, key, expected] = process.argv.slice(2);
+const [page_url, key, expected, user] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.HOPSCOPE_CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -44,6 +45,16 @@ try {
   await other.locator("#problem").waitFor({ state: "visible", timeout: 15000 });
   seen.wrong_key = await other.locator("#problem").textContent();
   seen.wrong_key_form = await other.locator("#ask-key").isVisible();
+  // The user's call history lists the call; its link opens the conference page.
+  const history = await browser.newPage();
+  history.on("pageerror", (e) => problems.push(String(e)));
+  await history.goto(new URL(page_url).origin + "/ui/users/" + encodeURIComponent(user) + "#key=" + encodeURIComponent(key));
+  await history.locator("#calls tr").first().waitFor({ timeout: 15000 });
+  seen.history_title = await history.locator("#title").textContent();
+  seen.history = await history.locator("#calls tr").allInnerTexts();
+  await history.locator("#calls tr a").first().click();
+  await history.locator("#content").waitFor({ state: "visible", timeout: 15000 });
+  seen.history_opens = await history.locator("#title").textContent();
   seen.problems = problems;
   console.log(JSON.stringify(seen));
 } catch (e) {
