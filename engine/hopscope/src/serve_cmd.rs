@@ -98,6 +98,7 @@ pub fn main(args: &ServeArgs) -> ExitCode {
                         eprintln!(
                             "  curl -H 'Authorization: Bearer {keys}' http://{address}/v1/conferences/{id}"
                         );
+                        eprintln!("  page: http://{address}/ui/conferences/{id}#key={keys}");
                     }
                 }
                 Ok(Err(e)) => eprintln!("demo: {e}"),
