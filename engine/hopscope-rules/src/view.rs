@@ -1085,6 +1085,8 @@ impl View {
             }
             view.participants.push(entity);
         }
+        // `stream(i)` slices the tick windows by position: one run of ticks per stream, in order.
+        debug_assert_eq!(view.numbers.tick_window.len(), view.streams.len() * view.ticks.len());
         // Senders as indices too, resolved once here rather than by every reader.
         let index_of: std::collections::HashMap<&str, usize> =
             view.participants.iter().enumerate().map(|(i, p)| (&*p.id, i)).collect();
