@@ -13,7 +13,12 @@ fi
 # The conference page is tested in a real browser: Debian's Chromium (never a downloaded
 # one), driven by playwright-core from the npm registry, pinned by its lockfile.
 if ! command -v chromium >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    sudo=""
+    if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then sudo=sudo; fi
+    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null; } || {
+        echo "scripts/test.sh: the page tests need Debian's chromium (apt-get install chromium)" >&2
+        exit 1
+    }
 fi
 ui=engine/hopscope-server/tests/ui
 if [ ! -d "$ui/node_modules/playwright-core" ]; then
