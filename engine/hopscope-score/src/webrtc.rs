@@ -357,14 +357,18 @@ impl RttTimeline {
     fn at(&self, t: Timestamp) -> Option<f64> {
         let pick = |series: &[(Timestamp, f64)]| -> Option<f64> {
             let i = series.partition_point(|(at, _)| *at <= t);
-            let before = i.checked_sub(1).map(|j| series[j]);
-            let after = series.get(i).copied();
-            [before, after]
-                .into_iter()
-                .flatten()
-                .filter(|(at, _)| t.seconds_since(*at).abs() <= MAX_RTT_AGE_S)
-                .min_by(|a, b| t.seconds_since(a.0).abs().total_cmp(&t.seconds_since(b.0).abs()))
-                .map(|(_, r)| r)
+            // (age, rtt) of entry j, when recent enough.
+            let recent = |j: usize| {
+                series
+                    .get(j)
+                    .map(|&(at, r)| (t.seconds_since(at).abs(), r))
+                    .filter(|(age, _)| *age <= MAX_RTT_AGE_S)
+            };
+            match (i.checked_sub(1).and_then(recent), recent(i)) {
+                // The nearer one; the earlier on a tie.
+                (Some(before), Some(after)) => Some(if after.0 < before.0 { after.1 } else { before.1 }),
+                (before, after) => before.or(after).map(|(_, r)| r),
+            }
         };
         pick(&self.rtcp).or_else(|| pick(&self.ice))
     }
