@@ -203,6 +203,21 @@ pub fn build(
         &base.overrides,
         LoadMode::Strict,
     );
+    // Ids name findings, callbacks and kill switches: unique across the three kinds too.
+    let mut seen: HashMap<String, String> =
+        yaml.rules.iter().map(|r| (r.id.clone(), r.origin.file.to_string())).collect();
+    let script_ids = scripts.scripts().iter().map(|s| (s.meta.id.clone(), s.file.to_string()));
+    let plugin_ids = plugins
+        .iter()
+        .flat_map(|p: &Plugin| p.manifest().rules.iter().map(|r| (r.id.clone(), p.label().to_string())));
+    for (id, file) in script_ids.chain(plugin_ids) {
+        match seen.get(&id) {
+            Some(first) => other_errors.push(format!("{file}: rule id `{id}` is already defined in {first}")),
+            None => {
+                seen.insert(id, file);
+            }
+        }
+    }
     let rules = (!yaml.has_errors() && other_errors.is_empty()).then(|| AppRules {
         yaml: yaml.rules.clone(),
         scripts,

@@ -582,6 +582,16 @@ async fn scripts_and_plugins_are_uploaded_per_app_and_run_after_the_yaml_rules()
     let resp = put("reach.wasm", std::fs::read(plugins.join("hostile_import.wasm"))?).await?;
     assert_eq!(resp.status().as_u16(), 422);
     assert_eq!(put("notes.txt", b"hello".to_vec()).await?.status().as_u16(), 400);
+    // Ids stay unique across YAML, scripts and plugins.
+    let clash = HEADCOUNT_SCRIPT.replace("\"headcount\"", "\"audio-packet-loss\"");
+    let resp = put("clash.rhai", clash.into_bytes()).await?;
+    assert_eq!(resp.status().as_u16(), 422);
+    let err: Value = resp.json().await?;
+    let detail = err["error"]["details"][0].as_str().unwrap_or("");
+    assert!(
+        detail.starts_with("uploaded:clash.rhai: rule id `audio-packet-loss` is already defined in"),
+        "{err}"
+    );
     assert!(has(&evaluate_lossy(&client, &server, PROD_SECRET).await?, "sla-audio-mos"));
 
     // A script that never ends loads (it is valid Rhai), fails alone on each evaluation
