@@ -207,6 +207,7 @@ fn earlier_findings(view: &View, earlier: &[Finding]) -> Vec<wit::EarlierFinding
             }
             .unwrap_or(wit::Subject::Conference);
             wit::EarlierFinding {
+                participant: s.participant.as_deref().and_then(|p| participants.get(p)).map(|&i| index(i)),
                 rule: f.rule.clone(),
                 severity: convert::severity_to_wit(f.severity),
                 category: convert::category_to_wit(f.category),

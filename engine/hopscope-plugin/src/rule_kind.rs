@@ -60,4 +60,9 @@ impl RuleKind for PluginRules<'_> {
     fn evaluate(&self, _conference: &Conference, view: &View) -> Vec<Finding> {
         self.evaluate_view(view, &[])
     }
+
+    /// Plugins read what the kinds before them found (`earlier-findings`).
+    fn evaluate_after(&self, _conference: &Conference, view: &View, earlier: &[Finding]) -> Vec<Finding> {
+        self.evaluate_view(view, earlier)
+    }
 }

@@ -91,9 +91,13 @@ fn diagnose_shows_plugin_findings() {
         .filter_map(|f| f["message"].as_str())
         .collect();
     assert_eq!(sla.len(), 2, "{findings:?}");
-    assert!(sla.contains(
-        &"SLA breach: alice heard audio at MOS 3.12 on average (contract: 3.6 or better), down to 2.2"
-    ));
+    // The plugin ran after the YAML rules and read what they found about alice.
+    assert!(
+        sla.contains(
+            &"SLA breach: alice heard audio at MOS 3.12 on average (contract: 3.6 or better), down to 2.2; the rules found: audio-concealment, audio-packet-loss, low-audio-mos, outbound-packet-loss"
+        ),
+        "{sla:?}"
+    );
     // The built-in rules' findings are still there.
     assert!(findings.iter().any(|f| f["rule"] == "audio-concealment"));
 }

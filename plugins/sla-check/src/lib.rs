@@ -1,7 +1,9 @@
 //! A customer's SLA, with the customer's own thresholds: every participant must hear audio
 //! at MOS 3.6 or better on average, and no peer connection may spend more than 10% of its
 //! connected time above 300 ms of round trip. A breach proposes a notification to the
-//! account team's callback, which the host validates and the operator wires up.
+//! account team's callback, which the host validates and the operator wires up. A breach
+//! names what the rules run before the plugin found about the participant, so the account
+//! team reads the cause next to the breach.
 
 use hopscope_plugin_sdk::*;
 
@@ -54,6 +56,7 @@ impl Plugin for SlaCheck {
                 continue;
             }
             let worst = mos.iter().copied().filter(|v| !v.is_nan()).fold(f64::INFINITY, f64::min);
+            let found = rules_that_found(c, index as u32);
             findings.push(Finding {
                 rule: "sla-audio-mos".into(),
                 version: 1,
@@ -64,8 +67,9 @@ impl Plugin for SlaCheck {
                 cleared_ms: None,
                 evidence: vec![Evidence { metric: "heard_mos".into(), value: Value::Number(worst), unit: String::new(), at_ms: at }],
                 message: format!(
-                    "SLA breach: {} heard audio at MOS {average:.2} on average (contract: {MIN_AVERAGE_MOS:.1} or better), down to {worst:.1}",
-                    p.id
+                    "SLA breach: {} heard audio at MOS {average:.2} on average (contract: {MIN_AVERAGE_MOS:.1} or better), down to {worst:.1}{}",
+                    p.id,
+                    if found.is_empty() { String::new() } else { format!("; the rules found: {}", found.join(", ")) }
                 ),
                 actions: vec![Action::Notify(CALLBACK.into())],
             });
@@ -112,6 +116,20 @@ impl Plugin for SlaCheck {
         }
         Ok(findings)
     }
+}
+
+/// The rules that ran before (the YAML rules, scripts) and found something about a
+/// participant: about them, one of their connections, or a stream they received or sent.
+fn rules_that_found(c: &Conference, participant: u32) -> Vec<String> {
+    let mut rules: Vec<String> = c
+        .earlier_findings
+        .iter()
+        .filter(|f| f.participant == Some(participant))
+        .map(|f| f.rule.clone())
+        .collect();
+    rules.sort();
+    rules.dedup();
+    rules
 }
 
 export_plugin!(SlaCheck);
