@@ -77,6 +77,14 @@ async fn the_conference_page_shows_a_live_call_end_and_explains_a_wrong_key() ->
 
     assert_eq!(seen["title"], "standup <b>42</b>", "ids are text, not markup: {seen}");
     assert_eq!(seen["first_state"], "live", "{seen}");
+    assert_eq!(seen["key_form_hidden"], true, "with a key in the address, no key form: {seen}");
+    // Findings still open when the call ended say so; a browser reads as one name.
+    assert!(
+        seen["finding_times"].as_array().is_some_and(|t| t
+            .iter()
+            .all(|t| { t.as_str().is_some_and(|t| t.contains(" – ") && !t.ends_with("now")) })),
+        "{seen}"
+    );
     assert_eq!(seen["state"], "ended", "{seen}");
     assert!(seen["summary"].as_str().is_some_and(|s| s.starts_with("The call completed")), "{seen}");
     let paragraphs = seen["paragraphs"].to_string();

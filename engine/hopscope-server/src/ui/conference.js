@@ -82,7 +82,7 @@ function render(detail) {
       el("td", f.severity, "sev " + f.severity),
       el("td", f.rule),
       el("td", f.participant || "everyone"),
-      el("td", time(f.raised_ms) + (f.cleared_ms ? " – " + time(f.cleared_ms) : " – open")),
+      el("td", time(f.raised_ms) + " – " + (f.cleared_ms ? time(f.cleared_ms) : c.state === "live" ? "now" : "end of call")),
       el("td", f.message),
     );
     findings.append(tr);
@@ -92,7 +92,10 @@ function render(detail) {
   participants.replaceChildren();
   for (const p of (detail.diagnosis && detail.diagnosis.participants) || []) {
     const tr = el("tr");
-    const browser = p.browser ? (p.browser.inferred || "?") + (p.browser.user_agent_claims ? " (" + p.browser.user_agent_claims + ")" : "") : "?";
+    // What the stats show, and what the User-Agent claims when it says more.
+    const b = p.browser || {};
+    const claims = b.user_agent_claims || "";
+    const browser = !b.inferred ? claims || "?" : claims.startsWith(b.inferred) ? claims : b.inferred + (claims ? " (User-Agent: " + claims + ")" : "");
     const pcs = (p.peer_connections || []).map((pc) => pc.outcome).join("; ");
     tr.append(el("td", p.id), el("td", browser), el("td", p.os || "?"), el("td", pcs));
     participants.append(tr);

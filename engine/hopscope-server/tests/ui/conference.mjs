@@ -28,6 +28,7 @@ try {
   await page.waitForFunction(() => document.querySelectorAll("#findings tr").length > 0, null, { timeout: 15000 });
   const seen = {
     first_state,
+    key_form_hidden: !(await page.locator("#ask-key").isVisible()),
     title: await page.locator("#title").textContent(),
     state: await page.locator("#state").textContent(),
     summary: await page.locator("#narrative .summary").textContent(),
@@ -36,6 +37,8 @@ try {
     finding_rules: await page.locator("#findings tr td:nth-child(2)").allTextContents(),
     participants: await page.locator("#participants tr td:first-child").allTextContents(),
     facts: await page.locator("#facts").innerText(),
+    finding_times: await page.locator("#findings tr td:nth-child(4)").allTextContents(),
+    browsers: await page.locator("#participants tr td:nth-child(2)").allTextContents(),
   };
   if (seen.participants.length !== Number(expected)) await fail("participants: " + JSON.stringify(seen));
 
