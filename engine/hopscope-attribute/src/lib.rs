@@ -89,7 +89,9 @@ pub fn attribute_with(
             Signal::Delay => FaultKind::Delay,
             Signal::Bandwidth => FaultKind::Bandwidth,
         };
-        faults.extend(signal_faults(&observer, view, signal, kind, std::mem::take(&mut runs[k]), limits));
+        let mut found = signal_faults(&observer, view, signal, kind, std::mem::take(&mut runs[k]), limits);
+        merge_consecutive(&mut found, view.step_ms);
+        faults.extend(found);
     }
     faults.extend(cpu_faults(cpu, view, limits));
     faults.extend(connectivity_faults(conference));
@@ -155,6 +157,68 @@ fn min_duration_ms(view: &View) -> f64 {
     view.step_ms.max(4000.0)
 }
 
+/// Ticks of silence that end a run: a verdict missing for up to 10 s is the same fault
+/// (a smoothing window that dipped under the threshold), longer is a new one.
+fn gap_ticks(step_ms: f64) -> usize {
+    (10_000.0 / step_ms).ceil().max(2.0) as usize
+}
+
+/// Faults of one kind at the same decided hop that overlap or follow each other within a
+/// run's gap are one fault. They come apart when the localiser named the hop from different
+/// candidate lists over time (alone for a while, then resolved out of "this hop or the
+/// relay" by where packets were dropped), which would otherwise read as the same problem
+/// twice, back to back.
+///
+/// The merged fault spans both; evidence, who was affected (and so, later, the symptoms)
+/// are the union. Its confidence and magnitude are the means weighted by each part's
+/// duration: the claim now covers the whole span, so a long weak stretch should not borrow
+/// the certainty of a short firm one (nor the reverse), unlike two views of the same time,
+/// where the firmer one wins.
+fn merge_consecutive(faults: &mut Vec<Fault>, step_ms: f64) {
+    let join_ms = (gap_ticks(step_ms) as f64 - 1.0).max(0.0) * step_ms;
+    faults.sort_by(|a, b| a.from_ms.total_cmp(&b.from_ms).then_with(|| a.id.cmp(&b.id)));
+    let mut out: Vec<Fault> = Vec::with_capacity(faults.len());
+    for f in faults.drain(..) {
+        let host = out.iter_mut().rev().find(|g| {
+            g.kind == f.kind && g.hop.is_some() && g.hop == f.hop && f.from_ms <= g.to_ms + join_ms
+        });
+        match host {
+            Some(g) => absorb(g, f),
+            None => out.push(f),
+        }
+    }
+    *faults = out;
+}
+
+/// Folds `other` (same kind and hop, starting no earlier) into `f`.
+fn absorb(f: &mut Fault, other: Fault) {
+    tracing::debug!(kind = f.kind.as_str(), first = %f.id, second = %other.id, "merging consecutive faults at one hop");
+    let weight = |x: &Fault| (x.to_ms - x.from_ms).max(1.0);
+    let (wf, wo) = (weight(f), weight(&other));
+    f.confidence = (f.confidence * wf + other.confidence * wo) / (wf + wo);
+    f.magnitude = match (f.magnitude, other.magnitude) {
+        (Some(a), Some(b)) => Some((a * wf + b * wo) / (wf + wo)),
+        (a, b) => a.or(b),
+    };
+    if other.to_ms > f.to_ms {
+        f.to_ms = other.to_ms;
+        f.to = other.to;
+    }
+    for line in other.evidence {
+        if !f.evidence.contains(&line) {
+            f.evidence.push(line);
+        }
+    }
+    f.affected.extend(other.affected);
+    f.affected.sort();
+    f.affected.dedup();
+    f.symptoms.extend(other.symptoms);
+    f.symptoms.sort();
+    f.symptoms.dedup();
+    // Decided: one candidate, the hop, as sure as the fault.
+    f.candidates = f.hop.iter().map(|h| Candidate { hop: h.clone(), score: f.confidence }).collect();
+}
+
 fn signal_faults(
     observer: &Observer<'_>,
     view: &View,
@@ -176,7 +240,7 @@ fn signal_faults(
             target.seen.extend(run.seen.into_iter().map(|s| Seen { confidence: s.confidence * 0.5, ..s }));
         }
     }
-    let gap = (10_000.0 / view.step_ms).ceil().max(2.0) as usize;
+    let gap = gap_ticks(view.step_ms);
     let mut out = Vec::new();
     for (hops, mut run) in verdicts {
         run.seen.sort_by_key(|s| s.tick);
@@ -396,7 +460,7 @@ fn cpu_faults(
     view: &View,
     limits: &Thresholds,
 ) -> Vec<Fault> {
-    let gap = (10_000.0 / view.step_ms).ceil().max(2.0) as usize;
+    let gap = gap_ticks(view.step_ms);
     let mut out = Vec::new();
     for (who, mut ticks) in by_sender {
         let who = who.as_str();
@@ -1198,4 +1262,70 @@ fn unobserved(conference: &Conference) -> Vec<String> {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(hop: HopRef, from_s: f64, to_s: f64, confidence: f64, evidence: &str) -> Fault {
+        let at = |s: f64| Timestamp::from_epoch_ms(1_767_225_600_000.0 + s * 1000.0).expect("a valid time");
+        build(
+            FaultKind::Bandwidth,
+            vec![hop],
+            confidence,
+            at(from_s),
+            at(to_s),
+            Some(100.0 * confidence),
+            vec!["alice".into()],
+            vec![evidence.into()],
+        )
+    }
+
+    #[test]
+    fn consecutive_faults_at_one_hop_become_one() {
+        let up = HopRef::access("alice", Direction::Up);
+        let mut faults =
+            vec![fault(up.clone(), 16.0, 30.0, 0.5, "later"), fault(up.clone(), 10.0, 16.0, 0.9, "first")];
+        let first_id = faults[1].id.clone();
+        merge_consecutive(&mut faults, 1000.0);
+        assert_eq!(faults.len(), 1, "{faults:#?}");
+        let f = &faults[0];
+        assert_eq!(f.id, first_id, "the earlier part's id stays");
+        assert_eq!((f.from_ms, f.to_ms), (1_767_225_610_000.0, 1_767_225_630_000.0));
+        assert_eq!(f.evidence, ["first", "later"]);
+        // Weighted by duration: 6 s at 0.9, 14 s at 0.5.
+        assert!((f.confidence - (0.9 * 6.0 + 0.5 * 14.0) / 20.0).abs() < 1e-9, "{}", f.confidence);
+        assert!(f.magnitude.is_some_and(|m| (m - 62.0).abs() < 1e-9), "{:?}", f.magnitude);
+        assert_eq!(f.candidates, vec![Candidate { hop: up, score: f.confidence }]);
+    }
+
+    #[test]
+    fn a_short_gap_joins_them_a_long_one_does_not() {
+        let up = HopRef::access("alice", Direction::Up);
+        // 9 s between them: within the 10 s that would not split a run either.
+        let mut near = vec![fault(up.clone(), 0.0, 10.0, 0.8, "a"), fault(up.clone(), 19.0, 30.0, 0.8, "b")];
+        merge_consecutive(&mut near, 1000.0);
+        assert_eq!(near.len(), 1);
+        let mut far = vec![fault(up.clone(), 0.0, 10.0, 0.8, "a"), fault(up, 21.0, 30.0, 0.8, "b")];
+        merge_consecutive(&mut far, 1000.0);
+        assert_eq!(far.len(), 2);
+    }
+
+    #[test]
+    fn other_hops_and_undecided_faults_stay_apart() {
+        let up = HopRef::access("alice", Direction::Up);
+        let down = HopRef::access("alice", Direction::Down);
+        let mut faults = vec![fault(up.clone(), 0.0, 10.0, 0.8, "a"), fault(down, 5.0, 20.0, 0.8, "b")];
+        merge_consecutive(&mut faults, 1000.0);
+        assert_eq!(faults.len(), 2);
+        // Two undecided faults name no hop: nothing says they are the same.
+        let mut undecided = fault(up.clone(), 0.0, 10.0, 0.5, "a");
+        undecided.hop = None;
+        let mut again = fault(up, 10.0, 20.0, 0.5, "b");
+        again.hop = None;
+        let mut faults = vec![undecided, again];
+        merge_consecutive(&mut faults, 1000.0);
+        assert_eq!(faults.len(), 2);
+    }
 }

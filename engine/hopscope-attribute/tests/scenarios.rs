@@ -228,3 +228,26 @@ fn a_bandwidth_limit_is_where_the_relay_saw_packets_dropped_as_it_set_in() {
     assert!(f.evidence.iter().any(|e| e.contains("as the limit set in")), "{:?}", f.evidence);
     assert_eq!(f.affected, ["alice"]);
 }
+
+#[test]
+fn a_limit_named_from_two_candidate_lists_is_one_fault() {
+    // Endpoint data leaves the limit undecided among one set of hops for a while, then among
+    // another; where the relay saw drops resolves each to alice's uplink: the same fault,
+    // which must not come out twice, back to back.
+    let a = run_observed(&file("engine/hopscope-attribute/tests/scenarios/relayed-uplink-cap.yaml"), true);
+    let bw: Vec<_> = a.faults.iter().filter(|f| f.kind == FaultKind::Bandwidth).collect();
+    assert_eq!(bw.len(), 1, "{:#?}", a.faults);
+    let f = bw[0];
+    assert_eq!(f.hop, Some(HopRef::access("alice", Direction::Up)));
+    assert_eq!(f.candidates.len(), 1);
+    // It spans both parts: the cap is on from 10 s to 26 s of the 30 s call, and shows in the
+    // encoder from a few seconds in until the data ends.
+    assert!(f.from.as_str() < "2026-01-12T12:00:16", "{}", f.from);
+    assert!(f.to.as_str() >= "2026-01-12T12:00:29", "{}", f.to);
+    // The evidence of both: the encoder held back, and the drop where the link narrowed.
+    assert!(f.evidence.iter().any(|e| e.contains("bandwidth-limited")), "{:?}", f.evidence);
+    assert!(f.evidence.iter().any(|e| e.contains("as the limit set in")), "{:?}", f.evidence);
+    assert!((0.5..=0.99).contains(&f.confidence), "{}", f.confidence);
+    assert!(f.magnitude.is_some_and(|m| (80.0..=100.0).contains(&m)), "{:?}", f.magnitude);
+    assert_eq!(f.affected, ["alice"]);
+}
