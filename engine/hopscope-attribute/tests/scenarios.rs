@@ -251,3 +251,35 @@ fn a_limit_named_from_two_candidate_lists_is_one_fault() {
     assert!(f.magnitude.is_some_and(|m| (80.0..=100.0).contains(&m)), "{:?}", f.magnitude);
     assert_eq!(f.affected, ["alice"]);
 }
+
+#[test]
+fn a_network_bad_both_ways_is_one_place_not_one_fault_per_direction() {
+    // Peer to peer, alice's Wi-Fi loses packets both ways. Endpoint data cannot tell her
+    // network from bob's, but each one-way hop also stands for its place as a whole: one
+    // place bad both ways explains both flows, so this is one fault, "alice's network or
+    // bob's", not one undecided fault per direction.
+    let yaml = "name: wifi-both-ways
+seed: 4
+start: 2026-03-01T10:00:00.000Z
+duration: 40s
+topology: p2p
+participants:
+  - name: alice
+    network:
+      segments: [{from: 10s, to: 30s, uplink: {loss: 10%}, downlink: {loss: 10%}}]
+  - name: bob
+";
+    let a = run(yaml);
+    let loss: Vec<_> = a.faults.iter().filter(|f| f.kind == FaultKind::Loss).collect();
+    assert_eq!(loss.len(), 1, "{:#?}", a.faults);
+    assert_eq!(loss[0].hop, None, "endpoint data cannot decide whose network");
+    let candidates: Vec<&HopRef> = loss[0].candidates.iter().map(|c| &c.hop).collect();
+    assert_eq!(
+        candidates,
+        [&HopRef::access("alice", Direction::Both), &HopRef::access("bob", Direction::Both)],
+        "{:#?}",
+        a.faults
+    );
+    assert!((loss[0].confidence - 0.5).abs() < 1e-9, "{}", loss[0].confidence);
+    assert!(loss[0].would_decide.is_some());
+}
