@@ -93,6 +93,7 @@ pub fn attribute_with(
         merge_consecutive(&mut found, view.step_ms);
         faults.extend(found);
     }
+    merge_loss_and_bandwidth(&mut faults);
     faults.extend(cpu_faults(cpu, view, limits));
     faults.extend(connectivity_faults(conference));
     faults.extend(interruption_faults(conference));
@@ -164,10 +165,9 @@ fn gap_ticks(step_ms: f64) -> usize {
 }
 
 /// Faults of one kind at the same decided hop that overlap or follow each other within a
-/// run's gap are one fault. They come apart when the localiser named the hop from different
-/// candidate lists over time (alone for a while, then resolved out of "this hop or the
-/// relay" by where packets were dropped), which would otherwise read as the same problem
-/// twice, back to back.
+/// run's gap are one fault. They come apart when the hop was named from different candidate
+/// lists over time (each list resolved to the same hop by where a relay saw packets
+/// dropped, say), which would otherwise read as the same problem twice, back to back.
 ///
 /// The merged fault spans both; evidence, who was affected (and so, later, the symptoms)
 /// are the union. Its confidence and magnitude are the means weighted by each part's
@@ -176,21 +176,49 @@ fn gap_ticks(step_ms: f64) -> usize {
 /// where the firmer one wins.
 fn merge_consecutive(faults: &mut Vec<Fault>, step_ms: f64) {
     let join_ms = (gap_ticks(step_ms) as f64 - 1.0).max(0.0) * step_ms;
+    let touch = |a: &Fault, b: &Fault| a.from_ms <= b.to_ms + join_ms && b.from_ms <= a.to_ms + join_ms;
     faults.sort_by(|a, b| a.from_ms.total_cmp(&b.from_ms).then_with(|| a.id.cmp(&b.id)));
     let mut out: Vec<Fault> = Vec::with_capacity(faults.len());
     for f in faults.drain(..) {
-        let host = out.iter_mut().rev().find(|g| {
-            g.kind == f.kind && g.hop.is_some() && g.hop == f.hop && f.from_ms <= g.to_ms + join_ms
-        });
+        let host = out
+            .iter_mut()
+            .rev()
+            .find(|g| g.kind == f.kind && g.hop.is_some() && g.hop == f.hop && touch(g, &f));
         match host {
             Some(g) => absorb(g, f),
             None => out.push(f),
         }
     }
+    // An undecided fault next to a decided one whose hop it lists is that fault while the
+    // data said less (the same rule the ticks of a run follow): folded in when exactly one
+    // decided fault fits, at its own split confidence.
+    let mut i = 0;
+    while i < out.len() {
+        if out[i].hop.is_some() {
+            i += 1;
+            continue;
+        }
+        let hosts: Vec<usize> = (0..out.len())
+            .filter(|&j| {
+                let g = &out[j];
+                g.kind == out[i].kind
+                    && g.hop.as_ref().is_some_and(|h| out[i].candidates.iter().any(|c| &c.hop == h))
+                    && touch(g, &out[i])
+            })
+            .collect();
+        if let [j] = hosts[..] {
+            let f = out.remove(i);
+            let j = if j > i { j - 1 } else { j };
+            absorb(&mut out[j], f);
+            i = 0;
+        } else {
+            i += 1;
+        }
+    }
     *faults = out;
 }
 
-/// Folds `other` (same kind and hop, starting no earlier) into `f`.
+/// Folds `other` (same kind, at `f`'s hop or listing it) into `f`.
 fn absorb(f: &mut Fault, other: Fault) {
     tracing::debug!(kind = f.kind.as_str(), first = %f.id, second = %other.id, "merging consecutive faults at one hop");
     let weight = |x: &Fault| (x.to_ms - x.from_ms).max(1.0);
@@ -200,6 +228,10 @@ fn absorb(f: &mut Fault, other: Fault) {
         (Some(a), Some(b)) => Some((a * wf + b * wo) / (wf + wo)),
         (a, b) => a.or(b),
     };
+    if other.from_ms < f.from_ms {
+        f.from_ms = other.from_ms;
+        f.from = other.from;
+    }
     if other.to_ms > f.to_ms {
         f.to_ms = other.to_ms;
         f.to = other.to;
@@ -217,6 +249,82 @@ fn absorb(f: &mut Fault, other: Fault) {
     f.symptoms.dedup();
     // Decided: one candidate, the hop, as sure as the fault.
     f.candidates = f.hop.iter().map(|h| Candidate { hop: h.clone(), score: f.confidence }).collect();
+}
+
+/// Loss and a bandwidth limit at the same time, at hops that can be one, are one root cause
+/// seen twice: a link narrower than what is sent drops the excess as the limit sets in, and
+/// heavy loss makes the sender's congestion control back off until its encoder is held back.
+/// Which came first is told by which lasts: a cap's drops are a burst at its onset while the
+/// encoder stays limited, whereas loss that causes the limit lasts as long as it. So the
+/// longer fault is the root and the shorter folds into it; it sits at the hops both
+/// allow (parsimony: one hop explaining both beats two).
+fn merge_loss_and_bandwidth(faults: &mut Vec<Fault>) {
+    let hops = |f: &Fault| -> BTreeSet<HopRef> { f.candidates.iter().map(|c| c.hop.clone()).collect() };
+    let mut i = 0;
+    while i < faults.len() {
+        let partner = (0..faults.len()).find(|&j| {
+            let (a, b) = (&faults[i], &faults[j]);
+            let (ha, hb) = (hops(a), hops(b));
+            a.kind == FaultKind::Loss
+                && b.kind == FaultKind::Bandwidth
+                && a.from_ms <= b.to_ms
+                && b.from_ms <= a.to_ms
+                && !ha.is_empty()
+                && !hb.is_empty()
+                && (ha.is_subset(&hb) || hb.is_subset(&ha))
+        });
+        let Some(j) = partner else {
+            i += 1;
+            continue;
+        };
+        let (loss, bandwidth) = (faults[i].clone(), faults[j].clone());
+        let both: Vec<HopRef> = hops(&loss).intersection(&hops(&bandwidth)).cloned().collect();
+        let length = |f: &Fault| f.to_ms - f.from_ms;
+        let (mut root, other) =
+            if length(&loss) > length(&bandwidth) { (loss, bandwidth) } else { (bandwidth, loss) };
+        tracing::debug!(root = %root.id, folded = %other.id, "loss and bandwidth limit as one root cause");
+        if other.from_ms < root.from_ms {
+            root.from_ms = other.from_ms;
+            root.from = other.from.clone();
+        }
+        if other.to_ms > root.to_ms {
+            root.to_ms = other.to_ms;
+            root.to = other.to.clone();
+        }
+        for line in other.evidence {
+            if !root.evidence.contains(&line) {
+                root.evidence.push(line);
+            }
+        }
+        root.affected.extend(other.affected);
+        root.affected.sort();
+        root.affected.dedup();
+        // What pins the hop is whichever part was decided; undecided, belief splits evenly.
+        let decided_confidence =
+            [root.hop.is_some().then_some(root.confidence), other.hop.is_some().then_some(other.confidence)]
+                .into_iter()
+                .flatten()
+                .reduce(f64::max);
+        match (both.as_slice(), decided_confidence) {
+            ([one], Some(c)) => {
+                root.hop = Some(one.clone());
+                root.confidence = c;
+                root.would_decide = None;
+                root.candidates = vec![Candidate { hop: one.clone(), score: c }];
+            }
+            _ => {
+                let score = 1.0 / both.len() as f64;
+                root.hop = None;
+                root.confidence = score;
+                root.would_decide = Some(fault::would_decide(&both));
+                root.candidates = both.into_iter().map(|hop| Candidate { hop, score }).collect();
+            }
+        }
+        let (lo, hi) = (i.min(j), i.max(j));
+        faults.remove(hi);
+        faults[lo] = root;
+        i = 0;
+    }
 }
 
 fn signal_faults(
@@ -1310,6 +1418,26 @@ mod tests {
         let mut far = vec![fault(up.clone(), 0.0, 10.0, 0.8, "a"), fault(up, 21.0, 30.0, 0.8, "b")];
         merge_consecutive(&mut far, 1000.0);
         assert_eq!(far.len(), 2);
+    }
+
+    #[test]
+    fn an_undecided_stretch_next_to_a_decided_fault_it_lists_joins_it() {
+        let down = HopRef::access("alice", Direction::Down);
+        let decided = fault(down.clone(), 7.0, 21.0, 0.86, "pinned");
+        let mut undecided = fault(down.clone(), 21.0, 30.0, 0.5, "either");
+        undecided.hop = None;
+        undecided.candidates.insert(0, Candidate { hop: HopRef::access("bob", Direction::Up), score: 0.5 });
+        let mut faults = vec![undecided.clone(), decided.clone()];
+        merge_consecutive(&mut faults, 1000.0);
+        assert_eq!(faults.len(), 1, "{faults:#?}");
+        assert_eq!(faults[0].hop, Some(down));
+        assert_eq!((faults[0].from_ms, faults[0].to_ms), (decided.from_ms, undecided.to_ms));
+        assert!((faults[0].confidence - (0.86 * 14.0 + 0.5 * 9.0) / 23.0).abs() < 1e-9);
+        // With two decided faults it could belong to, it belongs to neither.
+        let other = fault(HopRef::access("bob", Direction::Up), 25.0, 40.0, 0.8, "bob");
+        let mut faults = vec![decided, undecided, other];
+        merge_consecutive(&mut faults, 1000.0);
+        assert_eq!(faults.len(), 3, "{faults:#?}");
     }
 
     #[test]

@@ -283,3 +283,36 @@ participants:
     assert!((loss[0].confidence - 0.5).abs() < 1e-9, "{}", loss[0].confidence);
     assert!(loss[0].would_decide.is_some());
 }
+
+/// The one loss or bandwidth fault in `a`, checked to be alone.
+fn only_loss_or_bandwidth(a: &Attribution) -> &hopscope_attribute::Fault {
+    let found: Vec<_> =
+        a.faults.iter().filter(|f| matches!(f.kind, FaultKind::Loss | FaultKind::Bandwidth)).collect();
+    assert_eq!(found.len(), 1, "{:#?}", a.faults);
+    found[0]
+}
+
+#[test]
+fn a_caps_onset_drops_are_part_of_the_bandwidth_limit() {
+    // The drops last a few seconds, the limit until the cap lifts: the limit is the cause.
+    let a = run(&file("engine/hopscope-attribute/tests/scenarios/p2p-uplink-cap.yaml"));
+    let f = only_loss_or_bandwidth(&a);
+    assert_eq!(f.kind, FaultKind::Bandwidth);
+    let candidates: Vec<&HopRef> = f.candidates.iter().map(|c| &c.hop).collect();
+    assert!(candidates.contains(&&HopRef::access("bob", Direction::Up)), "{candidates:?}");
+    assert_eq!(f.hop, None, "peer to peer, endpoint data cannot say whose network");
+    // The burst of loss at the onset is kept as evidence.
+    assert!(f.evidence.iter().any(|e| e.contains("lost")), "{:?}", f.evidence);
+}
+
+#[test]
+fn a_limit_that_lasts_only_as_long_as_heavy_loss_is_part_of_the_loss() {
+    // The loss lasts to the end, the encoder held back only since the sender backed off.
+    let a = run(&file("engine/hopscope-attribute/tests/scenarios/p2p-downlink-loss.yaml"));
+    let f = only_loss_or_bandwidth(&a);
+    assert_eq!(f.kind, FaultKind::Loss);
+    let candidates: Vec<&HopRef> = f.candidates.iter().map(|c| &c.hop).collect();
+    assert!(candidates.contains(&&HopRef::access("bob", Direction::Down)), "{candidates:?}");
+    assert!(f.evidence.iter().any(|e| e.contains("bandwidth-limited")), "{:?}", f.evidence);
+    assert!(f.magnitude.is_some_and(|m| (10.0..30.0).contains(&m)), "{:?}", f.magnitude);
+}
