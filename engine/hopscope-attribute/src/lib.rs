@@ -89,8 +89,11 @@ pub fn attribute_with(
             Signal::Delay => FaultKind::Delay,
             Signal::Bandwidth => FaultKind::Bandwidth,
         };
-        faults.extend(signal_faults(&observer, view, signal, kind, std::mem::take(&mut runs[k]), limits));
+        let mut found = signal_faults(&observer, view, signal, kind, std::mem::take(&mut runs[k]), limits);
+        merge_consecutive(&mut found, view.step_ms);
+        faults.extend(found);
     }
+    merge_loss_and_bandwidth(&mut faults);
     faults.extend(cpu_faults(cpu, view, limits));
     faults.extend(connectivity_faults(conference));
     faults.extend(interruption_faults(conference));
@@ -155,6 +158,175 @@ fn min_duration_ms(view: &View) -> f64 {
     view.step_ms.max(4000.0)
 }
 
+/// Ticks of silence that end a run: a verdict missing for up to 10 s is the same fault
+/// (a smoothing window that dipped under the threshold), longer is a new one.
+fn gap_ticks(step_ms: f64) -> usize {
+    (10_000.0 / step_ms).ceil().max(2.0) as usize
+}
+
+/// Faults of one kind at the same decided hop that overlap or follow each other within a
+/// run's gap are one fault. They come apart when the hop was named from different candidate
+/// lists over time (each list resolved to the same hop by where a relay saw packets
+/// dropped, say), which would otherwise read as the same problem twice, back to back.
+///
+/// The merged fault spans both; evidence, who was affected (and so, later, the symptoms)
+/// are the union. Its confidence and magnitude are the means weighted by each part's
+/// duration: the claim now covers the whole span, so a long weak stretch should not borrow
+/// the certainty of a short firm one (nor the reverse), unlike two views of the same time,
+/// where the firmer one wins.
+fn merge_consecutive(faults: &mut Vec<Fault>, step_ms: f64) {
+    let join_ms = (gap_ticks(step_ms) as f64 - 1.0).max(0.0) * step_ms;
+    let touch = |a: &Fault, b: &Fault| a.from_ms <= b.to_ms + join_ms && b.from_ms <= a.to_ms + join_ms;
+    faults.sort_by(|a, b| a.from_ms.total_cmp(&b.from_ms).then_with(|| a.id.cmp(&b.id)));
+    let mut out: Vec<Fault> = Vec::with_capacity(faults.len());
+    for f in faults.drain(..) {
+        let host = out
+            .iter_mut()
+            .rev()
+            .find(|g| g.kind == f.kind && g.hop.is_some() && g.hop == f.hop && touch(g, &f));
+        match host {
+            Some(g) => absorb(g, f),
+            None => out.push(f),
+        }
+    }
+    // An undecided fault next to a decided one whose hop it lists is that fault while the
+    // data said less (the same rule the ticks of a run follow): folded in when exactly one
+    // decided fault fits, at its own split confidence.
+    let mut i = 0;
+    while i < out.len() {
+        if out[i].hop.is_some() {
+            i += 1;
+            continue;
+        }
+        let hosts: Vec<usize> = (0..out.len())
+            .filter(|&j| {
+                let g = &out[j];
+                g.kind == out[i].kind
+                    && g.hop.as_ref().is_some_and(|h| out[i].candidates.iter().any(|c| &c.hop == h))
+                    && touch(g, &out[i])
+            })
+            .collect();
+        if let [j] = hosts[..] {
+            let f = out.remove(i);
+            let j = if j > i { j - 1 } else { j };
+            absorb(&mut out[j], f);
+            i = 0;
+        } else {
+            i += 1;
+        }
+    }
+    *faults = out;
+}
+
+/// Folds `other` (same kind, at `f`'s hop or listing it) into `f`.
+fn absorb(f: &mut Fault, other: Fault) {
+    tracing::debug!(kind = f.kind.as_str(), first = %f.id, second = %other.id, "merging consecutive faults at one hop");
+    let weight = |x: &Fault| (x.to_ms - x.from_ms).max(1.0);
+    let (wf, wo) = (weight(f), weight(&other));
+    f.confidence = (f.confidence * wf + other.confidence * wo) / (wf + wo);
+    f.magnitude = match (f.magnitude, other.magnitude) {
+        (Some(a), Some(b)) => Some((a * wf + b * wo) / (wf + wo)),
+        (a, b) => a.or(b),
+    };
+    if other.from_ms < f.from_ms {
+        f.from_ms = other.from_ms;
+        f.from = other.from;
+    }
+    if other.to_ms > f.to_ms {
+        f.to_ms = other.to_ms;
+        f.to = other.to;
+    }
+    for line in other.evidence {
+        if !f.evidence.contains(&line) {
+            f.evidence.push(line);
+        }
+    }
+    f.affected.extend(other.affected);
+    f.affected.sort();
+    f.affected.dedup();
+    f.symptoms.extend(other.symptoms);
+    f.symptoms.sort();
+    f.symptoms.dedup();
+    // Decided: one candidate, the hop, as sure as the fault.
+    f.candidates = f.hop.iter().map(|h| Candidate { hop: h.clone(), score: f.confidence }).collect();
+}
+
+/// Loss and a bandwidth limit at the same time, at hops that can be one, are one root cause
+/// seen twice: a link narrower than what is sent drops the excess as the limit sets in, and
+/// heavy loss makes the sender's congestion control back off until its encoder is held back.
+/// Which came first is told by which lasts: a cap's drops are a burst at its onset while the
+/// encoder stays limited, whereas loss that causes the limit lasts as long as it. So the
+/// longer fault is the root and the shorter folds into it; it sits at the hops both
+/// allow (parsimony: one hop explaining both beats two).
+fn merge_loss_and_bandwidth(faults: &mut Vec<Fault>) {
+    let hops = |f: &Fault| -> BTreeSet<HopRef> { f.candidates.iter().map(|c| c.hop.clone()).collect() };
+    let mut i = 0;
+    while i < faults.len() {
+        let partner = (0..faults.len()).find(|&j| {
+            let (a, b) = (&faults[i], &faults[j]);
+            let (ha, hb) = (hops(a), hops(b));
+            a.kind == FaultKind::Loss
+                && b.kind == FaultKind::Bandwidth
+                && a.from_ms <= b.to_ms
+                && b.from_ms <= a.to_ms
+                && !ha.is_empty()
+                && !hb.is_empty()
+                && (ha.is_subset(&hb) || hb.is_subset(&ha))
+        });
+        let Some(j) = partner else {
+            i += 1;
+            continue;
+        };
+        let (loss, bandwidth) = (faults[i].clone(), faults[j].clone());
+        let both: Vec<HopRef> = hops(&loss).intersection(&hops(&bandwidth)).cloned().collect();
+        let length = |f: &Fault| f.to_ms - f.from_ms;
+        let (mut root, other) =
+            if length(&loss) > length(&bandwidth) { (loss, bandwidth) } else { (bandwidth, loss) };
+        tracing::debug!(root = %root.id, folded = %other.id, "loss and bandwidth limit as one root cause");
+        if other.from_ms < root.from_ms {
+            root.from_ms = other.from_ms;
+            root.from = other.from.clone();
+        }
+        if other.to_ms > root.to_ms {
+            root.to_ms = other.to_ms;
+            root.to = other.to.clone();
+        }
+        for line in other.evidence {
+            if !root.evidence.contains(&line) {
+                root.evidence.push(line);
+            }
+        }
+        root.affected.extend(other.affected);
+        root.affected.sort();
+        root.affected.dedup();
+        // What pins the hop is whichever part was decided; undecided, belief splits evenly.
+        let decided_confidence =
+            [root.hop.is_some().then_some(root.confidence), other.hop.is_some().then_some(other.confidence)]
+                .into_iter()
+                .flatten()
+                .reduce(f64::max);
+        match (both.as_slice(), decided_confidence) {
+            ([one], Some(c)) => {
+                root.hop = Some(one.clone());
+                root.confidence = c;
+                root.would_decide = None;
+                root.candidates = vec![Candidate { hop: one.clone(), score: c }];
+            }
+            _ => {
+                let score = 1.0 / both.len() as f64;
+                root.hop = None;
+                root.confidence = score;
+                root.would_decide = Some(fault::would_decide(&both));
+                root.candidates = both.into_iter().map(|hop| Candidate { hop, score }).collect();
+            }
+        }
+        let (lo, hi) = (i.min(j), i.max(j));
+        faults.remove(hi);
+        faults[lo] = root;
+        i = 0;
+    }
+}
+
 fn signal_faults(
     observer: &Observer<'_>,
     view: &View,
@@ -176,7 +348,7 @@ fn signal_faults(
             target.seen.extend(run.seen.into_iter().map(|s| Seen { confidence: s.confidence * 0.5, ..s }));
         }
     }
-    let gap = (10_000.0 / view.step_ms).ceil().max(2.0) as usize;
+    let gap = gap_ticks(view.step_ms);
     let mut out = Vec::new();
     for (hops, mut run) in verdicts {
         run.seen.sort_by_key(|s| s.tick);
@@ -396,7 +568,7 @@ fn cpu_faults(
     view: &View,
     limits: &Thresholds,
 ) -> Vec<Fault> {
-    let gap = (10_000.0 / view.step_ms).ceil().max(2.0) as usize;
+    let gap = gap_ticks(view.step_ms);
     let mut out = Vec::new();
     for (who, mut ticks) in by_sender {
         let who = who.as_str();
@@ -1198,4 +1370,90 @@ fn unobserved(conference: &Conference) -> Vec<String> {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(hop: HopRef, from_s: f64, to_s: f64, confidence: f64, evidence: &str) -> Fault {
+        let at = |s: f64| Timestamp::from_epoch_ms(1_767_225_600_000.0 + s * 1000.0).expect("a valid time");
+        build(
+            FaultKind::Bandwidth,
+            vec![hop],
+            confidence,
+            at(from_s),
+            at(to_s),
+            Some(100.0 * confidence),
+            vec!["alice".into()],
+            vec![evidence.into()],
+        )
+    }
+
+    #[test]
+    fn consecutive_faults_at_one_hop_become_one() {
+        let up = HopRef::access("alice", Direction::Up);
+        let mut faults =
+            vec![fault(up.clone(), 16.0, 30.0, 0.5, "later"), fault(up.clone(), 10.0, 16.0, 0.9, "first")];
+        let first_id = faults[1].id.clone();
+        merge_consecutive(&mut faults, 1000.0);
+        assert_eq!(faults.len(), 1, "{faults:#?}");
+        let f = &faults[0];
+        assert_eq!(f.id, first_id, "the earlier part's id stays");
+        assert_eq!((f.from_ms, f.to_ms), (1_767_225_610_000.0, 1_767_225_630_000.0));
+        assert_eq!(f.evidence, ["first", "later"]);
+        // Weighted by duration: 6 s at 0.9, 14 s at 0.5.
+        assert!((f.confidence - (0.9 * 6.0 + 0.5 * 14.0) / 20.0).abs() < 1e-9, "{}", f.confidence);
+        assert!(f.magnitude.is_some_and(|m| (m - 62.0).abs() < 1e-9), "{:?}", f.magnitude);
+        assert_eq!(f.candidates, vec![Candidate { hop: up, score: f.confidence }]);
+    }
+
+    #[test]
+    fn a_short_gap_joins_them_a_long_one_does_not() {
+        let up = HopRef::access("alice", Direction::Up);
+        // 9 s between them: within the 10 s that would not split a run either.
+        let mut near = vec![fault(up.clone(), 0.0, 10.0, 0.8, "a"), fault(up.clone(), 19.0, 30.0, 0.8, "b")];
+        merge_consecutive(&mut near, 1000.0);
+        assert_eq!(near.len(), 1);
+        let mut far = vec![fault(up.clone(), 0.0, 10.0, 0.8, "a"), fault(up, 21.0, 30.0, 0.8, "b")];
+        merge_consecutive(&mut far, 1000.0);
+        assert_eq!(far.len(), 2);
+    }
+
+    #[test]
+    fn an_undecided_stretch_next_to_a_decided_fault_it_lists_joins_it() {
+        let down = HopRef::access("alice", Direction::Down);
+        let decided = fault(down.clone(), 7.0, 21.0, 0.86, "pinned");
+        let mut undecided = fault(down.clone(), 21.0, 30.0, 0.5, "either");
+        undecided.hop = None;
+        undecided.candidates.insert(0, Candidate { hop: HopRef::access("bob", Direction::Up), score: 0.5 });
+        let mut faults = vec![undecided.clone(), decided.clone()];
+        merge_consecutive(&mut faults, 1000.0);
+        assert_eq!(faults.len(), 1, "{faults:#?}");
+        assert_eq!(faults[0].hop, Some(down));
+        assert_eq!((faults[0].from_ms, faults[0].to_ms), (decided.from_ms, undecided.to_ms));
+        assert!((faults[0].confidence - (0.86 * 14.0 + 0.5 * 9.0) / 23.0).abs() < 1e-9);
+        // With two decided faults it could belong to, it belongs to neither.
+        let other = fault(HopRef::access("bob", Direction::Up), 25.0, 40.0, 0.8, "bob");
+        let mut faults = vec![decided, undecided, other];
+        merge_consecutive(&mut faults, 1000.0);
+        assert_eq!(faults.len(), 3, "{faults:#?}");
+    }
+
+    #[test]
+    fn other_hops_and_undecided_faults_stay_apart() {
+        let up = HopRef::access("alice", Direction::Up);
+        let down = HopRef::access("alice", Direction::Down);
+        let mut faults = vec![fault(up.clone(), 0.0, 10.0, 0.8, "a"), fault(down, 5.0, 20.0, 0.8, "b")];
+        merge_consecutive(&mut faults, 1000.0);
+        assert_eq!(faults.len(), 2);
+        // Two undecided faults name no hop: nothing says they are the same.
+        let mut undecided = fault(up.clone(), 0.0, 10.0, 0.5, "a");
+        undecided.hop = None;
+        let mut again = fault(up, 10.0, 20.0, 0.5, "b");
+        again.hop = None;
+        let mut faults = vec![undecided, again];
+        merge_consecutive(&mut faults, 1000.0);
+        assert_eq!(faults.len(), 2);
+    }
 }

@@ -228,3 +228,91 @@ fn a_bandwidth_limit_is_where_the_relay_saw_packets_dropped_as_it_set_in() {
     assert!(f.evidence.iter().any(|e| e.contains("as the limit set in")), "{:?}", f.evidence);
     assert_eq!(f.affected, ["alice"]);
 }
+
+#[test]
+fn a_limit_named_from_two_candidate_lists_is_one_fault() {
+    // Endpoint data leaves the limit undecided among one set of hops for a while, then among
+    // another; where the relay saw drops resolves each to alice's uplink: the same fault,
+    // which must not come out twice, back to back.
+    let a = run_observed(&file("engine/hopscope-attribute/tests/scenarios/relayed-uplink-cap.yaml"), true);
+    let bw: Vec<_> = a.faults.iter().filter(|f| f.kind == FaultKind::Bandwidth).collect();
+    assert_eq!(bw.len(), 1, "{:#?}", a.faults);
+    let f = bw[0];
+    assert_eq!(f.hop, Some(HopRef::access("alice", Direction::Up)));
+    assert_eq!(f.candidates.len(), 1);
+    // It spans both parts: the cap is on from 10 s to 26 s of the 30 s call, and shows in the
+    // encoder from a few seconds in until the data ends.
+    assert!(f.from.as_str() < "2026-01-12T12:00:16", "{}", f.from);
+    assert!(f.to.as_str() >= "2026-01-12T12:00:29", "{}", f.to);
+    // The evidence of both: the encoder held back, and the drop where the link narrowed.
+    assert!(f.evidence.iter().any(|e| e.contains("bandwidth-limited")), "{:?}", f.evidence);
+    assert!(f.evidence.iter().any(|e| e.contains("as the limit set in")), "{:?}", f.evidence);
+    assert!((0.5..=0.99).contains(&f.confidence), "{}", f.confidence);
+    assert!(f.magnitude.is_some_and(|m| (80.0..=100.0).contains(&m)), "{:?}", f.magnitude);
+    assert_eq!(f.affected, ["alice"]);
+}
+
+#[test]
+fn a_network_bad_both_ways_is_one_place_not_one_fault_per_direction() {
+    // Peer to peer, alice's Wi-Fi loses packets both ways. Endpoint data cannot tell her
+    // network from bob's, but each one-way hop also stands for its place as a whole: one
+    // place bad both ways explains both flows, so this is one fault, "alice's network or
+    // bob's", not one undecided fault per direction.
+    let yaml = "name: wifi-both-ways
+seed: 4
+start: 2026-03-01T10:00:00.000Z
+duration: 40s
+topology: p2p
+participants:
+  - name: alice
+    network:
+      segments: [{from: 10s, to: 30s, uplink: {loss: 10%}, downlink: {loss: 10%}}]
+  - name: bob
+";
+    let a = run(yaml);
+    let loss: Vec<_> = a.faults.iter().filter(|f| f.kind == FaultKind::Loss).collect();
+    assert_eq!(loss.len(), 1, "{:#?}", a.faults);
+    assert_eq!(loss[0].hop, None, "endpoint data cannot decide whose network");
+    let candidates: Vec<&HopRef> = loss[0].candidates.iter().map(|c| &c.hop).collect();
+    assert_eq!(
+        candidates,
+        [&HopRef::access("alice", Direction::Both), &HopRef::access("bob", Direction::Both)],
+        "{:#?}",
+        a.faults
+    );
+    assert!((loss[0].confidence - 0.5).abs() < 1e-9, "{}", loss[0].confidence);
+    assert!(loss[0].would_decide.is_some());
+}
+
+/// The one loss or bandwidth fault in `a`, checked to be alone.
+fn only_loss_or_bandwidth(a: &Attribution) -> &hopscope_attribute::Fault {
+    let found: Vec<_> =
+        a.faults.iter().filter(|f| matches!(f.kind, FaultKind::Loss | FaultKind::Bandwidth)).collect();
+    assert_eq!(found.len(), 1, "{:#?}", a.faults);
+    found[0]
+}
+
+#[test]
+fn a_caps_onset_drops_are_part_of_the_bandwidth_limit() {
+    // The drops last a few seconds, the limit until the cap lifts: the limit is the cause.
+    let a = run(&file("engine/hopscope-attribute/tests/scenarios/p2p-uplink-cap.yaml"));
+    let f = only_loss_or_bandwidth(&a);
+    assert_eq!(f.kind, FaultKind::Bandwidth);
+    let candidates: Vec<&HopRef> = f.candidates.iter().map(|c| &c.hop).collect();
+    assert!(candidates.contains(&&HopRef::access("bob", Direction::Up)), "{candidates:?}");
+    assert_eq!(f.hop, None, "peer to peer, endpoint data cannot say whose network");
+    // The burst of loss at the onset is kept as evidence.
+    assert!(f.evidence.iter().any(|e| e.contains("lost")), "{:?}", f.evidence);
+}
+
+#[test]
+fn a_limit_that_lasts_only_as_long_as_heavy_loss_is_part_of_the_loss() {
+    // The loss lasts to the end, the encoder held back only since the sender backed off.
+    let a = run(&file("engine/hopscope-attribute/tests/scenarios/p2p-downlink-loss.yaml"));
+    let f = only_loss_or_bandwidth(&a);
+    assert_eq!(f.kind, FaultKind::Loss);
+    let candidates: Vec<&HopRef> = f.candidates.iter().map(|c| &c.hop).collect();
+    assert!(candidates.contains(&&HopRef::access("bob", Direction::Down)), "{candidates:?}");
+    assert!(f.evidence.iter().any(|e| e.contains("bandwidth-limited")), "{:?}", f.evidence);
+    assert!(f.magnitude.is_some_and(|m| (10.0..30.0).contains(&m)), "{:?}", f.magnitude);
+}
