@@ -285,6 +285,17 @@ fn actions(f: &Fault) -> Actions {
                 "{who}'s network blocks or drops the call's traffic; check that TURN over TCP/TLS on port 443 is offered."
             ));
         }
+        // The advice follows the way the limit was: too little upload or download.
+        (HopClass::Access, FaultKind::Bandwidth) if hop.direction == Some(Direction::Down) => {
+            a.user = Some(format!(
+                "{who}: the download is too slow for the video others send; pause other downloads and streaming, or turn incoming video off."
+            ));
+            a.support = Some(format!(
+                "{who}'s connection lacks download bandwidth; suggest a wired or faster connection."
+            ));
+            a.operations =
+                Some("Consider sending lower layers or fewer videos to receivers on slow links.".into());
+        }
         (HopClass::Access, FaultKind::Bandwidth) => {
             a.user = Some(format!(
                 "{who}: the upload is too slow for video; pause other uploads and downloads, or turn the camera off."
@@ -388,6 +399,23 @@ mod tests {
                 .ends_with("The data cannot tell which: a third participant would show whose network it is.")
         );
         assert!(p.actions.support.as_deref().is_some_and(|s| s.contains("third participant")));
+    }
+
+    #[test]
+    fn bandwidth_advice_follows_the_way_the_limit_was() {
+        let advice = |direction| {
+            let hop = HopRef::access("alice", direction);
+            paragraph(&fault(FaultKind::Bandwidth, Some(hop.clone()), vec![hop]), &[]).actions
+        };
+        let down = advice(Direction::Down);
+        assert!(
+            down.user.as_deref().is_some_and(|u| u.starts_with("alice: the download is too slow")),
+            "{down:?}"
+        );
+        assert!(down.support.as_deref().is_some_and(|s| s.contains("download bandwidth")));
+        let up = advice(Direction::Up);
+        assert!(up.user.as_deref().is_some_and(|u| u.starts_with("alice: the upload is too slow")), "{up:?}");
+        assert!(up.support.as_deref().is_some_and(|s| s.contains("upload bandwidth")));
     }
 
     #[test]
