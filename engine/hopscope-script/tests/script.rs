@@ -278,3 +278,35 @@ fn native_scans_keep_what_a_script_loop_keeps() {
         assert!(err.to_string().contains(says), "{body}: {err}");
     }
 }
+
+#[test]
+fn pooled_participant_metrics_scan_to_the_same_values_as_tick_by_tick() {
+    use hopscope_rules::view::EntityRef;
+    let view = view();
+    for name in ["heard_mos", "heard_loss_percent", "seen_video_quality"] {
+        let (metric, _) = Scope::Participant.metric(name).expect("metric");
+        let mut compared = 0;
+        for p in 0..view.participants.len() {
+            let entity = EntityRef::Participant(p);
+            let mut scanned = Vec::new();
+            view.each_number_at(entity, metric, 0, view.ticks.len() - 1, |t, v| scanned.push((t, v)));
+            let by_tick: Vec<(usize, f64)> = (0..view.ticks.len())
+                .filter_map(|t| match view.value(entity, metric, t) {
+                    Val::Num(v) => Some((t, v)),
+                    _ => None,
+                })
+                .collect();
+            // Bit for bit: the same sums in the same order.
+            assert_eq!(scanned, by_tick, "{name} of participant {p}");
+            compared += by_tick.len();
+            // A window of the call, too.
+            let mut part = Vec::new();
+            view.each_number_at(entity, metric, 10, 20, |t, v| part.push((t, v)));
+            assert_eq!(
+                part,
+                by_tick.iter().copied().filter(|(t, _)| (10..=20).contains(t)).collect::<Vec<_>>()
+            );
+        }
+        assert!(compared > 50, "{name}: the SFU call has values to compare ({compared})");
+    }
+}
