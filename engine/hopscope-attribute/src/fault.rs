@@ -96,6 +96,34 @@ pub struct Fault {
 }
 
 impl Fault {
+    /// Stretches the time range over `other`'s (when two faults become one).
+    pub(crate) fn span_over(&mut self, other: &Fault) {
+        if other.from_ms < self.from_ms {
+            self.from_ms = other.from_ms;
+            self.from = other.from.clone();
+        }
+        if other.to_ms > self.to_ms {
+            self.to_ms = other.to_ms;
+            self.to = other.to.clone();
+        }
+    }
+
+    /// Adds the people `other` affected, each once, in order.
+    pub(crate) fn affect_also(&mut self, affected: Vec<String>) {
+        self.affected.extend(affected);
+        self.affected.sort();
+        self.affected.dedup();
+    }
+
+    /// Adds evidence lines not already there, in their order.
+    pub(crate) fn add_evidence(&mut self, evidence: Vec<String>) {
+        for line in evidence {
+            if !self.evidence.contains(&line) {
+                self.evidence.push(line);
+            }
+        }
+    }
+
     /// The participant the fault belongs to, for device and access-network faults.
     pub fn owner(&self) -> Option<&str> {
         self.hop

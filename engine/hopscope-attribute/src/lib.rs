@@ -228,22 +228,9 @@ fn absorb(f: &mut Fault, other: Fault) {
         (Some(a), Some(b)) => Some((a * wf + b * wo) / (wf + wo)),
         (a, b) => a.or(b),
     };
-    if other.from_ms < f.from_ms {
-        f.from_ms = other.from_ms;
-        f.from = other.from;
-    }
-    if other.to_ms > f.to_ms {
-        f.to_ms = other.to_ms;
-        f.to = other.to;
-    }
-    for line in other.evidence {
-        if !f.evidence.contains(&line) {
-            f.evidence.push(line);
-        }
-    }
-    f.affected.extend(other.affected);
-    f.affected.sort();
-    f.affected.dedup();
+    f.span_over(&other);
+    f.add_evidence(other.evidence);
+    f.affect_also(other.affected);
     f.symptoms.extend(other.symptoms);
     f.symptoms.sort();
     f.symptoms.dedup();
@@ -283,22 +270,9 @@ fn merge_loss_and_bandwidth(faults: &mut Vec<Fault>) {
         let (mut root, other) =
             if length(&loss) > length(&bandwidth) { (loss, bandwidth) } else { (bandwidth, loss) };
         tracing::debug!(root = %root.id, folded = %other.id, "loss and bandwidth limit as one root cause");
-        if other.from_ms < root.from_ms {
-            root.from_ms = other.from_ms;
-            root.from = other.from.clone();
-        }
-        if other.to_ms > root.to_ms {
-            root.to_ms = other.to_ms;
-            root.to = other.to.clone();
-        }
-        for line in other.evidence {
-            if !root.evidence.contains(&line) {
-                root.evidence.push(line);
-            }
-        }
-        root.affected.extend(other.affected);
-        root.affected.sort();
-        root.affected.dedup();
+        root.span_over(&other);
+        root.add_evidence(other.evidence);
+        root.affect_also(other.affected);
         // What pins the hop is whichever part was decided; undecided, belief splits evenly.
         let decided_confidence =
             [root.hop.is_some().then_some(root.confidence), other.hop.is_some().then_some(other.confidence)]
@@ -1180,23 +1154,14 @@ fn merge_both_ways(faults: &mut Vec<Fault>) {
                 h.direction = if h.class == HopClass::Access { Some(Direction::Both) } else { None };
                 f.candidates = vec![Candidate { hop: h.clone(), score: f.confidence.max(other.confidence) }];
             }
-            if other.from_ms < f.from_ms {
-                f.from_ms = other.from_ms;
-                f.from = other.from.clone();
-            }
-            if other.to_ms > f.to_ms {
-                f.to_ms = other.to_ms;
-                f.to = other.to.clone();
-            }
+            f.span_over(&other);
             f.magnitude = match (f.magnitude, other.magnitude) {
                 (Some(a), Some(b)) => Some((a + b) / 2.0),
                 (a, b) => a.or(b),
             };
             f.confidence = f.confidence.max(other.confidence);
             f.evidence.extend(other.evidence);
-            f.affected.extend(other.affected);
-            f.affected.sort();
-            f.affected.dedup();
+            f.affect_also(other.affected);
             f.id = stable_id(&[f.kind.as_str(), &format!("{:?}", f.hop), &f.from]);
         }
         i += 1;

@@ -6,7 +6,7 @@ use hopscope_model::Timestamp;
 use hopscope_rules::catalogue::Scope;
 use hopscope_rules::finding::{Evidence, EvidenceValue, Finding, FindingScope, stable_id};
 use hopscope_rules::rule::{Category, Severity};
-use hopscope_rules::view::View;
+use hopscope_rules::view::{EntityRef, View};
 
 use crate::bindings::hopscope::plugin::types as wit;
 use crate::error::PluginError;
@@ -93,48 +93,23 @@ fn in_range(what: &str, i: u32, len: usize) -> Result<usize, PluginError> {
     if i < len { Ok(i) } else { Err(bad(format!("{what} {i} does not exist (the conference has {len})"))) }
 }
 
+/// What a finding about `subject` is about, as the YAML rules word it; the index is checked
+/// first (a plugin's numbers are untrusted).
 fn scope_of(view: &View, subject: wit::Subject) -> Result<FindingScope, PluginError> {
-    let mut s = FindingScope {
-        scope: Scope::Conference,
-        participant: None,
-        peer_connection: None,
-        direction: None,
-        kind: None,
-        ssrc: None,
-        hop: None,
-        hop_keys: None,
-    };
-    match subject {
-        wit::Subject::Conference => {}
+    let (entity, scope) = match subject {
+        wit::Subject::Conference => (EntityRef::Conference, Scope::Conference),
         wit::Subject::Participant(i) => {
-            let i = in_range("participant", i, view.participants.len())?;
-            s.scope = Scope::Participant;
-            s.participant = Some(view.participants[i].id.to_string());
+            (EntityRef::Participant(in_range("participant", i, view.participants.len())?), Scope::Participant)
         }
         wit::Subject::PeerConnection(i) => {
-            let i = in_range("peer connection", i, view.pcs.len())?;
-            s.scope = Scope::PeerConnection;
-            s.participant = Some(view.pcs[i].participant_id.to_string());
-            s.peer_connection = Some(view.pcs[i].id.to_string());
+            (EntityRef::Pc(in_range("peer connection", i, view.pcs.len())?), Scope::PeerConnection)
         }
         wit::Subject::Stream(i) => {
-            let i = in_range("stream", i, view.streams.len())?;
-            let a = &view.streams[i].attrs;
-            s.scope = Scope::Stream;
-            s.participant = Some(a.participant.to_string());
-            s.peer_connection = Some(a.peer_connection.to_string());
-            s.direction = Some(a.direction.to_string());
-            s.kind = a.kind.as_deref().map(String::from);
-            s.ssrc = a.ssrc;
+            (EntityRef::Stream(in_range("stream", i, view.streams.len())?), Scope::Stream)
         }
-        wit::Subject::Hop(i) => {
-            let i = in_range("hop", i, view.hops.len())?;
-            s.scope = Scope::Hop;
-            s.hop = Some(view.hops[i].label.to_string());
-            s.hop_keys = Some(view.hops[i].keys.clone());
-        }
-    }
-    Ok(s)
+        wit::Subject::Hop(i) => (EntityRef::Hop(in_range("hop", i, view.hops.len())?), Scope::Hop),
+    };
+    Ok(hopscope_rules::eval::scope_of(view, entity, scope))
 }
 
 fn is_name(s: &str) -> bool {

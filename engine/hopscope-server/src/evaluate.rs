@@ -1,19 +1,19 @@
 //! The engine behind the API: inputs in, diagnoses out, and the brief the store indexes.
 //! Pure and blocking; the server runs it on blocking threads.
 
-use hopscope_diagnose::{Diagnosis, Options, diagnose_with};
-use hopscope_ingest::{Ingested, Limits, assemble, ingest};
 use std::sync::Mutex;
 
+use hopscope_diagnose::{Diagnosis, Options, diagnose_with};
+use hopscope_ingest::{Ingested, Limits, assemble, ingest};
 use hopscope_model::Conference;
 use hopscope_plugin::PluginRules;
 use hopscope_rules::finding::Finding;
 use hopscope_rules::harness::RuleKind;
 use hopscope_rules::view::View;
 use hopscope_script::ScriptSet;
+use hopscope_store::{FindingRow, Input, Summary};
 
 use crate::rules::AppRules;
-use hopscope_store::{FindingRow, Input, Summary};
 
 /// Diagnoses of some inputs, with the inputs that could not be read.
 #[derive(Debug, serde::Serialize)]

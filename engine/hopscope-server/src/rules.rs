@@ -91,14 +91,7 @@ impl AppRules {
 
     /// The ids a file contributes, by its label.
     pub fn ids_from(&self, label: &str) -> Vec<String> {
-        let yaml = self.yaml.iter().filter(|r| *r.origin.file == *label).map(|r| r.id.clone());
-        let scripts = self.scripts.scripts().iter().filter(|s| &*s.file == label).map(|s| s.meta.id.clone());
-        let plugins = self
-            .plugins
-            .iter()
-            .filter(|p| p.label() == label)
-            .flat_map(|p| p.manifest().rules.iter().map(|r| r.id.clone()));
-        yaml.chain(scripts).chain(plugins).collect()
+        self.listing().into_iter().filter(|(_, _, _, file)| file == label).map(|(id, ..)| id).collect()
     }
 
     /// Every rule in force: (id, version, kind, file).
@@ -203,26 +196,29 @@ pub fn build(
         &base.overrides,
         LoadMode::Strict,
     );
-    // Ids name findings, callbacks and kill switches: unique across the three kinds too.
-    let mut seen: HashMap<String, String> =
-        yaml.rules.iter().map(|r| (r.id.clone(), r.origin.file.to_string())).collect();
-    let script_ids = scripts.scripts().iter().map(|s| (s.meta.id.clone(), s.file.to_string()));
-    let plugin_ids = plugins
-        .iter()
-        .flat_map(|p: &Plugin| p.manifest().rules.iter().map(|r| (r.id.clone(), p.label().to_string())));
-    for (id, file) in script_ids.chain(plugin_ids) {
-        match seen.get(&id) {
-            Some(first) => other_errors.push(format!("{file}: rule id `{id}` is already defined in {first}")),
-            None => {
-                seen.insert(id, file);
-            }
-        }
-    }
-    let rules = (!yaml.has_errors() && other_errors.is_empty()).then(|| AppRules {
+    let mut rules = (!yaml.has_errors() && other_errors.is_empty()).then(|| AppRules {
         yaml: yaml.rules.clone(),
         scripts,
         plugins,
     });
+    // Ids name findings, callbacks and kill switches: unique across the three kinds too
+    // (the YAML loader already keeps YAML ids unique, and lists them first).
+    if let Some(set) = &rules {
+        let mut seen: HashMap<String, String> = HashMap::new();
+        for (id, _, _, file) in set.listing() {
+            match seen.get(&id) {
+                Some(first) => {
+                    other_errors.push(format!("{file}: rule id `{id}` is already defined in {first}"))
+                }
+                None => {
+                    seen.insert(id, file);
+                }
+            }
+        }
+        if !other_errors.is_empty() {
+            rules = None;
+        }
+    }
     Built { yaml, other_errors, rules }
 }
 

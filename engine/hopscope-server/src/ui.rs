@@ -5,10 +5,12 @@
 use axum::http::header;
 use axum::response::IntoResponse;
 
-const PAGE: &str = include_str!("ui/conference.html");
-const SCRIPT: &str = include_str!("ui/conference.js");
-const USER_PAGE: &str = include_str!("ui/user.html");
-const USER_SCRIPT: &str = include_str!("ui/user.js");
+// Each page is the shared head (meta tags, base style) and its own part; each script the
+// shared helpers and its own part, joined at compile time.
+const PAGE: &str = concat!(include_str!("ui/head.html"), include_str!("ui/conference.html"));
+const SCRIPT: &str = concat!(include_str!("ui/common.js"), include_str!("ui/conference.js"));
+const USER_PAGE: &str = concat!(include_str!("ui/head.html"), include_str!("ui/user.html"));
+const USER_SCRIPT: &str = concat!(include_str!("ui/common.js"), include_str!("ui/user.js"));
 
 /// What every page response carries: no framing by other sites, scripts only from here,
 /// fetches only to here, and no Referer leaving with the page's address.

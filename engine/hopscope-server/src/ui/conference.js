@@ -2,28 +2,8 @@
 // (GET /v1/conferences/{id}) and follows the live events while the call runs. The secret
 // key travels in the address fragment (#key=...), which browsers never send to a server or
 // put in a Referer. Everything from the data is set as text, never as markup.
-"use strict";
 
 const id = decodeURIComponent(location.pathname.split("/").pop());
-const $ = (sel) => document.getElementById(sel);
-
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  if (cls) e.className = cls;
-  return e;
-}
-
-function keyFromFragment() {
-  const params = new URLSearchParams(location.hash.slice(1));
-  return params.get("key");
-}
-
-function problem(text) {
-  const p = $("problem");
-  p.textContent = text;
-  p.style.display = text ? "block" : "none";
-}
 
 function time(ms) {
   if (ms === null || ms === undefined) return "";

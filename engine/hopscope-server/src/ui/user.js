@@ -1,24 +1,9 @@
 // A user's call history for support: their recent conferences from
 // GET /v1/users/{user}/conferences, each linking to its conference page with the same key
 // (kept in the address fragment). Everything from the data is set as text.
-"use strict";
 
 const user = decodeURIComponent(location.pathname.split("/").pop());
-const key = new URLSearchParams(location.hash.slice(1)).get("key");
-const $ = (sel) => document.getElementById(sel);
-
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  if (cls) e.className = cls;
-  return e;
-}
-
-function problem(text) {
-  const p = $("problem");
-  p.textContent = text;
-  p.style.display = "block";
-}
+const key = keyFromFragment();
 
 async function start() {
   $("title").textContent = "Call history of " + user;
