@@ -43,14 +43,20 @@ pub(crate) fn ratio(num: Option<f64>, den: Option<f64>) -> Option<f64> {
 
 /// The typical spacing of samples: the median positive step.
 pub fn typical_interval_s(times: impl Iterator<Item = Timestamp>) -> Option<f64> {
-    let times: Vec<Timestamp> = times.collect();
-    let mut steps: Vec<f64> =
-        times.windows(2).map(|w| w[1].seconds_since(w[0])).filter(|d| *d > 0.0).collect();
+    let mut times = times.peekable();
+    let mut steps: Vec<f64> = Vec::with_capacity(times.size_hint().0);
+    while let (Some(a), Some(&b)) = (times.next(), times.peek()) {
+        let d = b.seconds_since(a);
+        if d > 0.0 {
+            steps.push(d);
+        }
+    }
     if steps.is_empty() {
         return None;
     }
-    steps.sort_by(f64::total_cmp);
-    Some(steps[steps.len() / 2])
+    // The middle element as a full sort would place it, without sorting the rest.
+    let middle = steps.len() / 2;
+    Some(*steps.select_nth_unstable_by(middle, f64::total_cmp).1)
 }
 
 /// Pairs consecutive samples with a positive time step, skipping repeated timestamps and
@@ -75,6 +81,18 @@ pub(crate) fn steps<'a, S>(
         prev = Some(cur);
         (dt <= max_step).then_some((p, cur, dt))
     })
+}
+
+/// One interval per step of [`steps`], into a vector sized for them all at once (the
+/// steps are a filtered iterator, which would otherwise grow the vector by doubling).
+fn each_step<S, T>(
+    samples: &[S],
+    at: impl Fn(&S) -> Timestamp + Copy,
+    mut interval: impl FnMut(&S, &S, f64) -> T,
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(samples.len().saturating_sub(1));
+    out.extend(steps(samples, at).map(|(p, c, dt)| interval(p, c, dt)));
+    out
 }
 
 /// Total of a cumulative counter over a whole series, counting from zero (counters start
@@ -196,7 +214,7 @@ impl InboundInterval {
 
 /// Interval metrics of an `inbound-rtp` stream.
 pub fn inbound_intervals(samples: &[InboundRtpSample]) -> Vec<InboundInterval> {
-    steps(samples, |s| s.at).map(|(p, c, dt)| inbound_interval(p, c, dt)).collect()
+    each_step(samples, |s| s.at, inbound_interval)
 }
 
 fn inbound_interval(p: &InboundRtpSample, c: &InboundRtpSample, dt: f64) -> InboundInterval {
@@ -318,7 +336,7 @@ pub struct OutboundInterval {
 
 /// Interval metrics of an `outbound-rtp` stream.
 pub fn outbound_intervals(samples: &[OutboundRtpSample]) -> Vec<OutboundInterval> {
-    steps(samples, |s| s.at).map(|(p, c, dt)| outbound_interval(p, c, dt)).collect()
+    each_step(samples, |s| s.at, outbound_interval)
 }
 
 fn outbound_interval(p: &OutboundRtpSample, c: &OutboundRtpSample, dt: f64) -> OutboundInterval {
@@ -414,8 +432,10 @@ pub struct RemoteInboundInterval {
 
 /// Interval metrics of a `remote-inbound-rtp` stream.
 pub fn remote_inbound_intervals(samples: &[RemoteInboundRtpSample]) -> Vec<RemoteInboundInterval> {
-    steps(samples, |s| s.at)
-        .map(|(p, c, _dt)| {
+    each_step(
+        samples,
+        |s| s.at,
+        |p, c, _dt| {
             let lost = match (p.packets_lost, c.packets_lost) {
                 (Some(a), Some(b)) => Some((b - a).max(0.0)),
                 _ => None,
@@ -437,8 +457,8 @@ pub fn remote_inbound_intervals(samples: &[RemoteInboundRtpSample]) -> Vec<Remot
                 rtt_ms: mean_rtt.or(c.round_trip_time_s).map(|s| s * 1000.0),
                 jitter_ms: c.jitter_s.map(|j| j * 1000.0),
             }
-        })
-        .collect()
+        },
+    )
 }
 
 /// The ICE path between two `candidate-pair` samples.
@@ -461,8 +481,10 @@ pub struct PairInterval {
 
 /// Interval metrics of a `candidate-pair`.
 pub fn pair_intervals(samples: &[CandidatePairSample]) -> Vec<PairInterval> {
-    steps(samples, |s| s.at)
-        .map(|(p, c, dt)| {
+    each_step(
+        samples,
+        |s| s.at,
+        |p, c, dt| {
             let mean_rtt = ratio(
                 increase(p.total_round_trip_time_s, c.total_round_trip_time_s),
                 increase(p.responses_received, c.responses_received),
@@ -475,8 +497,8 @@ pub fn pair_intervals(samples: &[CandidatePairSample]) -> Vec<PairInterval> {
                 send_bitrate_bps: increase(p.bytes_sent, c.bytes_sent).map(|b| b * 8.0 / dt),
                 receive_bitrate_bps: increase(p.bytes_received, c.bytes_received).map(|b| b * 8.0 / dt),
             }
-        })
-        .collect()
+        },
+    )
 }
 
 impl crate::stats::Stream<InboundRtpSample> {

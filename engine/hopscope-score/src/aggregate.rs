@@ -9,8 +9,6 @@
 //! - A stream or participant is poor if ≥ 10 % of its scored time is poor or the label of
 //!   its mean is poor (doc §4.3); otherwise it takes the label of its mean.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::audio::AudioWindowScore;
@@ -141,22 +139,26 @@ fn weight(duration_s: f64) -> f64 {
     if duration_s.is_finite() && duration_s > 0.0 { duration_s } else { 0.0 }
 }
 
-fn add_reason(map: &mut BTreeMap<String, (usize, f64)>, reason: &str, w: f64) {
-    // Look up before inserting: the same few reasons repeat for every window.
-    match map.get_mut(reason) {
+/// Windows and time per reason. A handful of distinct reasons repeat for every window,
+/// mostly the same `&'static str`, so a short list found by pointer first beats a map.
+type Reasons<'a> = Vec<(&'a str, usize, f64)>;
+
+fn add_reason<'a>(reasons: &mut Reasons<'a>, reason: &'a str, w: f64) {
+    match reasons.iter_mut().find(|(r, _, _)| std::ptr::eq(*r, reason) || *r == reason) {
         Some(entry) => {
-            entry.0 += 1;
-            entry.1 += w;
+            entry.1 += 1;
+            entry.2 += w;
         }
-        None => {
-            map.insert(reason.to_owned(), (1, w));
-        }
+        None => reasons.push((reason, 1, w)),
     }
 }
 
-fn into_counts(map: BTreeMap<String, (usize, f64)>) -> Vec<ReasonCount> {
-    map.into_iter()
-        .map(|(reason, (windows, duration_s))| ReasonCount { reason, windows, duration_s })
+/// The reasons in alphabetical order.
+fn into_counts(mut reasons: Reasons<'_>) -> Vec<ReasonCount> {
+    reasons.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    reasons
+        .into_iter()
+        .map(|(reason, windows, duration_s)| ReasonCount { reason: reason.to_owned(), windows, duration_s })
         .collect()
 }
 
@@ -186,8 +188,8 @@ fn summarize<'a, W: Window + 'a>(
     let mut scored: Vec<(f64, f64)> = Vec::new();
     let mut weighted_sum = 0.0;
     let mut poor_s = 0.0;
-    let mut excluded = BTreeMap::new();
-    let mut unknown = BTreeMap::new();
+    let mut excluded = Reasons::new();
+    let mut unknown = Reasons::new();
     for window in windows {
         s.windows += 1;
         let w = weight(window.duration_s());

@@ -219,20 +219,23 @@ struct Terminal {
     ro_nb: f64,
     iolr: f64,
     iq: f64,
+    /// 10^(−STMR/10) and 10^(−TELR/10), the constant parts of STMRo.
+    stmr_power: f64,
+    telr_power: f64,
 }
 
 impl Terminal {
     /// The parameters these terms read.
-    fn key(p: &EModelParams) -> [u64; 9] {
-        [p.slr, p.rlr, p.nfor, p.pr, p.lstr, p.ps, p.ds, p.nc, p.qdu].map(f64::to_bits)
+    fn key(p: &EModelParams) -> [u64; 11] {
+        [p.slr, p.rlr, p.nfor, p.pr, p.lstr, p.ps, p.ds, p.nc, p.qdu, p.stmr, p.telr].map(f64::to_bits)
     }
 
     /// The terms for `p`. Every window of a call scores with the same terminals, and these
-    /// terms are ten of `r_factor`'s fifteen powers and logarithms, so the last result is
+    /// terms hold most of `r_factor`'s powers and logarithms, so the last result is
     /// kept per thread.
     fn of(p: &EModelParams) -> Terminal {
         thread_local! {
-            static LAST: std::cell::Cell<Option<([u64; 9], Terminal)>> = const { std::cell::Cell::new(None) };
+            static LAST: std::cell::Cell<Option<([u64; 11], Terminal)>> = const { std::cell::Cell::new(None) };
         }
         let key = Terminal::key(p);
         if let Some((k, t)) = LAST.get()
@@ -267,18 +270,38 @@ impl Terminal {
         let y = (ro_nb - 100.0) / 15.0 + 46.0 / 8.4 - g / 9.0;
         let z = 46.0 / 30.0 - g / 40.0;
         let iq = 15.0 * lg(1.0 + 10f64.powf(y) + 10f64.powf(z));
-        Terminal { no, ro_nb, iolr, iq }
+        let stmr_power = 10f64.powf(-p.stmr / 10.0);
+        let telr_power = 10f64.powf(-p.telr / 10.0);
+        Terminal { no, ro_nb, iolr, iq, stmr_power, telr_power }
     }
+}
+
+/// Ist (G.107 7-11) from STMRo. Above Ta ≈ 100 ms the echo term no longer moves STMRo at
+/// all (e^(−T/4) underflows next to 10^(−STMR/10)), so consecutive windows repeat the
+/// same STMRo and the last result is kept per thread.
+fn sidetone_impairment(stmro: f64) -> f64 {
+    thread_local! {
+        static LAST: std::cell::Cell<Option<(u64, f64)>> = const { std::cell::Cell::new(None) };
+    }
+    if let Some((k, ist)) = LAST.get()
+        && k == stmro.to_bits()
+    {
+        return ist;
+    }
+    let eighth_root = |v: f64| v.sqrt().sqrt().sqrt();
+    let ist = 12.0 * eighth_root(1.0 + ((stmro - 13.0) / 6.0).powi(8))
+        - 28.0 * odd_root(1.0 + ((stmro + 1.0) / 19.4).powi(35), 35)
+        - 13.0 * odd_root(1.0 + ((stmro - 3.0) / 33.0).powi(13), 13)
+        + 29.0;
+    LAST.set(Some((stmro.to_bits(), ist)));
+    ist
 }
 
 /// Computes R and every sub-term (doc §1.1, G.107 equations 7-1 to 7-29).
 pub fn r_factor(p: &EModelParams) -> RFactorBreakdown {
-    let Terminal { no, ro_nb, iolr, iq } = Terminal::of(p);
-    let stmro = -10.0 * lg(10f64.powf(-p.stmr / 10.0) + (-p.t / 4.0).exp() * 10f64.powf(-p.telr / 10.0));
-    let ist = 12.0 * (1.0 + ((stmro - 13.0) / 6.0).powi(8)).powf(1.0 / 8.0)
-        - 28.0 * odd_root(1.0 + ((stmro + 1.0) / 19.4).powi(35), 35)
-        - 13.0 * odd_root(1.0 + ((stmro - 3.0) / 33.0).powi(13), 13)
-        + 29.0;
+    let Terminal { no, ro_nb, iolr, iq, stmr_power, telr_power } = Terminal::of(p);
+    let stmro = -10.0 * lg(stmr_power + (-p.t / 4.0).exp() * telr_power);
+    let ist = sidetone_impairment(stmro);
     let is_nb = iolr + ist + iq;
 
     // Talker echo Idte (G.107 §7.4), including both STMR special cases.
@@ -295,17 +318,24 @@ pub fn r_factor(p: &EModelParams) -> RFactorBreakdown {
         idte = (idte * idte + ist * ist).sqrt();
     }
 
-    // Listener echo Idle.
-    let rle = 10.5 * (p.wepl + 7.0) * (p.tr + 1.0).powf(-0.25);
+    // Listener echo Idle; x^-¼ as 1/√√x, which costs a fraction of a `powf`.
+    let rle = 10.5 * (p.wepl + 7.0) / (p.tr + 1.0).sqrt().sqrt();
     let idle = (ro_nb - rle) / 2.0 + ((ro_nb - rle).powi(2) / 4.0 + 169.0).sqrt();
 
     // Absolute delay Idd (7-27, 7-28). The exponent is 6·sT; amplet2's (6 − sT) is a bug.
     let idd = if p.ta <= p.m_t {
         0.0
     } else {
-        let x = lg(p.ta / p.m_t) / lg(2.0);
+        let x = (p.ta / p.m_t).log2();
         let e = 6.0 * p.s_t;
-        25.0 * ((1.0 + x.powf(e)).powf(1.0 / e) - 3.0 * (1.0 + (x / 3.0).powf(e)).powf(1.0 / e) + 2.0)
+        if p.s_t == 1.0 {
+            // The default class: the same terms with integer powers and roots, which are
+            // many times cheaper than `powf` on every scored window.
+            let sixth_root = |v: f64| v.sqrt().cbrt();
+            25.0 * (sixth_root(1.0 + x.powi(6)) - 3.0 * sixth_root(1.0 + (x / 3.0).powi(6)) + 2.0)
+        } else {
+            25.0 * ((1.0 + x.powf(e)).powf(1.0 / e) - 3.0 * (1.0 + (x / 3.0).powf(e)).powf(1.0 / e) + 2.0)
+        }
     };
 
     let (ro, is, delay_scale, loss_ceiling) = match p.scale {

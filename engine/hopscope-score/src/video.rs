@@ -133,42 +133,30 @@ pub fn p1203_mos_from_r(q: f64) -> f64 {
     mos.clamp(P1203_MOS_MIN, P1203_MOS_MAX)
 }
 
-/// P.1203 MOS → quality Q (0–100), by bisection.
+/// P.1203 MOS → quality Q (0–100): the inverse of [`p1203_mos_from_r`], in closed form.
 ///
 /// The forward polynomial is increasing on [80 − √5900, 100] = [3.19, 100], which covers
-/// MOS (1.05, 4.9]; that is where the bisection runs. MOS at or below 1.05 maps to 0, as
-/// the first entry of the reference implementation's table does.
+/// MOS (1.05, 4.9]; MOS at or below 1.05 maps to 0, as the first entry of the reference
+/// implementation's table does. Solving the cubic `Q³ − 160Q² + 500Q + (MOS − 1.05)/7·10⁻⁶
+/// = 0` by the trigonometric method, the middle of its three real roots is the one in that
+/// range (the way G.107 Appendix I inverts the E-model's cubic); one Newton step then
+/// removes the rounding of `acos`/`cos`.
 pub fn p1203_r_from_mos(mos: f64) -> f64 {
     let mos = mos.clamp(P1203_MOS_MIN, P1203_MOS_MAX);
     if mos <= P1203_MOS_MIN {
         return 0.0;
     }
-    // Safeguarded Newton on the cubic (it is increasing on the bracket): a handful of
-    // steps instead of 60 halvings, and a bisection step whenever Newton would leave the
-    // bracket, so it can never do worse than bisection.
-    let (mut lo, mut hi) = (80.0 - 5900f64.sqrt(), 100.0);
-    let slope = |q: f64| 0.0385 + 7e-6 * (-3.0 * q * q + 320.0 * q - 6000.0);
-    let mut q = ((mos - P1203_MOS_MIN) / 3.85 * 100.0).clamp(lo, hi);
-    for _ in 0..60 {
-        let f = p1203_mos_from_r(q) - mos;
-        if f == 0.0 {
-            break;
-        }
-        if f < 0.0 {
-            lo = q;
-        } else {
-            hi = q;
-        }
-        let d = slope(q);
-        let newton = q - f / d;
-        let next = if d > 0.0 && newton > lo && newton < hi { newton } else { 0.5 * (lo + hi) };
-        if (next - q).abs() <= 1e-12 * q.abs().max(1.0) {
-            q = next;
-            break;
-        }
-        q = next;
-    }
-    q
+    let (lo, hi) = (80.0 - 5900f64.sqrt(), 100.0);
+    // Depressed cubic t³ + pt + q with Q = t + 160/3.
+    let (b, c, d) = (-160.0, 500.0, (mos - P1203_MOS_MIN) / 7e-6);
+    let p = c - b * b / 3.0;
+    let q = 2.0 * b * b * b / 27.0 - b * c / 3.0 + d;
+    let m = 2.0 * (-p / 3.0).sqrt();
+    let theta = ((3.0 * q / (2.0 * p)) * (-3.0 / p).sqrt()).clamp(-1.0, 1.0).acos() / 3.0;
+    let root = m * (theta - 2.0 * std::f64::consts::PI / 3.0).cos() - b / 3.0;
+    let slope = 0.0385 + 7e-6 * (-3.0 * root * root + 320.0 * root - 6000.0);
+    let polished = if slope > 0.0 { root - (p1203_mos_from_r(root) - mos) / slope } else { root };
+    polished.clamp(lo, hi)
 }
 
 /// Inputs to one mode-0 evaluation. All must be finite and > 0; callers validate.
@@ -209,11 +197,13 @@ fn clamp100(x: f64) -> f64 {
 pub fn p1203_mode0(i: &P1203Inputs) -> P1203Breakdown {
     use coeff::*;
     let br = i.bitrate_kbps;
-    let quant = A1 + A2 * (A3 + br.ln() + (br * br / (i.coded_pixels * i.fps) + A4).ln()).ln();
+    // ln(br) + ln(br²/(pixels·fps) + A4) as one logarithm of the product.
+    let quant = A1 + A2 * (A3 + (br * (br * br / (i.coded_pixels * i.fps) + A4)).ln()).ln();
     let mos_q = (Q1 + Q2 * (Q3 * quant).exp()).clamp(1.0, 5.0);
     let d_q = clamp100(100.0 - p1203_r_from_mos(mos_q));
     let scale = (i.display_pixels / i.coded_pixels).max(1.0);
-    let d_u = clamp100(U1 * (U2 * (scale - 1.0) + 1.0).log10());
+    // Shown at the coded size (the usual case) there is no upscaling: log10(1) = 0.
+    let d_u = if scale > 1.0 { clamp100(U1 * (U2 * (scale - 1.0) + 1.0).log10()) } else { 0.0 };
     let d_t =
         if i.fps < 24.0 { clamp100((100.0 - d_q - d_u) * (T1 - T2 * i.fps) / (T3 + i.fps)) } else { 0.0 };
     let o22 = p1203_mos_from_r(100.0 - clamp100(d_q + d_u + d_t));
@@ -709,7 +699,10 @@ mod tests {
 
     #[test]
     fn p1203_mos_scale_round_trip() {
-        for q in [3.5, 10.0, 30.0, 50.0, 60.0, 80.0, 99.0] {
+        // The closed form against the forward polynomial over the whole invertible range,
+        // every 0.01 of Q from 3.2 to 100.
+        for step in 320..=10_000 {
+            let q = f64::from(step) / 100.0;
             close(p1203_r_from_mos(p1203_mos_from_r(q)), q, 1e-9);
         }
         close(p1203_mos_from_r(100.0), 4.9, 1e-12);

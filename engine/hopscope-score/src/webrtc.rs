@@ -73,6 +73,24 @@ pub struct StreamQuality {
     pub assumptions: Vec<String>,
 }
 
+impl StreamQuality {
+    /// The window scores, if this is an audio stream.
+    pub fn audio_windows(&self) -> Option<&[AudioWindowScore]> {
+        match &self.windows {
+            StreamWindows::Audio { windows } => Some(windows),
+            StreamWindows::Video { .. } => None,
+        }
+    }
+
+    /// The window scores, if this is a video stream.
+    pub fn video_windows(&self) -> Option<&[VideoWindowScore]> {
+        match &self.windows {
+            StreamWindows::Video { windows } => Some(windows),
+            StreamWindows::Audio { .. } => None,
+        }
+    }
+}
+
 /// Quality for one participant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParticipantQuality {
@@ -97,13 +115,28 @@ pub struct ConferenceQuality {
 
 /// Scores every received stream of a conference and aggregates.
 pub fn score_conference(conference: &Conference, config: &QualityConfig) -> ConferenceQuality {
-    let mut streams = Vec::new();
-    for p in &conference.participants {
+    // Who sends each SSRC, found once: (ssrc, participant index), sorted by SSRC.
+    let mut senders: Vec<(u32, usize)> = conference
+        .participants
+        .iter()
+        .enumerate()
+        .flat_map(|(i, q)| {
+            q.peer_connections.iter().flat_map(|pc| &pc.outbound).filter_map(move |o| Some((o.info.ssrc?, i)))
+        })
+        .collect();
+    senders.sort_unstable();
+    senders.dedup();
+    // Every scored stream with the indices of its receiver and sender, so the roll-ups
+    // below compare numbers, not names.
+    let mut scored: Vec<(usize, Option<usize>, StreamQuality)> = Vec::new();
+    for (receiver, p) in conference.participants.iter().enumerate() {
         for pc in &p.peer_connections {
             let rtt = RttTimeline::of(pc);
             for s in &pc.inbound {
-                if let Some(q) = score_stream(conference, p, pc, s, &rtt, config) {
-                    streams.push(q);
+                let sender = s.info.ssrc.and_then(|ssrc| sender_of(&senders, receiver, ssrc));
+                let name = sender.map(|i| conference.participants[i].id.to_string());
+                if let Some(q) = score_stream(p, pc, s, name, &rtt, config) {
+                    scored.push((receiver, sender, q));
                 }
             }
         }
@@ -111,52 +144,18 @@ pub fn score_conference(conference: &Conference, config: &QualityConfig) -> Conf
     let participants: Vec<ParticipantQuality> = conference
         .participants
         .iter()
-        .map(|p| {
-            let mine = |media: MediaKind| -> Vec<&StreamQuality> {
-                streams
-                    .iter()
-                    .filter(|s| s.participant == p.id.as_str())
-                    .filter(|s| {
-                        matches!(
-                            (&s.windows, media),
-                            (StreamWindows::Audio { .. }, MediaKind::Audio)
-                                | (StreamWindows::Video { .. }, MediaKind::Video)
-                        )
-                    })
-                    .collect()
-            };
-            let audio: Vec<&[AudioWindowScore]> = mine(MediaKind::Audio)
-                .into_iter()
-                .filter_map(|s| match &s.windows {
-                    StreamWindows::Audio { windows } => Some(windows.as_slice()),
-                    StreamWindows::Video { .. } => None,
-                })
-                .collect();
-            let video: Vec<&[VideoWindowScore]> = mine(MediaKind::Video)
-                .into_iter()
-                .filter_map(|s| match &s.windows {
-                    StreamWindows::Video { windows } => Some(windows.as_slice()),
-                    StreamWindows::Audio { .. } => None,
-                })
-                .collect();
+        .enumerate()
+        .map(|(i, p)| {
+            let mine = || scored.iter().filter(|s| s.0 == i);
+            let audio: Vec<&[AudioWindowScore]> = mine().filter_map(|s| s.2.audio_windows()).collect();
+            let video: Vec<&[VideoWindowScore]> = mine().filter_map(|s| s.2.video_windows()).collect();
             let received = summarize_participant(p.id.as_str(), &audio, &video, &config.aggregate);
             // What the others received from this participant.
-            let from_me: Vec<&StreamQuality> =
-                streams.iter().filter(|s| s.sender.as_deref() == Some(p.id.as_str())).collect();
-            let sent_audio: Vec<&[AudioWindowScore]> = from_me
-                .iter()
-                .filter_map(|s| match &s.windows {
-                    StreamWindows::Audio { windows } => Some(windows.as_slice()),
-                    StreamWindows::Video { .. } => None,
-                })
-                .collect();
-            let sent_video: Vec<&[VideoWindowScore]> = from_me
-                .iter()
-                .filter_map(|s| match &s.windows {
-                    StreamWindows::Video { windows } => Some(windows.as_slice()),
-                    StreamWindows::Audio { .. } => None,
-                })
-                .collect();
+            let from_me = || scored.iter().filter(|s| s.1 == Some(i));
+            let sent_audio: Vec<&[AudioWindowScore]> =
+                from_me().filter_map(|s| s.2.audio_windows()).collect();
+            let sent_video: Vec<&[VideoWindowScore]> =
+                from_me().filter_map(|s| s.2.video_windows()).collect();
             ParticipantQuality {
                 received,
                 sent_audio: (!sent_audio.is_empty())
@@ -166,15 +165,16 @@ pub fn score_conference(conference: &Conference, config: &QualityConfig) -> Conf
             }
         })
         .collect();
+    let streams: Vec<StreamQuality> = scored.into_iter().map(|(_, _, q)| q).collect();
     let summaries: Vec<ParticipantSummary> = participants.iter().map(|p| p.received.clone()).collect();
     ConferenceQuality { streams, conference: summarize_conference(&summaries), participants }
 }
 
 fn score_stream(
-    conference: &Conference,
     p: &Participant,
     pc: &PeerConnection,
     s: &InboundRtpStream,
+    sender: Option<String>,
     rtt: &RttTimeline,
     config: &QualityConfig,
 ) -> Option<StreamQuality> {
@@ -194,51 +194,54 @@ fn score_stream(
             _ => None,
         }
     })?;
-    let windows = match kind {
-        MediaKind::Audio => {
-            let codec = match s
-                .info
-                .codec
-                .as_deref()
-                .map(|m| audio_codec_from_webrtc(m, s.info.codec_parameters.as_deref()))
-            {
-                Some(Ok(c)) => c,
-                Some(Err(_)) => {
-                    assumptions.push(format!(
-                        "audio codec {} is not in the codec table; scored as Opus",
-                        s.info.codec.as_deref().unwrap_or_default()
-                    ));
-                    AudioCodec::Opus
-                }
-                None => {
-                    assumptions.push("audio codec not reported; scored as Opus, WebRTC's default".into());
-                    AudioCodec::Opus
-                }
-            };
-            let windows: Vec<AudioWindowScore> = intervals
-                .iter()
-                .filter(|i| !i.reset)
-                .map(|i| score_audio_window(&audio_inputs(i, codec, rtt), &config.audio))
-                .collect();
-            StreamWindows::Audio { windows }
-        }
-        MediaKind::Video => {
-            let codec = match s.info.codec.as_deref().map(VideoCodec::from_mime_type) {
-                Some(Ok(c)) => c,
-                _ => {
-                    assumptions
-                        .push("video codec not reported; scored as H.264 (P.1203's calibration)".into());
-                    VideoCodec::H264
-                }
-            };
-            let windows: Vec<VideoWindowScore> = intervals
-                .iter()
-                .filter(|i| !i.reset)
-                .map(|i| score_video_window(&video_inputs(i, codec, s.info.is_screenshare), &config.video))
-                .collect();
-            StreamWindows::Video { windows }
-        }
-    };
+    let windows =
+        match kind {
+            MediaKind::Audio => {
+                let codec = match s
+                    .info
+                    .codec
+                    .as_deref()
+                    .map(|m| audio_codec_from_webrtc(m, s.info.codec_parameters.as_deref()))
+                {
+                    Some(Ok(c)) => c,
+                    Some(Err(_)) => {
+                        assumptions.push(format!(
+                            "audio codec {} is not in the codec table; scored as Opus",
+                            s.info.codec.as_deref().unwrap_or_default()
+                        ));
+                        AudioCodec::Opus
+                    }
+                    None => {
+                        assumptions.push("audio codec not reported; scored as Opus, WebRTC's default".into());
+                        AudioCodec::Opus
+                    }
+                };
+                let mut rtt = rtt.cursor();
+                let mut windows = Vec::with_capacity(intervals.len());
+                windows.extend(
+                    intervals
+                        .iter()
+                        .filter(|i| !i.reset)
+                        .map(|i| score_audio_window(&audio_inputs(i, codec, &mut rtt), &config.audio)),
+                );
+                StreamWindows::Audio { windows }
+            }
+            MediaKind::Video => {
+                let codec = match s.info.codec.as_deref().map(VideoCodec::from_mime_type) {
+                    Some(Ok(c)) => c,
+                    _ => {
+                        assumptions
+                            .push("video codec not reported; scored as H.264 (P.1203's calibration)".into());
+                        VideoCodec::H264
+                    }
+                };
+                let mut windows = Vec::with_capacity(intervals.len());
+                windows.extend(intervals.iter().filter(|i| !i.reset).map(|i| {
+                    score_video_window(&video_inputs(i, codec, s.info.is_screenshare), &config.video)
+                }));
+                StreamWindows::Video { windows }
+            }
+        };
     let summary = match &windows {
         StreamWindows::Audio { windows } => summarize_audio(windows, &config.aggregate),
         StreamWindows::Video { windows } => summarize_video(windows, &config.aggregate),
@@ -248,28 +251,29 @@ fn score_stream(
         peer_connection: pc.id.to_string(),
         stats_id: s.info.stats_id.clone(),
         ssrc: s.info.ssrc,
-        sender: s.info.ssrc.and_then(|ssrc| sender_of(conference, p, ssrc)),
+        sender,
         windows,
         summary,
         assumptions,
     })
 }
 
-/// The participant (other than the receiver) who sends `ssrc`.
-fn sender_of(conference: &Conference, receiver: &Participant, ssrc: u32) -> Option<String> {
-    conference
-        .participants
-        .iter()
-        .filter(|q| q.id != receiver.id)
-        .find(|q| q.peer_connections.iter().any(|pc| pc.outbound.iter().any(|o| o.info.ssrc == Some(ssrc))))
-        .map(|q| q.id.to_string())
+/// The participant (other than the receiver) who sends `ssrc`, from the sorted
+/// (ssrc, participant) list; the first such participant when several claim it.
+fn sender_of(senders: &[(u32, usize)], receiver: usize, ssrc: u32) -> Option<usize> {
+    let from = senders.partition_point(|&(s, _)| s < ssrc);
+    senders[from..].iter().take_while(|&&(s, _)| s == ssrc).map(|&(_, i)| i).find(|&i| i != receiver)
 }
 
 fn as_count(v: Option<f64>) -> Option<u64> {
-    v.filter(|x| *x >= 0.0).map(|x| x.round() as u64)
+    v.filter(|x| *x >= 0.0).map(|x| {
+        // Counter deltas are whole numbers: a cast checks that without `round`'s libm call.
+        let whole = x as u64;
+        if whole as f64 == x { whole } else { x.round() as u64 }
+    })
 }
 
-fn audio_inputs(i: &InboundInterval, codec: AudioCodec, rtt: &RttTimeline) -> AudioWindowInputs {
+fn audio_inputs(i: &InboundInterval, codec: AudioCodec, rtt: &mut RttCursor<'_>) -> AudioWindowInputs {
     let mut w = AudioWindowInputs::new(i.duration_s(), codec);
     w.rtt_s = rtt.at(i.end);
     w.jitter_buffer_delay_s = i.jitter_buffer_delay_ms.map(|ms| ms / 1000.0);
@@ -280,7 +284,10 @@ fn audio_inputs(i: &InboundInterval, codec: AudioCodec, rtt: &RttTimeline) -> Au
     w.total_samples_received = as_count(i.samples_received);
     w.concealment_events = as_count(i.concealment_events);
     w.packets_received = as_count(i.packets_received);
-    w.packets_lost = i.packets_lost.map(|l| l.round() as i64);
+    w.packets_lost = i.packets_lost.map(|l| {
+        let whole = l as i64;
+        if whole as f64 == l { whole } else { l.round() as i64 }
+    });
     w.audio_level = i.mean_audio_level.or(i.audio_level);
     w
 }
@@ -314,12 +321,15 @@ struct RttTimeline {
 
 impl RttTimeline {
     fn of(pc: &PeerConnection) -> RttTimeline {
-        let mut rtcp: Vec<(Timestamp, f64)> = pc
-            .remote_inbound
-            .iter()
-            .flat_map(|s| s.intervals())
-            .filter_map(|i| Some((i.end, i.rtt_ms? / 1000.0)))
-            .collect();
+        let room: usize = pc.remote_inbound.iter().map(|s| s.samples.len()).sum::<usize>()
+            + pc.remote_outbound.iter().map(|s| s.samples.len()).sum::<usize>();
+        let mut rtcp: Vec<(Timestamp, f64)> = Vec::with_capacity(room);
+        rtcp.extend(
+            pc.remote_inbound
+                .iter()
+                .flat_map(|s| s.intervals())
+                .filter_map(|i| Some((i.end, i.rtt_ms? / 1000.0))),
+        );
         // A single RTCP report still counts.
         for s in &pc.remote_inbound {
             if let Some(x) = s.samples.first()
@@ -335,12 +345,14 @@ impl RttTimeline {
                 .filter_map(|x| Some((x.at, x.round_trip_time_s?))),
         );
         rtcp.sort_by_key(|a| a.0);
-        let mut ice: Vec<(Timestamp, f64)> = pc
-            .candidate_pairs
-            .iter()
-            .flat_map(|p| p.intervals())
-            .filter_map(|i| Some((i.end, i.rtt_ms? / 1000.0)))
-            .collect();
+        let mut ice: Vec<(Timestamp, f64)> =
+            Vec::with_capacity(pc.candidate_pairs.iter().map(|p| p.samples.len()).sum());
+        ice.extend(
+            pc.candidate_pairs
+                .iter()
+                .flat_map(|p| p.intervals())
+                .filter_map(|i| Some((i.end, i.rtt_ms? / 1000.0))),
+        );
         for p in &pc.candidate_pairs {
             if let Some(x) = p.samples.first()
                 && let Some(r) = x.current_round_trip_time_s
@@ -352,24 +364,88 @@ impl RttTimeline {
         RttTimeline { rtcp, ice }
     }
 
+    /// A reader for windows taken in time order.
+    fn cursor(&self) -> RttCursor<'_> {
+        RttCursor { timeline: self, next: [0, 0] }
+    }
+}
+
+/// Reads an [`RttTimeline`] for windows in time order: each series remembers where the
+/// last lookup landed and walks on from there, so a stream's windows cost O(1) each
+/// instead of two binary searches. Out-of-order times fall back to a search; the answer
+/// is the same either way.
+struct RttCursor<'a> {
+    timeline: &'a RttTimeline,
+    /// Per series (RTCP, ICE): the index of the first entry after the last time asked.
+    next: [usize; 2],
+}
+
+impl RttCursor<'_> {
     /// The latest measurement at or before `t` (or just after it, for the first windows),
     /// RTCP first, ICE otherwise; `None` when nothing recent exists.
-    fn at(&self, t: Timestamp) -> Option<f64> {
-        let pick = |series: &[(Timestamp, f64)]| -> Option<f64> {
-            let i = series.partition_point(|(at, _)| *at <= t);
-            // (age, rtt) of entry j, when recent enough.
-            let recent = |j: usize| {
-                series
-                    .get(j)
-                    .map(|&(at, r)| (t.seconds_since(at).abs(), r))
-                    .filter(|(age, _)| *age <= MAX_RTT_AGE_S)
+    fn at(&mut self, t: Timestamp) -> Option<f64> {
+        let [rtcp, ice] = &mut self.next;
+        pick(&self.timeline.rtcp, t, rtcp).or_else(|| pick(&self.timeline.ice, t, ice))
+    }
+}
+
+/// The entry of `series` nearest to `t` within [`MAX_RTT_AGE_S`] (the earlier on a tie),
+/// searching from `next`, the index of the first entry after the previous `t`.
+fn pick(series: &[(Timestamp, f64)], t: Timestamp, next: &mut usize) -> Option<f64> {
+    let mut i = (*next).min(series.len());
+    if i > 0 && series[i - 1].0 > t {
+        i = series.partition_point(|(at, _)| *at <= t);
+    } else {
+        while i < series.len() && series[i].0 <= t {
+            i += 1;
+        }
+    }
+    *next = i;
+    // (age, rtt) of entry j, when recent enough.
+    let recent = |j: usize| {
+        series.get(j).map(|&(at, r)| (t.seconds_since(at).abs(), r)).filter(|(age, _)| *age <= MAX_RTT_AGE_S)
+    };
+    match (i.checked_sub(1).and_then(recent), recent(i)) {
+        // The nearer one; the earlier on a tie.
+        (Some(before), Some(after)) => Some(if after.0 < before.0 { after.1 } else { before.1 }),
+        (before, after) => before.or(after).map(|(_, r)| r),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(ms: f64) -> Timestamp {
+        Timestamp::from_epoch_ms(ms).expect("finite")
+    }
+
+    /// The cursor answers exactly as a fresh binary search does, for times in order, times
+    /// that jump back, and times beyond either end and beyond the age limit.
+    #[test]
+    fn cursor_matches_a_fresh_search() {
+        let rtcp: Vec<(Timestamp, f64)> = [1_000.0, 2_000.0, 2_000.0, 5_000.0, 80_000.0]
+            .iter()
+            .enumerate()
+            .map(|(i, &ms)| (ts(ms), 0.01 * (i + 1) as f64))
+            .collect();
+        let ice: Vec<(Timestamp, f64)> =
+            (0..50).map(|i| (ts(500.0 * f64::from(i)), 0.001 * f64::from(i))).collect();
+        let timeline = RttTimeline { rtcp, ice };
+        let reference = |t: Timestamp| {
+            let fresh = |series: &[(Timestamp, f64)]| {
+                pick(series, t, &mut series.partition_point(|(at, _)| *at <= t))
             };
-            match (i.checked_sub(1).and_then(recent), recent(i)) {
-                // The nearer one; the earlier on a tie.
-                (Some(before), Some(after)) => Some(if after.0 < before.0 { after.1 } else { before.1 }),
-                (before, after) => before.or(after).map(|(_, r)| r),
-            }
+            fresh(&timeline.rtcp).or_else(|| fresh(&timeline.ice))
         };
-        pick(&self.rtcp).or_else(|| pick(&self.ice))
+        let mut times: Vec<f64> = (0..200).map(|i| -1_000.0 + 500.0 * f64::from(i)).collect();
+        times.extend([3_000.0, 1_500.0, 2_000.0, 90_000.0, 0.0, 36_000.0, 35_000.0]);
+        let mut cursor = timeline.cursor();
+        for ms in times {
+            assert_eq!(cursor.at(ts(ms)), reference(ts(ms)), "at {ms} ms");
+        }
+        // Far from any RTCP report the ICE series answers; beyond both, nothing does.
+        assert_eq!(timeline.cursor().at(ts(40_000.0)), Some(0.049));
+        assert_eq!(timeline.cursor().at(ts(200_000.0)), None);
     }
 }
