@@ -67,6 +67,9 @@ impl Default for Limits {
     }
 }
 
+/// Linear memory per instance slot kept mapped between evaluations (see `PluginHost::new`).
+const KEEP_RESIDENT_BYTES: usize = 16 << 20;
+
 /// How often the epoch advances: the resolution of wall-clock deadlines.
 const EPOCH_TICK: Duration = Duration::from_millis(1);
 
@@ -247,6 +250,11 @@ impl PluginHost {
         pool.total_memories(n.saturating_mul(2));
         pool.total_tables(n.saturating_mul(8));
         pool.max_memory_size(limits.max_memory_bytes);
+        // A fresh instance per evaluation would otherwise fault in every page of memory the
+        // plugin touches again (a 5000-stream call copies megabytes in); pages kept resident
+        // are zeroed with memset on release instead, which costs a fraction of that.
+        pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES.min(limits.max_memory_bytes));
+        pool.table_keep_resident(64 << 10);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(engine_error)?;
 
