@@ -985,6 +985,59 @@ impl HopEntity {
     }
 }
 
+impl HopEntity {
+    /// A numeric metric at ticks `first..=last`, the same values as [`value`](Self::value)
+    /// (same routes, same order, so the same sums) but route by route: each route's
+    /// windows are walked once alongside the ticks instead of searched at every tick, and
+    /// a hop of a big SFU call carries dozens of routes. `None` for metrics that are not
+    /// numbers pooled over routes.
+    fn pooled(&self, metric: MetricId, first: usize, last: usize, view: &View) -> Option<Vec<(usize, f64)>> {
+        let field = HopField::of(metric);
+        let read: fn(&PathWindow) -> Option<f64> = match field {
+            HopField::Routes => |_| Some(1.0),
+            HopField::LossPercent => |w| w.loss_fraction.map(|f| f * 100.0),
+            HopField::JitterMs => |w| w.jitter_ms,
+            HopField::RttMs => |w| w.rtt_ms,
+            HopField::BitrateKbps => |w| w.bitrate_bps,
+            _ => return None,
+        };
+        let last = last.min(view.ticks.len().checked_sub(1)?);
+        if first > last {
+            return Some(Vec::new());
+        }
+        // Per tick: (max, sum, count) over the covering routes' values.
+        let mut acc = vec![(f64::NAN, 0.0f64, 0usize); last - first + 1];
+        for ws in &self.series {
+            let mut i = 0;
+            for (k, a) in acc.iter_mut().enumerate() {
+                let t = view.ticks[first + k];
+                while i < ws.len() && ws[i].end < t {
+                    i += 1;
+                }
+                let Some(w) = ws.get(i).filter(|w| w.start < t && t <= w.end) else { continue };
+                if let Some(v) = read(w) {
+                    a.0 = if a.2 == 0 { v } else { a.0.max(v) };
+                    a.1 += v;
+                    a.2 += 1;
+                }
+            }
+        }
+        let out = acc.into_iter().enumerate().filter(|(_, (_, _, n))| *n > 0 || field == HopField::Routes);
+        Some(
+            out.filter_map(|(k, (max, sum, n))| {
+                let v = match field {
+                    HopField::Routes => n as f64,
+                    HopField::LossPercent | HopField::JitterMs => max,
+                    HopField::RttMs => sum / n as f64,
+                    _ => sum / 1000.0,
+                };
+                Some((first + k, v)).filter(|(_, v)| v.is_finite())
+            })
+            .collect(),
+        )
+    }
+}
+
 /// The conference as a whole.
 #[derive(Debug)]
 pub struct ConferenceEntity {
@@ -1242,6 +1295,11 @@ impl View {
             EntityRef::Stream(i) => self.stream(i).each_number_at(metric, first, last, f),
             EntityRef::Participant(i) if self.participants[i].pools_streams(metric) => {
                 for (tick, v) in self.participants[i].pooled(metric, first, last, self) {
+                    f(tick, v);
+                }
+            }
+            EntityRef::Hop(i) if let Some(values) = self.hops[i].pooled(metric, first, last, self) => {
+                for (tick, v) in values {
                     f(tick, v);
                 }
             }

@@ -279,15 +279,29 @@ fn native_scans_keep_what_a_script_loop_keeps() {
     }
 }
 
+/// Participant metrics pooled over received streams and hop metrics pooled over routes are
+/// scanned stream by stream and route by route; the scan must give exactly what reading
+/// tick by tick gives.
 #[test]
-fn pooled_participant_metrics_scan_to_the_same_values_as_tick_by_tick() {
+fn pooled_metrics_scan_to_the_same_values_as_tick_by_tick() {
     use hopscope_rules::view::EntityRef;
     let view = view();
-    for name in ["heard_mos", "heard_loss_percent", "seen_video_quality"] {
-        let (metric, _) = Scope::Participant.metric(name).expect("metric");
+    let participants = (0..view.participants.len()).map(EntityRef::Participant).collect::<Vec<_>>();
+    let hops = (0..view.hops.len()).map(EntityRef::Hop).collect::<Vec<_>>();
+    let cases = [
+        (Scope::Participant, "heard_mos", &participants),
+        (Scope::Participant, "heard_loss_percent", &participants),
+        (Scope::Participant, "seen_video_quality", &participants),
+        (Scope::Hop, "routes", &hops),
+        (Scope::Hop, "loss_percent", &hops),
+        (Scope::Hop, "jitter_ms", &hops),
+        (Scope::Hop, "rtt_ms", &hops),
+        (Scope::Hop, "bitrate_kbps", &hops),
+    ];
+    for (scope, name, entities) in cases {
+        let (metric, _) = scope.metric(name).expect("metric");
         let mut compared = 0;
-        for p in 0..view.participants.len() {
-            let entity = EntityRef::Participant(p);
+        for &entity in entities.iter() {
             let mut scanned = Vec::new();
             view.each_number_at(entity, metric, 0, view.ticks.len() - 1, |t, v| scanned.push((t, v)));
             let by_tick: Vec<(usize, f64)> = (0..view.ticks.len())
@@ -297,7 +311,7 @@ fn pooled_participant_metrics_scan_to_the_same_values_as_tick_by_tick() {
                 })
                 .collect();
             // Bit for bit: the same sums in the same order.
-            assert_eq!(scanned, by_tick, "{name} of participant {p}");
+            assert_eq!(scanned, by_tick, "{name} of {entity:?}");
             compared += by_tick.len();
             // A window of the call, too.
             let mut part = Vec::new();
@@ -308,5 +322,42 @@ fn pooled_participant_metrics_scan_to_the_same_values_as_tick_by_tick() {
             );
         }
         assert!(compared > 50, "{name}: the SFU call has values to compare ({compared})");
+    }
+}
+
+/// Entity lists read like arrays: loops, length, indices from either end, filter, map,
+/// concatenation, membership, and a real array on request; a bad index or a filter that
+/// does not answer yes or no is a clear error.
+#[test]
+fn entity_lists_read_like_arrays() {
+    let view = view();
+    let body = r#"
+        let people = conf.participants();
+        let n = 0;
+        for p in people { n += 1; }
+        let last = people[-1];
+        let named = people.filter(|p| p.id == last.id);
+        let ids = people.map(|p| p.id);
+        let both = people + conf.hops();
+        let arr = people.to_array();
+        arr.push(1);
+        [#{ about: conf, message: `${n} ${people.len()} ${people.len} ${people.is_empty()} ${named.len()} ${ids[0]} ${ids.len()} ${both.len()} ${people.contains(last)} ${conf.hops().contains(last)} ${arr.len()} ${type_of(people)}` }]
+    "#;
+    let run = one("conference", body).run(&view, &[]);
+    assert!(run.errors().next().is_none(), "{:?}", run.errors().collect::<Vec<_>>());
+    let (people, hops) = (view.participants.len(), view.hops.len());
+    assert_eq!(people, 4);
+    assert_eq!(
+        run.findings[0].message,
+        format!("4 4 4 false 1 {} 4 {} true false 5 Entities", view.participants[0].id, people + hops)
+    );
+    for (body, says) in [
+        ("conf.participants()[4]; []", "index 4 is outside the list (4 entities)"),
+        ("conf.participants()[-5]; []", "index -5 is outside the list (4 entities)"),
+        ("conf.participants().filter(|p| 1); []", "filter: the function returned a i64, not true or false"),
+    ] {
+        let run = one("conference", body).run(&view, &[]);
+        let err = run.errors().next().unwrap_or_else(|| panic!("{body}: no error"));
+        assert!(err.to_string().contains(says), "{body}: {err}");
     }
 }
