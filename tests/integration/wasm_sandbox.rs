@@ -211,6 +211,30 @@ fn forbidden_imports_are_refused_at_load() {
     still_serves(&host);
 }
 
+/// A plugin built with an older SDK imports the old world's interfaces: refused at load
+/// with both versions named and the fix, not as an unknown import.
+#[test]
+fn plugins_of_an_older_world_are_refused_with_the_versions() {
+    let host = host_with(Limits::default());
+    // The smallest such component: one import of the old host interface, nothing else.
+    let mut types = wasm_encoder::ComponentTypeSection::new();
+    types.instance(&wasm_encoder::InstanceType::new());
+    let mut imports = wasm_encoder::ComponentImportSection::new();
+    imports.import("hopscope:plugin/host@0.2.0", wasm_encoder::ComponentTypeRef::Instance(0));
+    let mut old_world = wasm_encoder::Component::new();
+    old_world.section(&types).section(&imports);
+    match host.load(&old_world.finish(), "old.wasm").expect_err("an old world must not load") {
+        e @ PluginError::WitVersion { .. } => {
+            let text = e.to_string();
+            assert!(text.contains("built against hopscope:plugin@0.2.0"), "{text}");
+            assert!(text.contains(&format!("this host speaks {}", hopscope_plugin::WIT_PACKAGE)), "{text}");
+            assert!(text.contains("rebuild it"), "{text}");
+        }
+        other => panic!("expected a WIT version error, got {other:?}"),
+    }
+    still_serves(&host);
+}
+
 #[test]
 fn bad_manifest_is_refused_at_load() {
     let host = host_with(Limits::default());

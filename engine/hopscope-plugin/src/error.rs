@@ -18,8 +18,18 @@ pub enum PluginError {
         /// The import's full name (`wasi:filesystem/types@0.2.0`).
         name: String,
     },
+    /// The component was built against another version of the plugin world.
+    #[error(
+        "the plugin was built against {found}, and this host speaks {expected}: rebuild it with the current hopscope-plugin-sdk"
+    )]
+    WitVersion {
+        /// The world the component imports (`hopscope:plugin@0.2.0`).
+        found: String,
+        /// The world this host offers.
+        expected: String,
+    },
     /// The component does not export the plugin world's functions with their types.
-    #[error("the component is not a hopscope:plugin@0.1 plugin: {reason}")]
+    #[error("the component is not a hopscope:plugin plugin: {reason}")]
     BadExport {
         /// What is missing or mistyped.
         reason: String,
@@ -120,6 +130,7 @@ impl PluginError {
         match self {
             PluginError::Malformed { .. } => "malformed",
             PluginError::UnknownImport { .. } => "unknown-import",
+            PluginError::WitVersion { .. } => "wit-version",
             PluginError::BadExport { .. } => "bad-export",
             PluginError::BadManifest { .. } => "bad-manifest",
             PluginError::CapabilityDenied { .. } => "capability-denied",

@@ -92,9 +92,9 @@ const INERT_IMPORTS: &[&str] = &[
     "wasi:io/streams",
 ];
 
-const HOST_INTERFACE: &str = "hopscope:plugin/host@0.2.0";
+const HOST_INTERFACE: &str = "hopscope:plugin/host@0.3.0";
 /// Only type definitions: importing it gives a plugin nothing to call.
-const TYPES_INTERFACE: &str = "hopscope:plugin/types@0.2.0";
+const TYPES_INTERFACE: &str = "hopscope:plugin/types@0.3.0";
 
 /// One log line a plugin wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -329,9 +329,19 @@ impl PluginHost {
         let engine = &self.inner.engine;
         for (name, _) in component.component_type().imports(engine) {
             let base = name.split('@').next().unwrap_or(name);
-            if name != HOST_INTERFACE && name != TYPES_INTERFACE && !INERT_IMPORTS.contains(&base) {
-                return Err(PluginError::UnknownImport { name: name.to_string() });
+            if name == HOST_INTERFACE || name == TYPES_INTERFACE || INERT_IMPORTS.contains(&base) {
+                continue;
             }
+            // Our own interfaces at another version: a plugin built with an older SDK.
+            if let ("hopscope:plugin/host" | "hopscope:plugin/types", Some(version)) =
+                (base, name.split_once('@').map(|(_, v)| v))
+            {
+                return Err(PluginError::WitVersion {
+                    found: format!("hopscope:plugin@{version}"),
+                    expected: crate::WIT_PACKAGE.to_string(),
+                });
+            }
+            return Err(PluginError::UnknownImport { name: name.to_string() });
         }
         let mut linker = self.inner.linker.clone();
         linker.define_unknown_imports_as_traps(&component).map_err(engine_error)?;

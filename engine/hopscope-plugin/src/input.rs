@@ -83,6 +83,60 @@ fn indices(v: &[usize]) -> Vec<u32> {
     v.iter().map(|&i| index(i)).collect()
 }
 
+/// "None" in the WIT's u32 columns.
+const NONE: u32 = u32::MAX;
+
+fn no_streams() -> wit::Streams {
+    wit::Streams {
+        participant: Vec::new(),
+        peer_connection: Vec::new(),
+        direction: Vec::new(),
+        kind: Vec::new(),
+        ssrc: Vec::new(),
+        codec: Vec::new(),
+        sender: Vec::new(),
+    }
+}
+
+/// Every stream by column, and the codecs the columns point into. Codecs and senders go
+/// by index: thousands of strings would cost the plugin an allocation each to receive,
+/// and a call uses a handful of codecs, so a list beats a map.
+fn stream_table(view: &View) -> (wit::Streams, Vec<String>) {
+    let n = view.streams.len();
+    let mut t = wit::Streams {
+        participant: Vec::with_capacity(n),
+        peer_connection: Vec::with_capacity(n),
+        direction: Vec::with_capacity(n),
+        kind: Vec::with_capacity(n),
+        ssrc: Vec::with_capacity(n),
+        codec: Vec::with_capacity(n),
+        sender: Vec::with_capacity(n),
+    };
+    let mut codecs: Vec<String> = Vec::new();
+    for s in &view.streams {
+        let a = &s.attrs;
+        let codec = a.codec.as_deref().map_or(NONE, |name| match codecs.iter().position(|c| c == name) {
+            Some(i) => index(i),
+            None => {
+                codecs.push(name.to_string());
+                index(codecs.len() - 1)
+            }
+        });
+        t.participant.push(index(s.participant));
+        t.peer_connection.push(index(s.pc));
+        t.direction.push(u8::from(!a.inbound));
+        t.kind.push(match a.media {
+            None => 0,
+            Some(MediaKind::Audio) => 1,
+            Some(MediaKind::Video) => 2,
+        });
+        t.ssrc.push(a.ssrc.map_or(-1, i64::from));
+        t.codec.push(codec);
+        t.sender.push(a.sender_index.map_or(NONE, index));
+    }
+    (t, codecs)
+}
+
 /// The plugin's input.
 pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) -> wit::Conference {
     // A 50-person SFU call has 5000 streams: a plugin that reads no stream (or hop)
@@ -112,36 +166,7 @@ pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) ->
             metrics: metrics(view, EntityRef::Pc(i), Scope::PeerConnection, wanted),
         })
         .collect();
-    // Codecs and senders go by index: thousands of strings would cost the plugin an
-    // allocation each to receive. A call uses a handful of codecs: a list beats a map.
-    let mut codecs: Vec<String> = Vec::new();
-    let streams = view
-        .streams
-        .iter()
-        .take(if with_streams { usize::MAX } else { 0 })
-        .map(|s| {
-            let a = &s.attrs;
-            let codec = a.codec.as_deref().map(|name| match codecs.iter().position(|c| c == name) {
-                Some(i) => index(i),
-                None => {
-                    codecs.push(name.to_string());
-                    index(codecs.len() - 1)
-                }
-            });
-            wit::Stream {
-                participant: index(s.participant),
-                peer_connection: index(s.pc),
-                direction: if a.inbound { wit::Direction::Inbound } else { wit::Direction::Outbound },
-                kind: a.media.map(|m| match m {
-                    MediaKind::Audio => wit::MediaKind::Audio,
-                    MediaKind::Video => wit::MediaKind::Video,
-                }),
-                ssrc: a.ssrc,
-                codec,
-                sender: a.sender_index.map(index),
-            }
-        })
-        .collect();
+    let (streams, codecs) = if with_streams { stream_table(view) } else { (no_streams(), Vec::new()) };
     let hops = (0..if with_hops { view.hops.len() } else { 0 })
         .map(|i| wit::Hop {
             from: hop_text(view, i, "from"),

@@ -102,7 +102,7 @@ impl Plugin for Hostile {
                 format!(
                     "{} participants, {} streams, {} ticks",
                     c.participants.len(),
-                    c.streams.len(),
+                    c.stream_count(),
                     c.ticks_ms.len()
                 ),
             )]),

@@ -42,7 +42,8 @@ impl Plugin for JitterBufferStress {
     fn evaluate(c: &Conference) -> Result<Vec<Finding>, String> {
         let mut findings = Vec::new();
         let end = c.end_ms();
-        for (index, s) in c.streams.iter().enumerate() {
+        for s in c.streams() {
+            let index = s.index as usize;
             if s.direction != Direction::Inbound || s.kind != Some(MediaKind::Audio) {
                 continue;
             }
@@ -73,13 +74,13 @@ impl Plugin for JitterBufferStress {
                 }
                 let raised = (from - step + HOLD_MS).min(to);
                 let participant = c.participant_id(s.participant);
-                let sender = c.sender_id(s).unwrap_or("the other side");
+                let sender = c.sender_id(&s).unwrap_or("the other side");
                 findings.push(Finding {
                     rule: RULE.into(),
                     version: VERSION,
                     severity: if run.worst >= SEVERE_MS { Severity::Error } else { Severity::Warning },
                     category: Category::Jitter,
-                    subject: Subject::Stream(index as u32),
+                    subject: Subject::Stream(s.index),
                     raised_ms: raised,
                     cleared_ms: (to < end).then_some(to),
                     evidence: vec![Evidence {

@@ -111,7 +111,81 @@ impl Metrics {
     }
 }
 
+/// Which way a stream goes, seen from its endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Received.
+    Inbound,
+    /// Sent.
+    Outbound,
+}
+
+/// Audio or video.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaKind {
+    /// Audio.
+    Audio,
+    /// Video.
+    Video,
+}
+
+/// One stream, read from the conference's columns (`conference.streams`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stream {
+    /// Its index: the subject of a finding about it, and where its metric values sit.
+    pub index: u32,
+    /// Index into `conference.participants`.
+    pub participant: u32,
+    /// Index into `conference.peer_connections`.
+    pub peer_connection: u32,
+    /// Received or sent.
+    pub direction: Direction,
+    /// Audio or video, when known.
+    pub kind: Option<MediaKind>,
+    /// The SSRC, when known.
+    pub ssrc: Option<u32>,
+    /// Index into `conference.codecs`, when known.
+    pub codec: Option<u32>,
+    /// For received streams: who sent it (index into `conference.participants`), when the
+    /// conference holds the sender's data.
+    pub sender: Option<u32>,
+}
+
+/// "None" in the u32 columns.
+const NONE: u32 = u32::MAX;
+
 impl Conference {
+    /// How many streams the conference holds (none unless the manifest reads a stream
+    /// metric).
+    pub fn stream_count(&self) -> usize {
+        self.streams.participant.len()
+    }
+
+    /// Stream `index`, if there is one.
+    pub fn stream(&self, index: usize) -> Option<Stream> {
+        let t = &self.streams;
+        let some = |v: u32| (v != NONE).then_some(v);
+        Some(Stream {
+            index: u32::try_from(index).ok()?,
+            participant: *t.participant.get(index)?,
+            peer_connection: *t.peer_connection.get(index)?,
+            direction: if *t.direction.get(index)? == 0 { Direction::Inbound } else { Direction::Outbound },
+            kind: match t.kind.get(index)? {
+                1 => Some(MediaKind::Audio),
+                2 => Some(MediaKind::Video),
+                _ => None,
+            },
+            ssrc: u32::try_from(*t.ssrc.get(index)?).ok(),
+            codec: some(*t.codec.get(index)?),
+            sender: some(*t.sender.get(index)?),
+        })
+    }
+
+    /// Every stream, in index order.
+    pub fn streams(&self) -> impl Iterator<Item = Stream> + '_ {
+        (0..self.stream_count()).map_while(|i| self.stream(i))
+    }
+
     /// A stream's values of a numeric metric per tick (a slice of the metric's column), if
     /// the manifest asked for it.
     pub fn stream_number(&self, stream: usize, metric: &str) -> Option<&[f64]> {
