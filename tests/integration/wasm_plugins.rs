@@ -106,6 +106,40 @@ fn jitter_storm_finding_is_complete_and_deterministic() {
     }
 }
 
+/// Plugins evaluated in one pass share the stream table and columns (lent to each in turn,
+/// then taken back): every plugin sees exactly what it sees alone, also after a plugin of
+/// the pass failed, and a plugin that reads no stream gets none.
+#[test]
+fn plugins_of_one_pass_share_their_input_and_see_what_they_see_alone() {
+    let host = host();
+    let load = |name: &str| host.load_file(&wasm(name)).expect("loads");
+    let (jitter, sla, copy) = (load("jitter-buffer-stress"), load("sla-check"), load("hostile"));
+    let view = view_of(&["rules/builtin/tests/scenarios/jitter-storm.yaml"]);
+    let alone: Vec<_> =
+        [&jitter, &sla, &copy].iter().map(|p| p.evaluate(&view, &[]).expect("evaluates").findings).collect();
+    assert!(!alone[0].is_empty(), "the storm is found");
+    assert!(
+        alone[2][0].message.contains(&format!("{} streams", view.streams.len())),
+        "{}",
+        alone[2][0].message
+    );
+    let mut shared = hopscope_plugin::SharedInput::new(&view);
+    for round in 0..2 {
+        for (i, p) in [&jitter, &sla, &copy, &jitter].iter().enumerate() {
+            let e = p.evaluate_shared(&mut shared, &[]).expect("evaluates");
+            assert_eq!(e.findings, alone[i % 3], "round {round}, plugin {i}");
+        }
+    }
+    // A failing plugin in the middle of the pass takes nothing away from the next ones.
+    let mut attack = view_of(&["rules/builtin/tests/scenarios/jitter-storm.yaml"]);
+    attack.conference = "hostile:panic".into();
+    let expected = jitter.evaluate(&attack, &[]).expect("evaluates").findings;
+    let mut shared = hopscope_plugin::SharedInput::new(&attack);
+    jitter.evaluate_shared(&mut shared, &[]).expect("evaluates");
+    assert!(copy.evaluate_shared(&mut shared, &[]).is_err(), "the hostile plugin panics");
+    assert_eq!(jitter.evaluate_shared(&mut shared, &[]).expect("evaluates").findings, expected);
+}
+
 #[test]
 fn sla_breach_proposes_the_callback() {
     let host = host();

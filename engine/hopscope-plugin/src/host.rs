@@ -17,6 +17,7 @@ use wasmtime::{
 
 use crate::bindings::hopscope::plugin::types as wit;
 use crate::error::PluginError;
+use crate::input::SharedInput;
 use crate::manifest::{self, Budget, Manifest, Wanted, truncate};
 
 /// The host's limits: ceilings for every plugin's budget, and caps on what comes back.
@@ -516,6 +517,16 @@ impl Plugin {
 
     /// Evaluates a conference. `earlier` are findings other rules raised on it already.
     pub fn evaluate(&self, view: &View, earlier: &[Finding]) -> Result<Evaluation, PluginError> {
+        self.evaluate_shared(&mut SharedInput::new(view), earlier)
+    }
+
+    /// [`evaluate`](Self::evaluate) with the input parts plugins share on one view: call
+    /// it for each plugin of a pass with the same `shared`.
+    pub fn evaluate_shared(
+        &self,
+        shared: &mut SharedInput<'_>,
+        earlier: &[Finding],
+    ) -> Result<Evaluation, PluginError> {
         {
             let h = lock(&self.health);
             if h.quarantined {
@@ -525,7 +536,7 @@ impl Plugin {
                 });
             }
         }
-        let result = self.evaluate_once(view, earlier);
+        let result = self.evaluate_once(shared, earlier);
         let mut h = lock(&self.health);
         match &result {
             Ok(e) => {
@@ -551,12 +562,17 @@ impl Plugin {
         result
     }
 
-    fn evaluate_once(&self, view: &View, earlier: &[Finding]) -> Result<Evaluation, PluginError> {
+    fn evaluate_once(
+        &self,
+        shared: &mut SharedInput<'_>,
+        earlier: &[Finding],
+    ) -> Result<Evaluation, PluginError> {
         let started = Instant::now();
-        let input = crate::input::conference(view, &self.wanted, earlier);
+        let view = shared.view();
+        let input = crate::input::conference(shared, &self.wanted, earlier);
         let now_ms = view.ticks.last().map_or(0.0, |t| t.epoch_ms());
         let limits = &self.inner.limits;
-        let (raw, (fuel_used, logs, logs_dropped)) = self.run(now_ms, |store, instance| {
+        let raw = self.run(now_ms, |store, instance| {
             let f = instance
                 .get_typed_func::<(&wit::Conference,), (Result<Vec<wit::Finding>, String>,)>(
                     &mut *store,
@@ -578,7 +594,10 @@ impl Plugin {
                 .into()),
                 Ok(list) => Ok(list),
             }
-        })?;
+        });
+        // Whatever happened in the sandbox, what the input borrowed goes back.
+        shared.put_back(input, &self.wanted);
+        let (raw, (fuel_used, logs, logs_dropped)) = raw?;
         let mut findings = Vec::with_capacity(raw.len());
         for f in raw {
             findings.push(crate::convert::finding(f, view, &self.manifest, limits)?);

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use hopscope_model::stats::MediaKind;
-use hopscope_rules::catalogue::Scope;
+use hopscope_rules::catalogue::{MetricId, Scope};
 use hopscope_rules::finding::Finding;
 use hopscope_rules::view::{EntityRef, Val, View};
 
@@ -24,41 +24,117 @@ fn metrics(view: &View, entity: EntityRef, scope: Scope, wanted: &[Wanted]) -> w
                 })
                 .collect();
             out.texts.push(wit::TextSeries { metric: w.name.to_string(), values });
-        } else {
+        } else if w.flag {
             let values = (0..ticks)
                 .map(|t| match view.value(entity, w.id, t) {
-                    Val::Num(v) => v,
                     Val::Bool(b) => f64::from(u8::from(b)),
                     _ => f64::NAN,
                 })
                 .collect();
+            out.numbers.push(wit::Series { metric: w.name.to_string(), values });
+        } else {
+            let mut values = vec![f64::NAN; ticks];
+            if let Some(last) = ticks.checked_sub(1) {
+                // The view's scan: metrics pooled over streams or routes (a participant's
+                // heard MOS, a hop's loss) come in one pass instead of one pooling per tick.
+                view.each_number_at(entity, w.id, 0, last, |t, v| values[t] = v);
+            }
             out.numbers.push(wit::Series { metric: w.name.to_string(), values });
         }
     }
     out
 }
 
-/// Every stream's values of each wanted stream metric, stream after stream.
-fn stream_columns(view: &View, wanted: &[Wanted]) -> wit::Metrics {
-    let ticks = view.ticks.len();
-    let cells = view.streams.len() * ticks;
+/// One stream metric for every stream, stream after stream.
+fn stream_column(view: &View, w: &Wanted) -> Column {
+    let cells = view.streams.len() * view.ticks.len();
+    if w.text {
+        let mut values = Vec::with_capacity(cells);
+        for i in 0..view.streams.len() {
+            values.extend((0..view.ticks.len()).map(|t| match view.value(EntityRef::Stream(i), w.id, t) {
+                Val::Text(s) => Some(s.to_string()),
+                _ => None,
+            }));
+        }
+        Column::Texts(values)
+    } else {
+        let mut values = Vec::with_capacity(cells);
+        for i in 0..view.streams.len() {
+            view.stream_numbers_into(i, w.id, &mut values);
+        }
+        Column::Numbers(values)
+    }
+}
+
+/// A stream metric's values for every stream.
+enum Column {
+    Numbers(Vec<f64>),
+    Texts(Vec<Option<String>>),
+}
+
+/// The parts of a plugin's input that depend only on the view (every stream's attributes
+/// and the stream metric columns, megabytes on a big call), built once and lent to each
+/// plugin evaluated on the same view: they move into a plugin's input for its call and
+/// back afterwards, so the plugins of one pass share them without copying.
+pub struct SharedInput<'v> {
+    view: &'v View,
+    table: Option<(wit::Streams, Vec<String>)>,
+    columns: HashMap<(MetricId, bool), Column>,
+}
+
+impl std::fmt::Debug for SharedInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedInput").field("columns", &self.columns.len()).finish_non_exhaustive()
+    }
+}
+
+impl<'v> SharedInput<'v> {
+    /// Nothing built yet for `view`.
+    pub fn new(view: &'v View) -> SharedInput<'v> {
+        SharedInput { view, table: None, columns: HashMap::new() }
+    }
+
+    /// The view the input describes.
+    pub fn view(&self) -> &'v View {
+        self.view
+    }
+
+    fn take_table(&mut self) -> (wit::Streams, Vec<String>) {
+        self.table.take().unwrap_or_else(|| stream_table(self.view))
+    }
+
+    fn take_column(&mut self, w: &Wanted) -> Column {
+        self.columns.remove(&(w.id, w.text)).unwrap_or_else(|| stream_column(self.view, w))
+    }
+
+    /// Takes back what [`conference`] lent to `input`.
+    pub(crate) fn put_back(&mut self, input: wit::Conference, wanted: &[Wanted]) {
+        if !input.streams.participant.is_empty() {
+            self.table = Some((input.streams, input.codecs));
+        }
+        let mut numbers = input.stream_metrics.numbers.into_iter();
+        let mut texts = input.stream_metrics.texts.into_iter();
+        for w in wanted.iter().filter(|w| w.scope == Scope::Stream) {
+            let column = if w.text {
+                texts.next().map(|s| Column::Texts(s.values))
+            } else {
+                numbers.next().map(|s| Column::Numbers(s.values))
+            };
+            if let Some(column) = column {
+                self.columns.insert((w.id, w.text), column);
+            }
+        }
+    }
+}
+
+/// The wanted stream metrics, lent by `shared`.
+fn stream_columns(shared: &mut SharedInput<'_>, wanted: &[Wanted]) -> wit::Metrics {
     let mut out = wit::Metrics { numbers: Vec::new(), texts: Vec::new() };
     for w in wanted.iter().filter(|w| w.scope == Scope::Stream) {
-        if w.text {
-            let mut values = Vec::with_capacity(cells);
-            for i in 0..view.streams.len() {
-                values.extend((0..ticks).map(|t| match view.value(EntityRef::Stream(i), w.id, t) {
-                    Val::Text(s) => Some(s.to_string()),
-                    _ => None,
-                }));
-            }
-            out.texts.push(wit::TextSeries { metric: w.name.to_string(), values });
-        } else {
-            let mut values = Vec::with_capacity(cells);
-            for i in 0..view.streams.len() {
-                view.stream_numbers_into(i, w.id, &mut values);
-            }
-            out.numbers.push(wit::Series { metric: w.name.to_string(), values });
+        let metric = w.name.to_string();
+        match shared.take_column(w) {
+            Column::Numbers(values) => out.numbers.push(wit::Series { metric, values }),
+            Column::Texts(values) => out.texts.push(wit::TextSeries { metric, values }),
         }
     }
     out
@@ -137,8 +213,13 @@ fn stream_table(view: &View) -> (wit::Streams, Vec<String>) {
     (t, codecs)
 }
 
-/// The plugin's input.
-pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) -> wit::Conference {
+/// The plugin's input; what `shared` lends it goes back with [`SharedInput::put_back`].
+pub(crate) fn conference(
+    shared: &mut SharedInput<'_>,
+    wanted: &[Wanted],
+    earlier: &[Finding],
+) -> wit::Conference {
+    let view = shared.view;
     // A 50-person SFU call has 5000 streams: a plugin that reads no stream (or hop)
     // metric gets none, rather than paying to copy them into its sandbox.
     let reads = |scope: Scope| wanted.iter().any(|w| w.scope == scope);
@@ -166,7 +247,7 @@ pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) ->
             metrics: metrics(view, EntityRef::Pc(i), Scope::PeerConnection, wanted),
         })
         .collect();
-    let (streams, codecs) = if with_streams { stream_table(view) } else { (no_streams(), Vec::new()) };
+    let (streams, codecs) = if with_streams { shared.take_table() } else { (no_streams(), Vec::new()) };
     let hops = (0..if with_hops { view.hops.len() } else { 0 })
         .map(|i| wit::Hop {
             from: hop_text(view, i, "from"),
@@ -184,7 +265,7 @@ pub(crate) fn conference(view: &View, wanted: &[Wanted], earlier: &[Finding]) ->
         streams,
         codecs,
         stream_metrics: if with_streams {
-            stream_columns(view, wanted)
+            stream_columns(shared, wanted)
         } else {
             wit::Metrics { numbers: Vec::new(), texts: Vec::new() }
         },

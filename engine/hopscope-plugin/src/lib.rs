@@ -23,6 +23,7 @@ mod rule_kind;
 
 pub use error::PluginError;
 pub use host::{Evaluation, Limits, LogLine, Plugin, PluginHost};
+pub use input::SharedInput;
 pub use manifest::{Budget, Manifest, RuleInfo};
 pub use rule_kind::PluginRules;
 

@@ -56,6 +56,8 @@ pub(crate) struct Wanted {
     pub id: MetricId,
     pub name: &'static str,
     pub text: bool,
+    /// A yes/no metric (sent as 1 and 0).
+    pub flag: bool,
 }
 
 const MAX_NAME: usize = 64;
@@ -132,7 +134,13 @@ pub(crate) fn check(m: wit::Manifest, limits: &Limits) -> Result<(Manifest, Vec<
             ))
         })?;
         if !wanted.iter().any(|w: &Wanted| w.scope == scope && w.id == id) {
-            wanted.push(Wanted { scope, id, name: def.name, text: matches!(def.ty, ValueType::Text) });
+            wanted.push(Wanted {
+                scope,
+                id,
+                name: def.name,
+                text: matches!(def.ty, ValueType::Text),
+                flag: matches!(def.ty, ValueType::Bool),
+            });
         }
     }
     if let Some(c) = m.capabilities.first() {

@@ -10,6 +10,7 @@ use hopscope_rules::view::View;
 
 use crate::error::PluginError;
 use crate::host::Plugin;
+use crate::input::SharedInput;
 
 /// Plugins as one rule kind (`wasm`). A plugin that fails contributes no findings; its
 /// error is kept for the caller ([`PluginRules::errors`]) and logged.
@@ -33,8 +34,9 @@ impl<'a> PluginRules<'a> {
     /// Findings of every plugin for a view; failures are collected, not fatal.
     pub fn evaluate_view(&self, view: &View, earlier: &[Finding]) -> Vec<Finding> {
         let mut out = Vec::new();
+        let mut shared = SharedInput::new(view);
         for p in self.plugins {
-            match p.evaluate(view, earlier) {
+            match p.evaluate_shared(&mut shared, earlier) {
                 Ok(e) => out.extend(e.findings),
                 Err(e) => {
                     if let Ok(mut errors) = self.errors.lock() {
