@@ -206,6 +206,12 @@ fn lg(x: f64) -> f64 {
     x.log10()
 }
 
+/// e^x. Below −746 the result is exactly 0 in f64, which libm reaches only through its
+/// slow underflow path: the echo terms hit it on every window above a few tens of ms.
+fn exp(x: f64) -> f64 {
+    if x < -746.0 { 0.0 } else { x.exp() }
+}
+
 /// Real n-th root for odd n that keeps the sign, so a negative base stays defined.
 fn odd_root(x: f64, n: i32) -> f64 {
     x.signum() * x.abs().powf(1.0 / f64::from(n))
@@ -300,20 +306,18 @@ fn sidetone_impairment(stmro: f64) -> f64 {
 /// Computes R and every sub-term (doc §1.1, G.107 equations 7-1 to 7-29).
 pub fn r_factor(p: &EModelParams) -> RFactorBreakdown {
     let Terminal { no, ro_nb, iolr, iq, stmr_power, telr_power } = Terminal::of(p);
-    let stmro = -10.0 * lg(stmr_power + (-p.t / 4.0).exp() * telr_power);
+    let stmro = -10.0 * lg(stmr_power + exp(-p.t / 4.0) * telr_power);
     let ist = sidetone_impairment(stmro);
     let is_nb = iolr + ist + iq;
 
     // Talker echo Idte (G.107 §7.4), including both STMR special cases.
     let roe = -1.5 * (no - p.rlr);
-    let mut terv =
-        p.telr - 40.0 * lg((1.0 + p.t / 10.0) / (1.0 + p.t / 150.0)) + 6.0 * (-0.3 * p.t * p.t).exp();
+    let mut terv = p.telr - 40.0 * lg((1.0 + p.t / 10.0) / (1.0 + p.t / 150.0)) + 6.0 * exp(-0.3 * p.t * p.t);
     if p.stmr < 9.0 {
         terv += ist / 2.0;
     }
     let re = 80.0 + 2.5 * (terv - 14.0);
-    let mut idte =
-        ((roe - re) / 2.0 + ((roe - re).powi(2) / 4.0 + 100.0).sqrt() - 1.0) * (1.0 - (-p.t).exp());
+    let mut idte = ((roe - re) / 2.0 + ((roe - re).powi(2) / 4.0 + 100.0).sqrt() - 1.0) * (1.0 - exp(-p.t));
     if p.stmr > 20.0 {
         idte = (idte * idte + ist * ist).sqrt();
     }
