@@ -23,6 +23,10 @@ pub struct Config {
     pub inactivity_timeout_s: f64,
     /// A live conference is re-evaluated at most this often after new data.
     pub evaluate_every_ms: u64,
+    /// Live conferences evaluated at once. Unset: one less than the machine's cores (at
+    /// least one), so ingest always keeps a core: under overload, live findings refresh
+    /// less often while acknowledged data keeps flowing in.
+    pub live_evaluation_workers: Option<u32>,
     /// Largest request body, bytes (after gzip decompression too).
     pub max_body_bytes: usize,
     /// Most observations in one batch.
@@ -80,6 +84,7 @@ impl Default for Config {
             public_url: None,
             inactivity_timeout_s: 30.0,
             evaluate_every_ms: 1000,
+            live_evaluation_workers: None,
             max_body_bytes: 8 * 1024 * 1024,
             max_batch_observations: 10_000,
             max_ingest_in_flight: 256,

@@ -233,6 +233,11 @@ fn provision(store: &dyn Store, config: &Config) -> Result<Vec<CreatedKeys>, Ser
     Ok(created)
 }
 
+/// Live evaluation workers: as configured, else all cores but one (at least one).
+fn live_workers(config: &Config, cores: u32) -> usize {
+    config.live_evaluation_workers.unwrap_or(cores.saturating_sub(1)).max(1) as usize
+}
+
 /// Opens the store, provisions apps, binds and starts serving. `workers` bounds the
 /// evaluations running at once (default: the machine's cores).
 pub async fn start(config: Config) -> Result<Running, ServerError> {
@@ -277,7 +282,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let state = Arc::new(State {
         dispatcher,
         keys: auth::Keys::default(),
-        live: live::Live::new(workers as usize, 100_000),
+        live: live::Live::new(live_workers(&config, workers), 100_000),
         metrics: metrics::Metrics::default(),
         ingest_limits: hopscope_ingest::Limits { max_input_bytes: 512 * 1024 * 1024 },
         rules: rules::Active::default(),
@@ -362,5 +367,21 @@ async fn retention(state: Arc<State>, mut stop: watch::Receiver<bool>) {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
             _ = stop.changed() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ingest keeps a core unless the operator says otherwise; never zero workers.
+    #[test]
+    fn live_evaluation_leaves_ingest_a_core() {
+        let mut config = Config::default();
+        assert_eq!([1, 2, 8].map(|cores| live_workers(&config, cores)), [1, 1, 7]);
+        config.live_evaluation_workers = Some(3);
+        assert_eq!(live_workers(&config, 2), 3);
+        config.live_evaluation_workers = Some(0);
+        assert_eq!(live_workers(&config, 8), 1);
     }
 }

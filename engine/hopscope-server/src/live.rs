@@ -103,6 +103,8 @@ impl Entry {
 pub struct Live {
     entries: Mutex<HashMap<Key, Entry>>,
     workers: Arc<Semaphore>,
+    /// How many permits `workers` holds when idle.
+    worker_count: u32,
     max_live: usize,
 }
 
@@ -125,6 +127,7 @@ impl Live {
         Live {
             entries: Mutex::new(HashMap::new()),
             workers: Arc::new(Semaphore::new(workers.max(1))),
+            worker_count: u32::try_from(workers.max(1)).unwrap_or(u32::MAX),
             max_live,
         }
     }
@@ -351,5 +354,5 @@ pub async fn run_scheduler(state: Arc<State>, mut stop: tokio::sync::watch::Rece
         }
     }
     // Let running evaluations finish before the store closes.
-    let _ = state.live.workers.acquire_many(state.workers).await;
+    let _ = state.live.workers.acquire_many(state.live.worker_count).await;
 }
