@@ -100,7 +100,6 @@ pub struct State {
     ingest_slots: Arc<Semaphore>,
     evaluate_slots: Arc<Semaphore>,
     ready: AtomicBool,
-    workers: u32,
 }
 
 impl State {
@@ -296,7 +295,6 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         ingest_slots: Arc::new(Semaphore::new(config.max_ingest_in_flight)),
         evaluate_slots: Arc::new(Semaphore::new(workers as usize * 2)),
         ready: AtomicBool::new(false),
-        workers,
         store,
         config,
     });
