@@ -975,43 +975,22 @@ fn leg_path(
     // The far end's own relay, which its packets cross too (not this allocation's relay,
     // which its route also shows).
     let peer_turn = peer_pc.and_then(|p| p.own_turn.as_deref());
-    let (path, sender, receiver, how) = match side {
-        Side::ClientUp => (
-            vec![hops.id(HopRef::access(who, Direction::Up))],
-            Some(who),
-            None,
-            "between the sender and the relay, the relay's count against the sender's",
-        ),
-        Side::ClientDown => (
-            vec![hops.id(HopRef::access(who, Direction::Down))],
-            None,
-            Some(who),
-            "between the relay and the receiver, the relay's count against the receiver's",
-        ),
-        Side::PeerUp => {
-            let mut path = vec![hops.id(HopRef::access(peer, Direction::Up))];
-            if let Some(t) = peer_turn {
-                path.push(hops.id(HopRef::turn_way(t, Direction::Up)));
-            }
-            (
-                path,
-                Some(peer),
-                None,
-                "between the sender and the relay, the relay's count against the sender's",
-            )
-        }
-        Side::PeerDown => {
-            let mut path = vec![hops.id(HopRef::access(peer, Direction::Down))];
-            if let Some(t) = peer_turn {
-                path.push(hops.id(HopRef::turn_way(t, Direction::Down)));
-            }
-            (
-                path,
-                None,
-                Some(peer),
-                "between the relay and the receiver, the relay's count against the receiver's",
-            )
-        }
+    // Whose access network the leg crosses, and which way the packets go on it.
+    let (owner, up) = match side {
+        Side::ClientUp => (who, true),
+        Side::ClientDown => (who, false),
+        Side::PeerUp => (peer, true),
+        Side::PeerDown => (peer, false),
+    };
+    let direction = if up { Direction::Up } else { Direction::Down };
+    let mut path = vec![hops.id(HopRef::access(owner, direction))];
+    if let (Side::PeerUp | Side::PeerDown, Some(t)) = (side, peer_turn) {
+        path.push(hops.id(HopRef::turn_way(t, direction)));
+    }
+    let (sender, receiver, how) = if up {
+        (Some(owner), None, "between the sender and the relay, the relay's count against the sender's")
+    } else {
+        (None, Some(owner), "between the relay and the receiver, the relay's count against the receiver's")
     };
     subjects.push(Subject {
         observer: server.to_string(),

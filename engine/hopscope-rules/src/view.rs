@@ -963,6 +963,7 @@ impl HopEntity {
             })
         };
         let worst = |f: fn(&PathWindow) -> Option<f64>| Val::num(covering().filter_map(f).reduce(f64::max));
+        let read = Self::route_reading(field);
         match field {
             HopField::Hop => Val::Text(self.label.clone()),
             HopField::From => Val::Text(self.from.clone()),
@@ -970,22 +971,31 @@ impl HopEntity {
             HopField::FromKind => Val::Text(self.from_kind.clone()),
             HopField::ToKind => Val::Text(self.to_kind.clone()),
             HopField::Routes => Val::Num(covering().count() as f64),
-            HopField::LossPercent => worst(|w| w.loss_fraction.map(|f| f * 100.0)),
-            HopField::JitterMs => worst(|w| w.jitter_ms),
-            HopField::RttMs => {
-                let v: Vec<f64> = covering().filter_map(|w| w.rtt_ms).collect();
-                Val::num((!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64))
-            }
-            HopField::BitrateKbps => {
-                let v: Vec<f64> = covering().filter_map(|w| w.bitrate_bps).collect();
-                Val::num((!v.is_empty()).then(|| v.iter().sum::<f64>() / 1000.0))
+            HopField::LossPercent | HopField::JitterMs => read.map_or(Val::Missing, worst),
+            HopField::RttMs | HopField::BitrateKbps => {
+                let Some(read) = read else { return Val::Missing };
+                let v: Vec<f64> = covering().filter_map(read).collect();
+                let sum = v.iter().sum::<f64>();
+                let pooled = if field == HopField::RttMs { sum / v.len() as f64 } else { sum / 1000.0 };
+                Val::num((!v.is_empty()).then_some(pooled))
             }
             _ => Val::Missing,
         }
     }
-}
 
-impl HopEntity {
+    /// What one route's window says of a numeric metric pooled over routes (the worst
+    /// loss or jitter, the mean RTT, the summed bitrate), for [`value`](Self::value) and
+    /// [`pooled`](Self::pooled) alike; every covering window counts as one route.
+    fn route_reading(field: HopField) -> Option<fn(&PathWindow) -> Option<f64>> {
+        Some(match field {
+            HopField::Routes => |_| Some(1.0),
+            HopField::LossPercent => |w| w.loss_fraction.map(|f| f * 100.0),
+            HopField::JitterMs => |w| w.jitter_ms,
+            HopField::RttMs => |w| w.rtt_ms,
+            HopField::BitrateKbps => |w| w.bitrate_bps,
+            _ => return None,
+        })
+    }
     /// A numeric metric at ticks `first..=last`, the same values as [`value`](Self::value)
     /// (same routes, same order, so the same sums) but route by route: each route's
     /// windows are walked once alongside the ticks instead of searched at every tick, and
@@ -993,14 +1003,7 @@ impl HopEntity {
     /// numbers pooled over routes.
     fn pooled(&self, metric: MetricId, first: usize, last: usize, view: &View) -> Option<Vec<(usize, f64)>> {
         let field = HopField::of(metric);
-        let read: fn(&PathWindow) -> Option<f64> = match field {
-            HopField::Routes => |_| Some(1.0),
-            HopField::LossPercent => |w| w.loss_fraction.map(|f| f * 100.0),
-            HopField::JitterMs => |w| w.jitter_ms,
-            HopField::RttMs => |w| w.rtt_ms,
-            HopField::BitrateKbps => |w| w.bitrate_bps,
-            _ => return None,
-        };
+        let read = Self::route_reading(field)?;
         let last = last.min(view.ticks.len().checked_sub(1)?);
         if first > last {
             return Some(Vec::new());

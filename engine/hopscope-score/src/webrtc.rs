@@ -265,12 +265,14 @@ fn sender_of(senders: &[(u32, usize)], receiver: usize, ssrc: u32) -> Option<usi
     senders[from..].iter().take_while(|&&(s, _)| s == ssrc).map(|&(_, i)| i).find(|&i| i != receiver)
 }
 
+/// `x` rounded to the nearest whole number. Counter deltas are whole already: a cast
+/// checks that without `round`'s libm call on every window.
+fn rounded(x: f64) -> f64 {
+    if (x as i64) as f64 == x { x } else { x.round() }
+}
+
 fn as_count(v: Option<f64>) -> Option<u64> {
-    v.filter(|x| *x >= 0.0).map(|x| {
-        // Counter deltas are whole numbers: a cast checks that without `round`'s libm call.
-        let whole = x as u64;
-        if whole as f64 == x { whole } else { x.round() as u64 }
-    })
+    v.filter(|x| *x >= 0.0).map(|x| rounded(x) as u64)
 }
 
 fn audio_inputs(i: &InboundInterval, codec: AudioCodec, rtt: &mut RttCursor<'_>) -> AudioWindowInputs {
@@ -284,10 +286,7 @@ fn audio_inputs(i: &InboundInterval, codec: AudioCodec, rtt: &mut RttCursor<'_>)
     w.total_samples_received = as_count(i.samples_received);
     w.concealment_events = as_count(i.concealment_events);
     w.packets_received = as_count(i.packets_received);
-    w.packets_lost = i.packets_lost.map(|l| {
-        let whole = l as i64;
-        if whole as f64 == l { whole } else { l.round() as i64 }
-    });
+    w.packets_lost = i.packets_lost.map(|l| rounded(l) as i64);
     w.audio_level = i.mean_audio_level.or(i.audio_level);
     w
 }

@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use hopscope_actions::{ActionConfig, ActionKind, ActionsConfig, Limits, RetryPolicy};
-use hopscope_server::{AppConfig, Config, Running};
+use hopscope_server::{Config, Running};
 use serde_json::Value;
 
 mod common;
@@ -96,20 +96,9 @@ fn free_port() -> Result<SocketAddr, std::io::Error> {
 }
 
 fn config(dir: &Path, callbacks: ActionsConfig) -> Config {
-    Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.to_path_buf(),
-        inactivity_timeout_s: 2.0,
-        evaluate_every_ms: 200,
-        apps: vec![AppConfig {
-            name: "prod".into(),
-            ingest_keys: vec![INGEST.into()],
-            secret_keys: vec![SECRET.into()],
-            callbacks,
-            ..AppConfig::default()
-        }],
-        ..Config::default()
-    }
+    let mut config = common::test_config(dir, 2.0, &[("prod", INGEST, SECRET)]);
+    config.apps[0].callbacks = callbacks;
+    config
 }
 
 fn webhook(url: String) -> ActionConfig {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use hopscope_server::{AppConfig, Config, Running};
+use hopscope_server::{Config, Running};
 use serde_json::Value;
 
 mod common;
@@ -19,27 +19,11 @@ const STAGING_SECRET: &str = "hs_secret_staging_0123456789ab";
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 fn config(dir: &Path) -> Config {
-    Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.to_path_buf(),
-        inactivity_timeout_s: 2.0,
-        evaluate_every_ms: 200,
-        apps: vec![
-            AppConfig {
-                name: "prod".into(),
-                ingest_keys: vec![PROD_INGEST.into()],
-                secret_keys: vec![PROD_SECRET.into()],
-                ..AppConfig::default()
-            },
-            AppConfig {
-                name: "staging".into(),
-                ingest_keys: vec![STAGING_INGEST.into()],
-                secret_keys: vec![STAGING_SECRET.into()],
-                ..AppConfig::default()
-            },
-        ],
-        ..Config::default()
-    }
+    common::test_config(
+        dir,
+        2.0,
+        &[("prod", PROD_INGEST, PROD_SECRET), ("staging", STAGING_INGEST, STAGING_SECRET)],
+    )
 }
 
 /// The SFU call as NDJSON lines with their timestamps, in time order.

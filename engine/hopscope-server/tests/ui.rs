@@ -4,7 +4,6 @@
 use std::process::Command;
 use std::time::Duration;
 
-use hopscope_server::{AppConfig, Config};
 use serde_json::Value;
 
 mod common;
@@ -17,19 +16,7 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_conference_page_shows_a_live_call_end_and_explains_a_wrong_key() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.path().to_path_buf(),
-        inactivity_timeout_s: 3.0,
-        evaluate_every_ms: 200,
-        apps: vec![AppConfig {
-            name: "prod".into(),
-            ingest_keys: vec![INGEST.into()],
-            secret_keys: vec![SECRET.into()],
-            ..AppConfig::default()
-        }],
-        ..Config::default()
-    };
+    let config = common::test_config(dir.path(), 3.0, &[("prod", INGEST, SECRET)]);
     let server = hopscope_server::start(config).await?;
     let client = reqwest::Client::new();
     let post = |body: String| {

@@ -1112,6 +1112,18 @@ mod tests {
     use super::*;
     use crate::BatchPart;
 
+    fn temp_dir() -> Result<tempfile::TempDir> {
+        tempfile::tempdir().map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })
+    }
+
+    /// A store in a fresh directory (kept alive by the returned guard) with the app `prod`.
+    fn prod_store() -> Result<(tempfile::TempDir, SqliteStore)> {
+        let dir = temp_dir()?;
+        let store = SqliteStore::open(dir.path())?;
+        store.ensure_app("prod")?;
+        Ok((dir, store))
+    }
+
     fn batch(id: &str, conference: &str, lines: &[&str], user: Option<&str>) -> Batch {
         Batch {
             app: "prod".into(),
@@ -1128,10 +1140,7 @@ mod tests {
 
     #[test]
     fn batches_are_stored_once_and_read_back_in_order() -> Result<()> {
-        let dir = tempfile::tempdir()
-            .map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
-        let store = SqliteStore::open(dir.path())?;
-        store.ensure_app("prod")?;
+        let (_dir, store) = prod_store()?;
         assert_eq!(
             store.append(batch("b1", "c1", &["{\"a\":1}", "{\"a\":2}"], Some("u1")))?,
             Appended::Stored
@@ -1164,10 +1173,7 @@ mod tests {
     /// is neither is reported as corrupt, naming the conference.
     #[test]
     fn bodies_are_zstd_and_older_gzip_rows_still_read() -> Result<()> {
-        let dir = tempfile::tempdir()
-            .map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
-        let store = SqliteStore::open(dir.path())?;
-        store.ensure_app("prod")?;
+        let (_dir, store) = prod_store()?;
         store.append(batch("b1", "c1", &["{\"a\":1}"], None))?;
         let stored: Vec<u8> = store.read(|conn| {
             conn.query_row("SELECT body FROM observations WHERE conference = 'c1'", [], |r| r.get(0))
@@ -1203,10 +1209,7 @@ mod tests {
 
     #[test]
     fn evaluations_findings_queries_and_purge() -> Result<()> {
-        let dir = tempfile::tempdir()
-            .map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
-        let store = SqliteStore::open(dir.path())?;
-        store.ensure_app("prod")?;
+        let (_dir, store) = prod_store()?;
         store.append(batch("b1", "c1", &["{}"], Some("u1")))?;
         store.append(batch("b2", "c2", &["{}"], Some("u2")))?;
         let finding = FindingRow {
@@ -1270,10 +1273,7 @@ mod tests {
 
     #[test]
     fn keys_resolve_to_their_app_and_kind() -> Result<()> {
-        let dir = tempfile::tempdir()
-            .map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
-        let store = SqliteStore::open(dir.path())?;
-        store.ensure_app("prod")?;
+        let (_dir, store) = prod_store()?;
         store.add_key("prod", KeyKind::Ingest, "hs_ingest_abc", "browser")?;
         assert_eq!(
             store.resolve_key("hs_ingest_abc")?,
@@ -1286,8 +1286,7 @@ mod tests {
 
     #[test]
     fn outbox_dedupes_rate_limits_retries_and_summarises() -> Result<()> {
-        let dir = tempfile::tempdir()
-            .map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
+        let dir = temp_dir()?;
         let store = SqliteStore::open(dir.path())?;
         let entry = |id: &str, conference: &str| OutboxEntry {
             action: "hook".into(),
@@ -1345,8 +1344,7 @@ mod tests {
 
     #[test]
     fn data_survives_reopening() -> Result<()> {
-        let dir = tempfile::tempdir()
-            .map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })?;
+        let dir = temp_dir()?;
         {
             let store = SqliteStore::open(dir.path())?;
             store.ensure_app("prod")?;

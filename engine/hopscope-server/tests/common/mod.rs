@@ -23,3 +23,28 @@ pub fn sfu_call(conference: &str) -> Result<String, Box<dyn std::error::Error>> 
         .replace("conference: room-42", &format!("conference: {conference}"));
     Ok(hopscope_sim::simulate(&hopscope_sim::Scenario::from_yaml(&text)?).combined_with_servers())
 }
+
+/// A server for a test: any free port, the store in `dir`, fast live evaluation, a short
+/// inactivity timeout, and `apps` (name, ingest key, secret key).
+pub fn test_config(
+    dir: &std::path::Path,
+    inactivity_timeout_s: f64,
+    apps: &[(&str, &str, &str)],
+) -> hopscope_server::Config {
+    hopscope_server::Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.to_path_buf(),
+        inactivity_timeout_s,
+        evaluate_every_ms: 200,
+        apps: apps
+            .iter()
+            .map(|(name, ingest, secret)| hopscope_server::AppConfig {
+                name: (*name).into(),
+                ingest_keys: vec![(*ingest).into()],
+                secret_keys: vec![(*secret).into()],
+                ..hopscope_server::AppConfig::default()
+            })
+            .collect(),
+        ..hopscope_server::Config::default()
+    }
+}
