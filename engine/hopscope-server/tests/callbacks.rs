@@ -1,6 +1,6 @@
 //! Callbacks against real HTTP receivers started by the test: down, then slow, then up,
 //! with the server restarted in between; rate-limit summaries; dry runs, dead letters, kill
-//! switches and Slack messages.
+//! switches and Slack messages; Rhai scripts and WASM plugins naming actions as YAML rules do.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -512,5 +512,108 @@ async fn the_example_python_receiver_verifies_real_deliveries() -> TestResult {
     assert!(printed.iter().any(|e| e["type"] == "finding.raised"));
     let ids: std::collections::HashSet<&str> = printed.iter().filter_map(|e| e["id"].as_str()).collect();
     assert_eq!(ids.len(), printed.len(), "each event printed once");
+    Ok(())
+}
+
+/// A Rhai script naming the `hook` action, for every conference.
+const SCRIPT_WITH_ACTION: &str = r#"
+fn describe() {
+    #{ id: "scripted-headcount", version: 1, description: "How many took part", scope: "conference",
+       severity: "warning", category: "call-outcome", actions: ["hook"] }
+}
+fn evaluate(conf) {
+    [#{ about: conf, message: `${conf.participants().len()} participants` }]
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_and_plugins_trigger_the_actions_they_name() -> TestResult {
+    let plugins = hopscope_tests::plugins::build();
+    let dir = tempfile::tempdir()?;
+    let receiver = Arc::new(Receiver::default());
+    receiver.mode.store(UP, Ordering::Relaxed);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(serve_receiver(listener, receiver.clone()));
+    // The sla-check plugin names `sla-breach` in its findings; the script names `hook`.
+    let callbacks = ActionsConfig {
+        actions: [
+            ("hook".to_string(), webhook(format!("http://{addr}/hook"))),
+            ("sla-breach".to_string(), webhook(format!("http://{addr}/hook"))),
+        ]
+        .into(),
+        conference_summary: vec![],
+        limits: Limits { per_rule: 0, per_conference: 0, window_s: 300.0 },
+        retry: fast_retries(),
+    };
+    let client = reqwest::Client::new();
+    let server = hopscope_server::start(config(dir.path(), callbacks)).await?;
+    for (name, body) in [
+        ("headcount.rhai", SCRIPT_WITH_ACTION.as_bytes().to_vec()),
+        ("sla-check.wasm", std::fs::read(plugins.join("sla_check.wasm"))?),
+    ] {
+        let resp = client
+            .put(format!("http://{}/v1/rules/{name}", server.address))
+            .bearer_auth(SECRET)
+            .body(body)
+            .send()
+            .await?;
+        assert_eq!(resp.status().as_u16(), 200, "{name}: {}", resp.text().await?);
+    }
+    let resp = client
+        .post(format!("http://{}/v1/observations", server.address))
+        .bearer_auth(INGEST)
+        // Carol's uplink loses 40 % all call long: bad enough to break the plugin's MOS contract.
+        .body(common::sfu_call_with(
+            "room-kinds",
+            &[("{from: 10s, to: 50s, uplink: {loss: 8%}}", "{from: 0s, to: 60s, uplink: {loss: 40%}}")],
+        )?)
+        .send()
+        .await?;
+    assert_eq!(resp.status().as_u16(), 202);
+
+    let raised_by = |rule: &str| {
+        receiver
+            .events
+            .lock()
+            .map(|e| {
+                e.values()
+                    .filter(|v| v["type"] == "finding.raised" && v["finding"]["rule"] == rule)
+                    .cloned()
+                    .collect::<Vec<Value>>()
+            })
+            .unwrap_or_default()
+    };
+    wait_for("the script's and the plugin's findings", Duration::from_secs(30), || {
+        !raised_by("scripted-headcount").is_empty() && !raised_by("sla-audio-mos").is_empty()
+    })
+    .await?;
+    let script = &raised_by("scripted-headcount")[0];
+    assert_eq!(script["finding"]["severity"], "warning", "{script}");
+    assert!(script["text"].as_str().is_some_and(|t| t.contains("4 participants")), "{script}");
+    let plugin = &raised_by("sla-audio-mos")[0];
+    assert!(plugin["text"].as_str().is_some_and(|t| t.contains("/v1/conferences/room-kinds")), "{plugin}");
+    // Each went to the action it named, signed like any other delivery.
+    let actions_of = |delivered: &[Value], rule: &str| {
+        let mut actions: Vec<String> = delivered
+            .iter()
+            .filter(|d| d["rule"] == rule)
+            .map(|d| d["action"].as_str().unwrap_or("").to_string())
+            .collect();
+        actions.dedup();
+        actions
+    };
+    let mut delivered = Vec::new();
+    for _ in 0..50 {
+        delivered = deliveries(&server, &client, "delivered").await?;
+        if !actions_of(&delivered, "sla-audio-mos").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(actions_of(&delivered, "scripted-headcount"), ["hook"], "{delivered:?}");
+    assert_eq!(actions_of(&delivered, "sla-audio-mos"), ["sla-breach"], "{delivered:?}");
+    assert_eq!(receiver.bad_signatures.load(Ordering::Relaxed), 0);
+    server.shutdown().await;
     Ok(())
 }

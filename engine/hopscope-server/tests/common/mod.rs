@@ -11,6 +11,11 @@ pub fn now_ms() -> f64 {
 /// The bundled SFU scenario (carol's Wi-Fi loses 8 % of her uplink from 10 s to 50 s), moved
 /// to have started 70 s ago and to be conference `conference`, as the collectors' NDJSON.
 pub fn sfu_call(conference: &str) -> Result<String, Box<dyn std::error::Error>> {
+    sfu_call_with(conference, &[])
+}
+
+/// [`sfu_call`] with its scenario text edited: each (from, to) replaced.
+pub fn sfu_call_with(conference: &str, edits: &[(&str, &str)]) -> Result<String, Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../examples/scenarios/sfu-wifi-loss.yaml"
@@ -18,9 +23,12 @@ pub fn sfu_call(conference: &str) -> Result<String, Box<dyn std::error::Error>> 
     let start = hopscope_model::Timestamp::from_epoch_ms((now_ms() / 1000.0).floor() * 1000.0 - 70_000.0)
         .ok_or("clock")?
         .to_rfc3339();
-    let text = text
+    let mut text = text
         .replace("start: 2026-03-02T10:00:00Z", &format!("start: {start}"))
         .replace("conference: room-42", &format!("conference: {conference}"));
+    for (from, to) in edits {
+        text = text.replace(from, to);
+    }
     Ok(hopscope_sim::simulate(&hopscope_sim::Scenario::from_yaml(&text)?).combined_with_servers())
 }
 
