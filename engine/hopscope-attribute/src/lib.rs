@@ -93,7 +93,9 @@ pub fn attribute_with(
         merge_consecutive(&mut found, view.step_ms);
         faults.extend(found);
     }
-    merge_loss_and_bandwidth(&mut faults);
+    fold_common_cause(&mut faults, &behind_shared_ways(&observer));
+    merge_consecutive(&mut faults, view.step_ms);
+    merge_with_bandwidth(&mut faults);
     faults.extend(cpu_faults(cpu, view, limits));
     faults.extend(connectivity_faults(conference));
     faults.extend(interruption_faults(conference));
@@ -238,21 +240,123 @@ fn absorb(f: &mut Fault, other: Fault) {
     f.candidates = f.hop.iter().map(|h| Candidate { hop: h.clone(), score: f.confidence }).collect();
 }
 
-/// Loss and a bandwidth limit at the same time, at hops that can be one, are one root cause
-/// seen twice: a link narrower than what is sent drops the excess as the limit sets in, and
-/// heavy loss makes the sender's congestion control back off until its encoder is held back.
-/// Which came first is told by which lasts: a cap's drops are a burst at its onset while the
-/// encoder stays limited, whereas loss that causes the limit lasts as long as it. So the
-/// longer fault is the root and the shorter folds into it; it sits at the hops both
-/// allow (parsimony: one hop explaining both beats two).
-fn merge_loss_and_bandwidth(faults: &mut Vec<Fault>) {
+/// Who sits behind each one-way side of a media server or relay: the participants whose
+/// access network, the same way, shares a media path with it (a receiver's downlink with
+/// the server's forwarding side, a sender's uplink with its receiving side).
+fn behind_shared_ways(observer: &Observer<'_>) -> BTreeMap<HopRef, BTreeSet<String>> {
+    let mut behind: BTreeMap<HopRef, BTreeSet<String>> = BTreeMap::new();
+    for path in &observer.paths {
+        let hops: Vec<&HopRef> = path.iter().map(|&h| observer.hops.get(h)).collect();
+        for access in hops.iter().filter(|h| h.class == HopClass::Access) {
+            let (Some(who), Some(way @ (Direction::Up | Direction::Down))) =
+                (&access.participant, access.direction)
+            else {
+                continue;
+            };
+            for shared in hops.iter().filter(|h| matches!(h.class, HopClass::Sfu | HopClass::Turn)) {
+                if shared.direction == Some(way) {
+                    behind.entry((*shared).clone()).or_default().insert(who.clone());
+                }
+            }
+        }
+    }
+    behind
+}
+
+/// Common cause over time. On each tick the localiser blames a shared hop only when every
+/// flow through it is bad; trouble that comes and goes at random (an overloaded server
+/// dropping here and there) leaves some flow clean on most ticks, so each participant's
+/// own network gets blamed in turn instead. When at least two, and at least half, of the
+/// participants behind one side of a media server or relay have the same trouble the same
+/// way at the same time, their networks failing together is far less likely than the one
+/// hop they share: it becomes one fault there, with their verdicts as symptoms.
+fn fold_common_cause(faults: &mut Vec<Fault>, behind: &BTreeMap<HopRef, BTreeSet<String>>) {
+    for (shared, people) in behind {
+        if people.len() < 2 {
+            continue;
+        }
+        for kind in [FaultKind::Loss, FaultKind::Jitter] {
+            let mut own: Vec<usize> = (0..faults.len())
+                .filter(|&i| {
+                    let f = &faults[i];
+                    f.kind == kind
+                        && f.hop.as_ref().is_some_and(|h| {
+                            h.class == HopClass::Access
+                                && h.direction == shared.direction
+                                && h.participant.as_ref().is_some_and(|p| people.contains(p))
+                        })
+                })
+                .collect();
+            own.sort_by(|&a, &b| faults[a].from_ms.total_cmp(&faults[b].from_ms));
+            // Clusters of faults that overlap in time.
+            let mut clusters: Vec<Vec<usize>> = Vec::new();
+            let mut until = f64::NEG_INFINITY;
+            for i in own {
+                match clusters.last_mut() {
+                    Some(c) if faults[i].from_ms < until => {
+                        c.push(i);
+                        until = until.max(faults[i].to_ms);
+                    }
+                    _ => {
+                        clusters.push(vec![i]);
+                        until = faults[i].to_ms;
+                    }
+                }
+            }
+            let mut folded: Vec<usize> = Vec::new();
+            for cluster in clusters {
+                let together: BTreeSet<&str> = cluster.iter().filter_map(|&i| faults[i].owner()).collect();
+                if together.len() < 2 || together.len() * 2 < people.len() {
+                    continue;
+                }
+                let share = together.len() as f64 / people.len() as f64;
+                let mut f = faults[cluster[0]].clone();
+                for &i in &cluster[1..] {
+                    absorb(&mut f, faults[i].clone());
+                }
+                f.hop = Some(shared.clone());
+                f.confidence = (0.5 + 0.4 * share).min(0.9);
+                f.candidates = vec![Candidate { hop: shared.clone(), score: f.confidence }];
+                f.evidence.insert(
+                    0,
+                    format!(
+                        "{} of the {} participants behind {shared} had {} on their {} at the same time: one shared cause, not {} networks failing together",
+                        together.len(),
+                        people.len(),
+                        kind.as_str(),
+                        if shared.direction == Some(Direction::Up) { "uplink" } else { "downlink" },
+                        together.len()
+                    ),
+                );
+                f.id = stable_id(&[kind.as_str(), &format!("{shared:?}"), &f.from]);
+                tracing::debug!(kind = kind.as_str(), hop = %shared, people = together.len(), "common cause");
+                folded.extend(&cluster);
+                faults.push(f);
+            }
+            folded.sort_unstable();
+            for i in folded.into_iter().rev() {
+                faults.remove(i);
+            }
+        }
+    }
+}
+
+/// Loss or jitter and a bandwidth limit at the same time, at hops that can be one, are one
+/// root cause seen twice: a link narrower than what is sent queues (jitter) and drops (loss)
+/// the excess as the limit sets in, and heavy loss or jitter makes the sender's congestion
+/// control back off until its encoder is held back. Which came first is told by which
+/// lasts: a cap's queueing and drops are a burst at its onset while the encoder stays
+/// limited, whereas loss or jitter that causes the limit lasts as long as it. So the longer
+/// fault is the root (jitter: by twice) and the shorter folds into it; it sits at the hops
+/// both allow (parsimony: one hop explaining both beats two).
+fn merge_with_bandwidth(faults: &mut Vec<Fault>) {
     let hops = |f: &Fault| -> BTreeSet<HopRef> { f.candidates.iter().map(|c| c.hop.clone()).collect() };
     let mut i = 0;
     while i < faults.len() {
         let partner = (0..faults.len()).find(|&j| {
             let (a, b) = (&faults[i], &faults[j]);
             let (ha, hb) = (hops(a), hops(b));
-            a.kind == FaultKind::Loss
+            matches!(a.kind, FaultKind::Loss | FaultKind::Jitter)
                 && b.kind == FaultKind::Bandwidth
                 && a.from_ms <= b.to_ms
                 && b.from_ms <= a.to_ms
@@ -264,12 +368,18 @@ fn merge_loss_and_bandwidth(faults: &mut Vec<Fault>) {
             i += 1;
             continue;
         };
-        let (loss, bandwidth) = (faults[i].clone(), faults[j].clone());
-        let both: Vec<HopRef> = hops(&loss).intersection(&hops(&bandwidth)).cloned().collect();
+        let (symptom, bandwidth) = (faults[i].clone(), faults[j].clone());
+        let both: Vec<HopRef> = hops(&symptom).intersection(&hops(&bandwidth)).cloned().collect();
         let length = |f: &Fault| f.to_ms - f.from_ms;
+        // Queueing is how every narrow link shows, so jitter must clearly outlast the limit
+        // to be its cause; loss only has to last longer.
+        let outlasts = match symptom.kind {
+            FaultKind::Jitter => 2.0,
+            _ => 1.0,
+        } * length(&bandwidth);
         let (mut root, other) =
-            if length(&loss) > length(&bandwidth) { (loss, bandwidth) } else { (bandwidth, loss) };
-        tracing::debug!(root = %root.id, folded = %other.id, "loss and bandwidth limit as one root cause");
+            if length(&symptom) > outlasts { (symptom, bandwidth) } else { (bandwidth, symptom) };
+        tracing::debug!(root = %root.id, folded = %other.id, "loss or jitter and a bandwidth limit as one root cause");
         root.span_over(&other);
         root.add_evidence(other.evidence);
         root.affect_also(other.affected);
@@ -1420,5 +1530,77 @@ mod tests {
         let mut faults = vec![undecided, again];
         merge_consecutive(&mut faults, 1000.0);
         assert_eq!(faults.len(), 2);
+    }
+
+    fn of_kind(kind: FaultKind, mut f: Fault, who: &str) -> Fault {
+        f.kind = kind;
+        f.affected = vec![who.into()];
+        f
+    }
+
+    #[test]
+    fn several_networks_failing_together_behind_one_server_are_the_server() {
+        let forwarding = HopRef::sfu_way(Some("sfu-1"), Direction::Down);
+        let behind: BTreeMap<HopRef, BTreeSet<String>> =
+            [(forwarding.clone(), ["alice", "bob", "carol"].map(String::from).into())].into();
+        let down = |who: &str, from: f64, to: f64| {
+            of_kind(FaultKind::Loss, fault(HopRef::access(who, Direction::Down), from, to, 0.8, who), who)
+        };
+        let mut faults = vec![down("alice", 10.0, 20.0), down("bob", 12.0, 22.0), down("carol", 40.0, 50.0)];
+        fold_common_cause(&mut faults, &behind);
+        assert_eq!(faults.len(), 2, "{faults:#?}");
+        let shared = faults
+            .iter()
+            .find(|f| f.hop.as_ref() == Some(&forwarding))
+            .expect("a fault at the forwarding side");
+        assert_eq!(shared.kind, FaultKind::Loss);
+        assert_eq!((shared.from_ms, shared.to_ms), (1_767_225_610_000.0, 1_767_225_622_000.0));
+        assert_eq!(shared.affected, ["alice", "bob"]);
+        assert!((shared.confidence - (0.5 + 0.4 * 2.0 / 3.0)).abs() < 1e-9, "{}", shared.confidence);
+        assert!(
+            shared.evidence[0].starts_with("2 of the 3 participants behind the media server sfu-1"),
+            "{:?}",
+            shared.evidence
+        );
+        // Carol's loss, later and alone, stays hers.
+        assert!(faults.iter().any(|f| f.owner() == Some("carol")));
+
+        // Two of seven at once is no pattern: they stay two networks.
+        let seven: BTreeSet<String> = ["a", "b", "c", "d", "e", "f", "g"].map(String::from).into();
+        let behind: BTreeMap<HopRef, BTreeSet<String>> = [(forwarding, seven)].into();
+        let mut faults = vec![down("a", 10.0, 20.0), down("b", 12.0, 22.0)];
+        fold_common_cause(&mut faults, &behind);
+        assert!(
+            faults.iter().all(|f| f.hop.as_ref().is_some_and(|h| h.class == HopClass::Access)),
+            "{faults:#?}"
+        );
+    }
+
+    #[test]
+    fn queueing_at_a_caps_onset_is_part_of_the_limit_unless_it_clearly_outlasts_it() {
+        let alice_down = HopRef::access("alice", Direction::Down);
+        let bob_up = HopRef::access("bob", Direction::Up);
+        let limit = fault(alice_down.clone(), 28.0, 50.0, 0.8, "limited");
+        let mut onset =
+            of_kind(FaultKind::Jitter, fault(alice_down.clone(), 30.0, 36.0, 0.5, "queueing"), "alice");
+        onset.hop = None;
+        onset.candidates = vec![
+            Candidate { hop: bob_up.clone(), score: 0.5 },
+            Candidate { hop: alice_down.clone(), score: 0.5 },
+        ];
+        let mut faults = vec![onset.clone(), limit.clone()];
+        merge_with_bandwidth(&mut faults);
+        assert_eq!(faults.len(), 1, "{faults:#?}");
+        assert_eq!(faults[0].kind, FaultKind::Bandwidth);
+        assert_eq!(faults[0].hop, Some(alice_down.clone()));
+        assert_eq!(faults[0].evidence, ["limited", "queueing"]);
+        // Jitter over a whole call with a short limit inside it: the jitter is the cause.
+        let mut long =
+            of_kind(FaultKind::Jitter, fault(alice_down.clone(), 0.0, 60.0, 0.8, "jittery"), "alice");
+        long.candidates = vec![Candidate { hop: alice_down.clone(), score: 0.8 }];
+        let mut faults = vec![long, limit];
+        merge_with_bandwidth(&mut faults);
+        assert_eq!(faults.len(), 1, "{faults:#?}");
+        assert_eq!(faults[0].kind, FaultKind::Jitter);
     }
 }
