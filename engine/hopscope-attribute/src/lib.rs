@@ -93,8 +93,10 @@ pub fn attribute_with(
         merge_consecutive(&mut found, view.step_ms);
         faults.extend(found);
     }
-    fold_common_cause(&mut faults, &behind_shared_ways(&observer));
+    let behind = behind_shared_ways(&observer);
+    fold_common_cause(&mut faults, &behind);
     merge_consecutive(&mut faults, view.step_ms);
+    fold_back_off_into_shared_loss(&mut faults, &behind);
     merge_with_bandwidth(&mut faults);
     faults.extend(cpu_faults(cpu, view, limits));
     faults.extend(connectivity_faults(conference));
@@ -339,6 +341,57 @@ fn fold_common_cause(faults: &mut Vec<Fault>, behind: &BTreeMap<HopRef, BTreeSet
             }
         }
     }
+}
+
+/// Senders back off when the way into a media server or relay loses their packets: its
+/// receiver reports (or the far end's) tell each sender's congestion control, whose
+/// encoder is then held back. A bandwidth limit on the uplink of someone behind a lossy
+/// server side, within the loss and no longer than it, is that loss's symptom, not a
+/// narrow uplink of theirs. (The same holds downstream for what the server forwards.)
+fn fold_back_off_into_shared_loss(faults: &mut Vec<Fault>, behind: &BTreeMap<HopRef, BTreeSet<String>>) {
+    let mut folded: BTreeSet<usize> = BTreeSet::new();
+    for l in 0..faults.len() {
+        let loss = &faults[l];
+        let Some(shared) = loss.hop.clone().filter(|h| matches!(h.class, HopClass::Sfu | HopClass::Turn))
+        else {
+            continue;
+        };
+        let (Some(people), FaultKind::Loss) = (behind.get(&shared), loss.kind) else { continue };
+        let length = |f: &Fault| f.to_ms - f.from_ms;
+        let loss = (loss.from_ms, loss.to_ms, length(loss));
+        let symptoms: Vec<usize> = (0..faults.len())
+            .filter(|&b| {
+                let f = &faults[b];
+                f.kind == FaultKind::Bandwidth
+                    && !folded.contains(&b)
+                    && f.hop.as_ref().is_some_and(|h| {
+                        h.class == HopClass::Access
+                            && h.direction == shared.direction
+                            && h.participant.as_ref().is_some_and(|p| people.contains(p))
+                    })
+                    && f.from_ms >= loss.0
+                    && f.from_ms < loss.1
+                    && length(f) <= loss.2
+            })
+            .collect();
+        for b in symptoms {
+            let limit = faults[b].clone();
+            tracing::debug!(loss = %faults[l].id, limit = %limit.id, "a sender's back-off under a shared hop's loss");
+            let loss = &mut faults[l];
+            loss.add_evidence(vec![format!(
+                "{}'s sending was held back while {shared} lost packets: congestion control backing off from that loss, not a limit of their own network",
+                limit.owner().unwrap_or("a sender")
+            )]);
+            loss.affect_also(limit.affected);
+            folded.insert(b);
+        }
+    }
+    let mut i = 0;
+    faults.retain(|_| {
+        let keep = !folded.contains(&i);
+        i += 1;
+        keep
+    });
 }
 
 /// Loss or jitter and a bandwidth limit at the same time, at hops that can be one, are one
@@ -1602,5 +1655,36 @@ mod tests {
         merge_with_bandwidth(&mut faults);
         assert_eq!(faults.len(), 1, "{faults:#?}");
         assert_eq!(faults[0].kind, FaultKind::Jitter);
+    }
+
+    #[test]
+    fn senders_backing_off_under_a_lossy_server_are_the_loss() {
+        let receiving = HopRef::sfu_way(Some("sfu-1"), Direction::Up);
+        let behind: BTreeMap<HopRef, BTreeSet<String>> =
+            [(receiving.clone(), ["alice", "bob", "carol"].map(String::from).into())].into();
+        let mut loss =
+            of_kind(FaultKind::Loss, fault(receiving.clone(), 10.0, 40.0, 0.9, "server lost"), "carol");
+        loss.candidates = vec![Candidate { hop: receiving.clone(), score: 0.9 }];
+        let back_off = of_kind(
+            FaultKind::Bandwidth,
+            fault(HopRef::access("bob", Direction::Up), 15.0, 30.0, 0.5, "bob limited"),
+            "bob",
+        );
+        // A limit that began before the loss is bob's own.
+        let own = fault(HopRef::access("alice", Direction::Up), 2.0, 20.0, 0.5, "alice limited");
+        let mut faults = vec![loss, back_off, own];
+        fold_back_off_into_shared_loss(&mut faults, &behind);
+        assert_eq!(faults.len(), 2, "{faults:#?}");
+        assert_eq!(faults[0].hop, Some(receiving));
+        assert_eq!(faults[0].affected, ["bob", "carol"]);
+        assert!(
+            faults[0].evidence[1].starts_with(
+                "bob's sending was held back while the media server sfu-1 (receiving) lost packets"
+            ),
+            "{:?}",
+            faults[0].evidence
+        );
+        assert_eq!(faults[1].owner(), Some("alice"));
+        assert_eq!(faults[1].kind, FaultKind::Bandwidth);
     }
 }
