@@ -213,6 +213,7 @@ fn main() {
     let earlier = hopscope_rules::eval::evaluate(&builtin_default().rules, &view);
 
     let (set, load_time) = load(false);
+    if std::env::var("ONLY_CHAIN").is_ok() { chain(&set, &view, &earlier); return; }
     let first = set.run(&view, &earlier);
     for r in &first.rules {
         assert!(r.error.is_none(), "{}: {:?}", r.rule, r.error);
@@ -283,10 +284,12 @@ fn chain(set: &ScriptSet, view: &View, earlier: &[hopscope_rules::finding::Findi
     for _ in 0..runs() {
         let (started, started_cpu) = (Instant::now(), ThreadTime::now());
         let run = set.run(view, earlier);
+        let mid = Instant::now();
         // The plugins as the server runs them: one pass over the view, sharing the input.
         let pass = PluginRules::new(&plugins);
         std::hint::black_box(pass.evaluate_view(view, &run.findings));
         wall.push(started.elapsed());
+        if std::env::var("SPLIT").is_ok() { eprintln!("scripts {:.3} plugins {:.3}", ms(mid - started), ms(mid.elapsed())); }
         cpu.push(started_cpu.elapsed());
         assert!(pass.errors().is_empty(), "{:?}", pass.errors());
     }

@@ -189,13 +189,23 @@ fn stream_table(view: &View) -> (wit::Streams, Vec<String>) {
         sender: Vec::with_capacity(n),
     };
     let mut codecs: Vec<String> = Vec::new();
+    // The view shares one copy of each codec name, so a pointer finds it without comparing
+    // strings 5000 times.
+    let mut seen: Vec<&std::sync::Arc<str>> = Vec::new();
     for s in &view.streams {
         let a = &s.attrs;
-        let codec = a.codec.as_deref().map_or(NONE, |name| match codecs.iter().position(|c| c == name) {
-            Some(i) => index(i),
-            None => {
-                codecs.push(name.to_string());
-                index(codecs.len() - 1)
+        let codec = a.codec.as_ref().map_or(NONE, |name| {
+            let known = seen
+                .iter()
+                .position(|c| std::sync::Arc::ptr_eq(c, name))
+                .or_else(|| codecs.iter().position(|c| **c == **name));
+            match known {
+                Some(i) => index(i),
+                None => {
+                    codecs.push(name.to_string());
+                    seen.push(name);
+                    index(codecs.len() - 1)
+                }
             }
         });
         t.participant.push(index(s.participant));
@@ -290,8 +300,13 @@ fn earlier_findings(view: &View, earlier: &[Finding]) -> Vec<wit::EarlierFinding
     };
     let stream_of = |participant: &str, pc: &str, direction: &str, ssrc: Option<u32>| -> Option<usize> {
         let c = view.pcs.get(pc_of(participant, pc)?)?;
+        let inbound = match direction {
+            "inbound" => true,
+            "outbound" => false,
+            _ => return None,
+        };
         c.streams.iter().copied().find(|&i| {
-            view.streams.get(i).is_some_and(|s| &*s.attrs.direction == direction && s.attrs.ssrc == ssrc)
+            view.streams.get(i).is_some_and(|s| s.attrs.ssrc == ssrc && s.attrs.inbound == inbound)
         })
     };
     let hops: HashMap<&str, usize> = view.hops.iter().enumerate().map(|(i, h)| (&*h.label, i)).collect();

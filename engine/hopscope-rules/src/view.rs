@@ -212,6 +212,9 @@ pub struct StreamEntity {
     windows: u32,
     /// Per window, what is text.
     texts: Box<[WindowTexts]>,
+    /// The windows the grid's ticks read, when they are one unbroken run (first, last):
+    /// then "at some tick" is "in one of these windows", a scan of adjacent numbers.
+    read_span: Option<(u32, u32)>,
 }
 /// What does not change over a stream's life.
 #[derive(Debug, Clone)]
@@ -447,7 +450,7 @@ impl StreamNumbers {
         &mut self,
         windows: &[StreamWindow],
         ticks: &[Timestamp],
-    ) -> ([u32; Col::ALL.len()], Box<[WindowTexts]>) {
+    ) -> ([u32; Col::ALL.len()], Box<[WindowTexts]>, Option<(u32, u32)>) {
         let mut starts = [NONE; Col::ALL.len()];
         for c in Col::ALL {
             if windows.iter().all(|w| w.column(c).is_none_or(|v| !v.is_finite())) {
@@ -457,7 +460,9 @@ impl StreamNumbers {
             starts[c as usize] = u32::try_from(column.len()).unwrap_or(NONE);
             column.extend(windows.iter().map(|w| w.column(c).unwrap_or(f64::NAN)));
         }
-        self.tick_window.extend(cover(ticks, windows.iter().map(|w| (w.start, w.end))));
+        let covered = cover(ticks, windows.iter().map(|w| (w.start, w.end)));
+        let read_span = unbroken_run(&covered);
+        self.tick_window.extend(covered);
         let texts = windows
             .iter()
             .map(|w| WindowTexts {
@@ -465,8 +470,59 @@ impl StreamNumbers {
                 quality_label: w.quality_label.clone(),
             })
             .collect();
-        (starts, texts)
+        (starts, texts, read_span)
     }
+}
+
+/// The first and last window ticks read, when every window between them is read too (each
+/// tick reads the same window as the one before, or the next).
+fn unbroken_run(tick_window: &[u32]) -> Option<(u32, u32)> {
+    let mut read = tick_window.iter().copied().filter(|&w| w != NONE);
+    let first = read.next()?;
+    let mut last = first;
+    for w in read {
+        if w != last && w != last + 1 {
+            return None;
+        }
+        last = w;
+    }
+    Some((first, last))
+}
+
+/// The highest (or lowest) finite number of `values`. Most of a rule's time over a big
+/// call goes here, so the common case runs as four independent compare-and-keep lanes,
+/// which compile to vector max/min (NaN never wins a comparison); only data holding an
+/// infinity, or nothing, takes the careful way.
+fn extreme_of(values: &[f64], highest: bool) -> Option<f64> {
+    let best = if highest { lanes(values, |v, best| v > best) } else { lanes(values, |v, best| v < best) };
+    if best.is_finite() {
+        return Some(best);
+    }
+    let finite = values.iter().copied().filter(|v| v.is_finite());
+    if highest { finite.reduce(f64::max) } else { finite.reduce(f64::min) }
+}
+
+/// Keeps, in four lanes, each value that `wins` against the lane's best; starts from the
+/// infinity every finite value beats.
+#[inline(always)]
+fn lanes(values: &[f64], wins: impl Fn(f64, f64) -> bool) -> f64 {
+    let start = if wins(0.0, f64::INFINITY) { f64::INFINITY } else { f64::NEG_INFINITY };
+    let mut acc = [start; 4];
+    let mut chunks = values.chunks_exact(4);
+    for chunk in &mut chunks {
+        for k in 0..4 {
+            if wins(chunk[k], acc[k]) {
+                acc[k] = chunk[k];
+            }
+        }
+    }
+    let mut best = start;
+    for v in acc.into_iter().chain(chunks.remainder().iter().copied()) {
+        if wins(v, best) {
+            best = v;
+        }
+    }
+    best
 }
 
 impl StreamEntity {
@@ -478,9 +534,9 @@ impl StreamEntity {
         windows: &[StreamWindow],
         ticks: &[Timestamp],
     ) -> StreamEntity {
-        let (starts, texts) = numbers.add(windows, ticks);
+        let (starts, texts, read_span) = numbers.add(windows, ticks);
         let windows = u32::try_from(windows.len()).unwrap_or(u32::MAX);
-        StreamEntity { participant, pc, attrs, starts, windows, texts }
+        StreamEntity { participant, pc, attrs, starts, windows, texts, read_span }
     }
 
     /// Whether a metric comes from the windows (rather than the stream's fixed attributes).
@@ -609,6 +665,18 @@ impl<'v> StreamRef<'v> {
                 }
             }
         }
+    }
+
+    /// The highest (or lowest) finite value of a metric over every tick of the grid.
+    fn extreme(self, metric: MetricId, highest: bool) -> Option<f64> {
+        if let (Some(c), Some((first, last))) = (Col::of(StreamField::of(metric)), self.entity.read_span) {
+            return extreme_of(self.column(c)?.get(first as usize..=last as usize)?, highest);
+        }
+        let mut best: Option<f64> = None;
+        self.each_number_at(metric, 0, self.tick_window.len().saturating_sub(1), |_, v| {
+            best = Some(best.map_or(v, |b| if highest { b.max(v) } else { b.min(v) }));
+        });
+        best
     }
 
     /// A metric at every tick as numbers, appended to `out`: NaN where missing or not a
@@ -1163,6 +1231,7 @@ impl View {
             .iter()
             .map(|q| ((q.participant.as_str(), q.peer_connection.as_str(), q.stats_id.as_str()), q))
             .collect();
+        let mut strings = Interner::default();
         for (pi, p) in conference.participants.iter().enumerate() {
             let mut entity = participant_entity(pi, p);
             for (ci, pc) in p.peer_connections.iter().enumerate() {
@@ -1181,6 +1250,7 @@ impl View {
                         conference,
                         &view.ticks,
                         &mut view.numbers,
+                        &mut strings,
                     );
                     match st.attrs.kind.as_deref() {
                         Some("audio") => entity.received_audio.push(view.streams.len()),
@@ -1192,7 +1262,8 @@ impl View {
                     view.streams.push(st);
                 }
                 for s in &pc.outbound {
-                    let st = outbound_entity(pi, pc_index, p, pc, s, &view.ticks, &mut view.numbers);
+                    let st =
+                        outbound_entity(pi, pc_index, p, pc, s, &view.ticks, &mut view.numbers, &mut strings);
                     pce.streams.push(view.streams.len());
                     entity.streams.push(view.streams.len());
                     view.streams.push(st);
@@ -1316,6 +1387,21 @@ impl View {
         }
     }
 
+    /// The highest (or lowest) number of a metric of an entity over the whole call, the
+    /// same as folding [`each_number_at`](Self::each_number_at) over every tick; a stream's
+    /// comes from one scan of its adjacent windows.
+    pub fn extreme(&self, entity: EntityRef, metric: MetricId, highest: bool) -> Option<f64> {
+        if let EntityRef::Stream(i) = entity {
+            return self.stream(i).extreme(metric, highest);
+        }
+        let last = self.ticks.len().checked_sub(1)?;
+        let mut best: Option<f64> = None;
+        self.each_number_at(entity, metric, 0, last, |_, v| {
+            best = Some(best.map_or(v, |b| if highest { b.max(v) } else { b.min(v) }));
+        });
+        best
+    }
+
     /// A metric of an entity at a tick.
     #[inline]
     pub fn value(&self, entity: EntityRef, metric: MetricId, tick: usize) -> Val {
@@ -1331,6 +1417,23 @@ impl View {
 
 fn arc(s: &str) -> Arc<str> {
     Arc::from(s)
+}
+
+/// One shared copy of each string the streams repeat (participant and connection ids,
+/// directions, kinds, codecs): a 50-person call has 5000 streams but a few dozen distinct
+/// values, so this saves thousands of allocations, and readers may compare by pointer.
+#[derive(Default)]
+struct Interner(std::collections::HashSet<Arc<str>>);
+
+impl Interner {
+    fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(s) {
+            return shared.clone();
+        }
+        let shared = arc(s);
+        self.0.insert(shared.clone());
+        shared
+    }
 }
 
 fn participant_entity(index: usize, p: &Participant) -> ParticipantEntity {
@@ -1481,15 +1584,16 @@ fn attrs(
     pc: &PeerConnection,
     info: &hopscope_model::stats::StreamInfo,
     direction: &str,
+    strings: &mut Interner,
 ) -> StreamAttrs {
     StreamAttrs {
-        participant: arc(p.id.as_str()),
-        peer_connection: arc(pc.id.as_str()),
-        direction: arc(direction),
-        kind: info.kind.map(|k| arc(k.as_str())),
+        participant: strings.get(p.id.as_str()),
+        peer_connection: strings.get(pc.id.as_str()),
+        direction: strings.get(direction),
+        kind: info.kind.map(|k| strings.get(k.as_str())),
         inbound: direction == "inbound",
         media: info.kind,
-        codec: info.codec.as_deref().map(arc),
+        codec: info.codec.as_deref().map(|c| strings.get(c)),
         sender: None,
         sender_index: None,
         screenshare: info.is_screenshare,
@@ -1509,8 +1613,9 @@ fn inbound_entity(
     conference: &Conference,
     ticks: &[Timestamp],
     numbers: &mut StreamNumbers,
+    strings: &mut Interner,
 ) -> StreamEntity {
-    let mut a = attrs(p, pc, &s.info, "inbound");
+    let mut a = attrs(p, pc, &s.info, "inbound", strings);
     a.sender = quality.and_then(|q| q.sender.as_deref()).map(arc).or_else(|| {
         let ssrc = s.info.ssrc?;
         conference
@@ -1583,6 +1688,7 @@ fn inbound_entity(
     StreamEntity::new(numbers, pi, pc_index, a, &windows, ticks)
 }
 
+#[allow(clippy::too_many_arguments, reason = "the stream's coordinates in the conference")]
 fn outbound_entity(
     pi: usize,
     pc_index: usize,
@@ -1591,8 +1697,9 @@ fn outbound_entity(
     s: &hopscope_model::stats::OutboundRtpStream,
     ticks: &[Timestamp],
     numbers: &mut StreamNumbers,
+    strings: &mut Interner,
 ) -> StreamEntity {
-    let a = attrs(p, pc, &s.info, "outbound");
+    let a = attrs(p, pc, &s.info, "outbound", strings);
     // What the receiver reported back about this SSRC.
     let reports: Vec<&RemoteInboundInterval> = pc
         .remote_inbound
@@ -1830,4 +1937,36 @@ pub fn outcome(c: &Conference) -> &'static str {
         return "dropped";
     }
     "completed"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unbroken_run_of_windows_is_told_from_a_broken_one() {
+        // Ticks before the first window, windows read twice, ticks after the last.
+        assert_eq!(unbroken_run(&[NONE, 0, 0, 1, 2, 2, NONE]), Some((0, 2)));
+        assert_eq!(unbroken_run(&[3, 4]), Some((3, 4)));
+        // Window 1 falls between two ticks: no tick reads it, so its numbers must not count.
+        assert_eq!(unbroken_run(&[0, 0, 2, 3]), None);
+        // Ticks no window covers do not break the run; only a window no tick reads does.
+        assert_eq!(unbroken_run(&[0, NONE, 1]), Some((0, 1)));
+        assert_eq!(unbroken_run(&[NONE, NONE]), None);
+    }
+
+    #[test]
+    fn extremes_skip_what_is_not_a_number() {
+        let values = [f64::NAN, 3.0, f64::INFINITY, -1.0, f64::NEG_INFINITY, 2.0];
+        assert_eq!(extreme_of(&values, true), Some(3.0));
+        assert_eq!(extreme_of(&values, false), Some(-1.0));
+        assert_eq!(extreme_of(&[f64::NAN, f64::INFINITY], true), None);
+        // Longer than the four lanes, with the extremes in the remainder and in a lane.
+        let many = [5.0, f64::NAN, 1.0, 7.5, 2.0, -3.0, f64::NAN, 4.0, 0.5, 9.0, -8.0];
+        assert_eq!(extreme_of(&many, true), Some(9.0));
+        assert_eq!(extreme_of(&many, false), Some(-8.0));
+        assert_eq!(extreme_of(&many[..8], true), Some(7.5));
+        assert_eq!(extreme_of(&many[..8], false), Some(-3.0));
+        assert_eq!(extreme_of(&[], false), None);
+    }
 }

@@ -318,11 +318,9 @@ fn goes_past(
             m
         }
     };
-    let mut hit = false;
-    if let Some(last) = view.ticks.len().checked_sub(1) {
-        view.each_number_at(e.0, m, 0, last, |_, v| hit |= side.keeps(v, x));
-    }
-    Ok(hit)
+    // Past `x` at some tick: the highest value above it, or the lowest below.
+    let extreme = view.extreme(e.0, m, matches!(side, Side::Above));
+    Ok(extreme.is_some_and(|v| side.keeps(v, x)))
 }
 
 /// The entities of `list` whose metric goes past `x` at some tick, scanned natively: the

@@ -325,6 +325,40 @@ fn pooled_metrics_scan_to_the_same_values_as_tick_by_tick() {
     }
 }
 
+/// A metric's highest and lowest value over the call, as `above`/`below` read them, are
+/// exactly the fold of every tick's value, for every stream, participant and hop.
+#[test]
+fn extremes_are_the_highest_and_lowest_of_every_tick() {
+    use hopscope_rules::view::EntityRef;
+    let view = view();
+    let streams = (0..view.streams.len()).map(EntityRef::Stream).collect::<Vec<_>>();
+    let participants = (0..view.participants.len()).map(EntityRef::Participant).collect::<Vec<_>>();
+    let hops = (0..view.hops.len()).map(EntityRef::Hop).collect::<Vec<_>>();
+    let cases = [
+        (Scope::Stream, "loss_percent", &streams),
+        (Scope::Stream, "jitter_ms", &streams),
+        (Scope::Stream, "concealment_percent", &streams),
+        (Scope::Stream, "bitrate_kbps", &streams),
+        (Scope::Stream, "rtt_ms", &streams),
+        (Scope::Participant, "heard_mos", &participants),
+        (Scope::Hop, "loss_percent", &hops),
+    ];
+    for (scope, name, entities) in cases {
+        let (metric, _) = scope.metric(name).expect("metric");
+        let mut known = 0;
+        for &entity in entities.iter() {
+            let mut values = Vec::new();
+            view.each_number_at(entity, metric, 0, view.ticks.len() - 1, |_, v| values.push(v));
+            let highest = values.iter().copied().reduce(f64::max);
+            let lowest = values.iter().copied().reduce(f64::min);
+            assert_eq!(view.extreme(entity, metric, true), highest, "{name} of {entity:?}");
+            assert_eq!(view.extreme(entity, metric, false), lowest, "{name} of {entity:?}");
+            known += usize::from(highest.is_some());
+        }
+        assert!(known > 0, "{name}: the SFU call has values");
+    }
+}
+
 /// Entity lists read like arrays: loops, length, indices from either end, filter, map,
 /// concatenation, membership, and a real array on request; a bad index or a filter that
 /// does not answer yes or no is a clear error.
