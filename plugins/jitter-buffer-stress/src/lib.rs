@@ -42,14 +42,17 @@ impl Plugin for JitterBufferStress {
     fn evaluate(c: &Conference) -> Result<Vec<Finding>, String> {
         let mut findings = Vec::new();
         let end = c.end_ms();
+        let (Some(depths), Some(activity)) =
+            (c.stream_numbers("jitter_buffer_ms"), c.stream_numbers("active"))
+        else {
+            return Ok(findings);
+        };
         for s in c.streams() {
             let index = s.index as usize;
             if s.direction != Direction::Inbound || s.kind != Some(MediaKind::Audio) {
                 continue;
             }
-            let (Some(depth), Some(flowing)) =
-                (c.stream_number(index, "jitter_buffer_ms"), c.stream_number(index, "active"))
-            else {
+            let (Some(depth), Some(flowing)) = (depths.of(index), activity.of(index)) else {
                 continue;
             };
             // Stress needs an active tick at the floor at least, whatever the calm depth: most
