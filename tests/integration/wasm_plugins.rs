@@ -115,29 +115,35 @@ fn plugins_of_one_pass_share_their_input_and_see_what_they_see_alone() {
     let load = |name: &str| host.load_file(&wasm(name)).expect("loads");
     let (jitter, sla, copy) = (load("jitter-buffer-stress"), load("sla-check"), load("hostile"));
     let view = view_of(&["rules/builtin/tests/scenarios/jitter-storm.yaml"]);
-    let alone: Vec<_> =
-        [&jitter, &sla, &copy].iter().map(|p| p.evaluate(&view, &[]).expect("evaluates").findings).collect();
+    // What the built-in rules found first, which every plugin of the pass reads.
+    let earlier = hopscope_rules::eval::evaluate(&hopscope_rules::pack::builtin_default().rules, &view);
+    assert!(!earlier.is_empty());
+    let alone: Vec<_> = [&jitter, &sla, &copy]
+        .iter()
+        .map(|p| p.evaluate(&view, &earlier).expect("evaluates").findings)
+        .collect();
     assert!(!alone[0].is_empty(), "the storm is found");
     assert!(
-        alone[2][0].message.contains(&format!("{} streams", view.streams.len())),
+        alone[2][0].message.contains(&format!("{} streams", view.streams.len()))
+            && alone[2][0].message.ends_with(&format!("{} earlier findings", earlier.len())),
         "{}",
         alone[2][0].message
     );
-    let mut shared = hopscope_plugin::SharedInput::new(&view);
+    let mut shared = hopscope_plugin::SharedInput::new(&view, &earlier);
     for round in 0..2 {
         for (i, p) in [&jitter, &sla, &copy, &jitter].iter().enumerate() {
-            let e = p.evaluate_shared(&mut shared, &[]).expect("evaluates");
+            let e = p.evaluate_shared(&mut shared).expect("evaluates");
             assert_eq!(e.findings, alone[i % 3], "round {round}, plugin {i}");
         }
     }
     // A failing plugin in the middle of the pass takes nothing away from the next ones.
     let mut attack = view_of(&["rules/builtin/tests/scenarios/jitter-storm.yaml"]);
     attack.conference = "hostile:panic".into();
-    let expected = jitter.evaluate(&attack, &[]).expect("evaluates").findings;
-    let mut shared = hopscope_plugin::SharedInput::new(&attack);
-    jitter.evaluate_shared(&mut shared, &[]).expect("evaluates");
-    assert!(copy.evaluate_shared(&mut shared, &[]).is_err(), "the hostile plugin panics");
-    assert_eq!(jitter.evaluate_shared(&mut shared, &[]).expect("evaluates").findings, expected);
+    let expected = jitter.evaluate(&attack, &earlier).expect("evaluates").findings;
+    let mut shared = hopscope_plugin::SharedInput::new(&attack, &earlier);
+    jitter.evaluate_shared(&mut shared).expect("evaluates");
+    assert!(copy.evaluate_shared(&mut shared).is_err(), "the hostile plugin panics");
+    assert_eq!(jitter.evaluate_shared(&mut shared).expect("evaluates").findings, expected);
 }
 
 #[test]

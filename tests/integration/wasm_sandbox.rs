@@ -46,10 +46,10 @@ fn hostile(host: &PluginHost) -> Plugin {
     host.load_file(&wasm("hostile")).expect("the hostile plugin loads: it only misbehaves when run")
 }
 
-/// The benign answer of the hostile plugin on the direct call.
+/// The benign answer of the hostile plugin on the direct call, with no earlier findings.
 fn benign_message(view: &View) -> String {
     format!(
-        "{} participants, {} streams, {} ticks",
+        "{} participants, {} streams, {} ticks, 0 earlier findings",
         view.participants.len(),
         view.streams.len(),
         view.ticks.len()

@@ -520,16 +520,12 @@ impl Plugin {
 
     /// Evaluates a conference. `earlier` are findings other rules raised on it already.
     pub fn evaluate(&self, view: &View, earlier: &[Finding]) -> Result<Evaluation, PluginError> {
-        self.evaluate_shared(&mut SharedInput::new(view), earlier)
+        self.evaluate_shared(&mut SharedInput::new(view, earlier))
     }
 
     /// [`evaluate`](Self::evaluate) with the input parts plugins share on one view: call
     /// it for each plugin of a pass with the same `shared`.
-    pub fn evaluate_shared(
-        &self,
-        shared: &mut SharedInput<'_>,
-        earlier: &[Finding],
-    ) -> Result<Evaluation, PluginError> {
+    pub fn evaluate_shared(&self, shared: &mut SharedInput<'_>) -> Result<Evaluation, PluginError> {
         {
             let h = lock(&self.health);
             if h.quarantined {
@@ -539,7 +535,7 @@ impl Plugin {
                 });
             }
         }
-        let result = self.evaluate_once(shared, earlier);
+        let result = self.evaluate_once(shared);
         let mut h = lock(&self.health);
         match &result {
             Ok(e) => {
@@ -565,14 +561,10 @@ impl Plugin {
         result
     }
 
-    fn evaluate_once(
-        &self,
-        shared: &mut SharedInput<'_>,
-        earlier: &[Finding],
-    ) -> Result<Evaluation, PluginError> {
+    fn evaluate_once(&self, shared: &mut SharedInput<'_>) -> Result<Evaluation, PluginError> {
         let started = Instant::now();
         let view = shared.view();
-        let input = crate::input::conference(shared, &self.wanted, earlier);
+        let input = crate::input::conference(shared, &self.wanted);
         let now_ms = view.ticks.last().map_or(0.0, |t| t.epoch_ms());
         let limits = &self.inner.limits;
         let raw = self.run(now_ms, |store, instance| {

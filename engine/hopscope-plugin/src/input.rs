@@ -72,14 +72,18 @@ enum Column {
     Texts(Vec<Option<String>>),
 }
 
-/// The parts of a plugin's input that depend only on the view (every stream's attributes
-/// and the stream metric columns, megabytes on a big call), built once and lent to each
-/// plugin evaluated on the same view: they move into a plugin's input for its call and
-/// back afterwards, so the plugins of one pass share them without copying.
+/// One pass of plugins over a view: the view, the findings of the rules run before them,
+/// and the parts of a plugin's input that depend only on those (every stream's attributes,
+/// the stream metric columns, megabytes on a big call, and the earlier findings in the
+/// sandbox's terms). These are built once and lent to each plugin of the pass: they move
+/// into a plugin's input for its call and back afterwards, so the plugins share them
+/// without copying.
 pub struct SharedInput<'v> {
     view: &'v View,
+    earlier: &'v [Finding],
     table: Option<(wit::Streams, Vec<String>)>,
     columns: HashMap<(MetricId, bool), Column>,
+    earlier_findings: Option<Vec<wit::EarlierFinding>>,
 }
 
 impl std::fmt::Debug for SharedInput<'_> {
@@ -89,14 +93,18 @@ impl std::fmt::Debug for SharedInput<'_> {
 }
 
 impl<'v> SharedInput<'v> {
-    /// Nothing built yet for `view`.
-    pub fn new(view: &'v View) -> SharedInput<'v> {
-        SharedInput { view, table: None, columns: HashMap::new() }
+    /// A pass over `view` after the rules that found `earlier`; nothing built yet.
+    pub fn new(view: &'v View, earlier: &'v [Finding]) -> SharedInput<'v> {
+        SharedInput { view, earlier, table: None, columns: HashMap::new(), earlier_findings: None }
     }
 
     /// The view the input describes.
     pub fn view(&self) -> &'v View {
         self.view
+    }
+
+    fn take_earlier_findings(&mut self) -> Vec<wit::EarlierFinding> {
+        self.earlier_findings.take().unwrap_or_else(|| earlier_findings(self.view, self.earlier))
     }
 
     fn take_table(&mut self) -> (wit::Streams, Vec<String>) {
@@ -112,6 +120,7 @@ impl<'v> SharedInput<'v> {
         if !input.streams.participant.is_empty() {
             self.table = Some((input.streams, input.codecs));
         }
+        self.earlier_findings = Some(input.earlier_findings);
         let mut numbers = input.stream_metrics.numbers.into_iter();
         let mut texts = input.stream_metrics.texts.into_iter();
         for w in wanted.iter().filter(|w| w.scope == Scope::Stream) {
@@ -224,11 +233,7 @@ fn stream_table(view: &View) -> (wit::Streams, Vec<String>) {
 }
 
 /// The plugin's input; what `shared` lends it goes back with [`SharedInput::put_back`].
-pub(crate) fn conference(
-    shared: &mut SharedInput<'_>,
-    wanted: &[Wanted],
-    earlier: &[Finding],
-) -> wit::Conference {
+pub(crate) fn conference(shared: &mut SharedInput<'_>, wanted: &[Wanted]) -> wit::Conference {
     let view = shared.view;
     // A 50-person SFU call has 5000 streams: a plugin that reads no stream (or hop)
     // metric gets none, rather than paying to copy them into its sandbox.
@@ -281,7 +286,7 @@ pub(crate) fn conference(
         },
         hops,
         metrics: metrics(view, EntityRef::Conference, Scope::Conference, wanted),
-        earlier_findings: earlier_findings(view, earlier),
+        earlier_findings: shared.take_earlier_findings(),
     }
 }
 

@@ -34,9 +34,9 @@ impl<'a> PluginRules<'a> {
     /// Findings of every plugin for a view; failures are collected, not fatal.
     pub fn evaluate_view(&self, view: &View, earlier: &[Finding]) -> Vec<Finding> {
         let mut out = Vec::new();
-        let mut shared = SharedInput::new(view);
+        let mut shared = SharedInput::new(view, earlier);
         for p in self.plugins {
-            match p.evaluate_shared(&mut shared, earlier) {
+            match p.evaluate_shared(&mut shared) {
                 Ok(e) => out.extend(e.findings),
                 Err(e) => {
                     if let Ok(mut errors) = self.errors.lock() {

@@ -940,24 +940,29 @@ impl ParticipantEntity {
             ParticipantField::HeardMos => (&self.received_audio, Col::Mos, None),
             _ => (&self.received_video, Col::VideoQuality, None),
         };
-        // (sum of a, sum of b or count) per tick.
+        // (sum of a, sum of b or count) per tick, each stream's columns looked up once.
         let mut sums = vec![(0.0f64, 0.0f64); n];
+        let finite = |column: &[f64], w: u32| column.get(w as usize).copied().filter(|v| v.is_finite());
         for &s in streams {
             let st = view.stream(s);
-            for (k, sum) in sums.iter_mut().enumerate() {
-                let Some(w) = st.window(k) else { continue };
-                match b {
-                    Some(b) => {
-                        if let (Some(x), Some(y)) = (st.number(a, w), st.number(b, w)) {
+            let Some(xs) = st.column(a) else { continue };
+            let ys = match b.map(|b| st.column(b)) {
+                Some(Some(ys)) => Some(ys),
+                Some(None) => continue,
+                None => None,
+            };
+            for (sum, &w) in sums.iter_mut().zip(st.tick_window) {
+                let Some(x) = finite(xs, w) else { continue };
+                match ys {
+                    Some(ys) => {
+                        if let Some(y) = finite(ys, w) {
                             sum.0 += x;
                             sum.1 += x + y;
                         }
                     }
                     None => {
-                        if let Some(x) = st.number(a, w) {
-                            sum.0 += x;
-                            sum.1 += 1.0;
-                        }
+                        sum.0 += x;
+                        sum.1 += 1.0;
                     }
                 }
             }

@@ -100,10 +100,11 @@ impl Plugin for Hostile {
             _ => Ok(vec![finding(
                 "hostile",
                 format!(
-                    "{} participants, {} streams, {} ticks",
+                    "{} participants, {} streams, {} ticks, {} earlier findings",
                     c.participants.len(),
                     c.stream_count(),
-                    c.ticks_ms.len()
+                    c.ticks_ms.len(),
+                    c.earlier_findings.len()
                 ),
             )]),
         }
