@@ -1,6 +1,7 @@
 //! The embedded backend: SQLite in WAL mode, one writer thread committing concurrent writes
 //! together, a few reader connections.
 
+use std::cell::RefCell;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -213,10 +214,28 @@ fn now_ms() -> i64 {
 /// ingest stores (deflate was the largest cost of an ingested batch) at a similar ratio.
 const ZSTD_LEVEL: i32 = 1;
 
+thread_local! {
+    // A zstd context costs more to set up than a small body costs to compress: each
+    // thread keeps one of each way.
+    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
+/// The most a zstd frame may say it holds to be inflated in one go; bigger (or unsaid)
+/// sizes are streamed, so a corrupt header cannot ask for a huge allocation.
+const MAX_DECLARED_BYTES: u64 = 256 << 20;
+
 fn compress(bytes: &[u8]) -> Vec<u8> {
+    let zstd = COMPRESSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_none() {
+            *c = zstd::bulk::Compressor::new(ZSTD_LEVEL).ok();
+        }
+        c.as_mut()?.compress(bytes).ok()
+    });
     // zstd into memory fails only if its context cannot be allocated; gzip then, which
     // `decompress` reads as well, rather than lose the data.
-    zstd::bulk::compress(bytes, ZSTD_LEVEL).unwrap_or_else(|_| {
+    zstd.unwrap_or_else(|| {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         // Writing to a Vec cannot fail.
         let _ = enc.write_all(bytes);
@@ -233,7 +252,19 @@ fn decompress(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
         flate2::read::GzDecoder::new(bytes).read_to_end(&mut out)?;
         Ok(out)
     } else if bytes.starts_with(&ZSTD) {
-        zstd::stream::decode_all(bytes)
+        match zstd::zstd_safe::get_frame_content_size(bytes) {
+            Ok(Some(size)) if size <= MAX_DECLARED_BYTES => DECOMPRESSOR.with(|d| {
+                let mut d = d.borrow_mut();
+                if d.is_none() {
+                    *d = Some(zstd::bulk::Decompressor::new()?);
+                }
+                match d.as_mut() {
+                    Some(d) => d.decompress(bytes, size as usize),
+                    None => zstd::stream::decode_all(bytes),
+                }
+            }),
+            _ => zstd::stream::decode_all(bytes),
+        }
     } else {
         Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "neither zstd nor gzip data"))
     }
@@ -1171,6 +1202,25 @@ mod tests {
 
     /// New bodies are zstd; rows a store wrote before (gzip) still read back; a body that
     /// is neither is reported as corrupt, naming the conference.
+    #[test]
+    fn compression_reuses_its_contexts_and_reads_frames_with_and_without_a_size() {
+        // One thread's contexts serve body after body, each exactly itself again.
+        for i in 0..50 {
+            let body = format!("{{\"conference\":\"room-{i}\",\"stats\":[{}]}}", "1,".repeat(i * 100) + "2");
+            let packed = compress(body.as_bytes());
+            assert!(packed.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]), "zstd");
+            assert_eq!(decompress(&packed).ok().as_deref(), Some(body.as_bytes()));
+        }
+        // A frame written by a streaming encoder does not say its size: it streams back.
+        let body = b"streamed ".repeat(1000);
+        let streamed = zstd::stream::encode_all(&body[..], 1).unwrap_or_default();
+        assert_eq!(zstd::zstd_safe::get_frame_content_size(&streamed).ok(), Some(None));
+        assert_eq!(decompress(&streamed).ok(), Some(body));
+        // A truncated frame is an error, not a panic or a short body.
+        let packed = compress(&b"truncated ".repeat(1000));
+        assert!(decompress(&packed[..packed.len() / 2]).is_err());
+    }
+
     #[test]
     fn bodies_are_zstd_and_older_gzip_rows_still_read() -> Result<()> {
         let (_dir, store) = prod_store()?;
