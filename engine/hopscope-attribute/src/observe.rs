@@ -382,6 +382,16 @@ fn turn_name(hop: &hopscope_model::graph::Hop) -> String {
 }
 
 /// Mean of a stream metric over the smoothing window ending at `tick`.
+/// The mean of a rate over the smoothing window, and how many seconds of the window had it.
+fn covered(view: &View, entity: EntityRef, metric: MetricId, tick: usize, back: usize) -> Option<(f64, f64)> {
+    let (mut n, mut sum) = (0usize, 0.0);
+    view.each_number(entity, metric, tick.saturating_sub(back), tick, |v| {
+        n += 1;
+        sum += v;
+    });
+    (n > 0).then(|| (sum / n as f64, n as f64 * view.step_ms / 1000.0))
+}
+
 fn smoothed(view: &View, entity: EntityRef, metric: MetricId, tick: usize, back: usize) -> Option<f64> {
     let (mut n, mut sum) = (0usize, 0.0);
     view.each_number(entity, metric, tick.saturating_sub(back), tick, |v| {
@@ -648,11 +658,13 @@ impl<'v> Observer<'v> {
                 (l, c) => l.or(c),
             };
             // A loss share needs packets behind it: one lost of a DTX mute's dozen is not 8 %.
-            let packets = smoothed(view, s.entity, m.packet_rate, tick, back).unwrap_or(0.0)
-                * limits.window_ms
-                / 1000.0;
+            // And it needs at least half the smoothing window: in a stream's first seconds
+            // two packets lost by chance are a 4 % loss.
+            let (rate, seconds) = covered(view, s.entity, m.packet_rate, tick, back).unwrap_or((0.0, 0.0));
+            let packets = rate * limits.window_ms / 1000.0;
             if let Some(v) = lost
                 && packets >= MIN_PACKETS
+                && seconds * 2000.0 >= limits.window_ms
                 && (is_audio || !s.audio_twin)
             {
                 loss.push(s.path, v, limits.loss, s.report_is_uplink, s.subject);
