@@ -303,6 +303,8 @@ async fn ingest(
         batch_id: batch_id.clone(),
         received_ms: now_ms(),
         parts: checked.parts,
+        unfiled: checked.unfiled,
+        unfiled_observations: checked.unfiled_observations,
     };
     let store = state.store.clone();
     let appended = blocking(move || store.append(batch)).await??;

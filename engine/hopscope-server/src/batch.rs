@@ -35,6 +35,11 @@ pub struct BatchLimits {
 pub struct CheckedBatch {
     /// Per conference, in first-seen order.
     pub parts: Vec<BatchPart>,
+    /// Relay (TURN) observations naming no conference, NDJSON: they join calls at
+    /// evaluation, by participant or address.
+    pub unfiled: Vec<u8>,
+    /// How many observations `unfiled` holds.
+    pub unfiled_observations: u32,
     /// Observations in all.
     pub observations: usize,
 }
@@ -207,12 +212,16 @@ fn split(text: &str) -> Result<Vec<(usize, &RawValue)>, ApiError> {
     Ok(out)
 }
 
+/// What the server files an observation by: its conference (none for a relay's that names
+/// none) and the (user, participant) it names.
+type Envelope = (Option<String>, Option<(String, String)>);
+
 fn check_envelope(
     header: &Header<'_>,
     app: &str,
     now_ms: f64,
     limits: &BatchLimits,
-) -> Result<(String, Option<(String, String)>), String> {
+) -> Result<Envelope, String> {
     if let Some(v) = header.v
         && v > hopscope_ingest::NATIVE_VERSION
     {
@@ -230,14 +239,14 @@ fn check_envelope(
     if !matches!(source, "endpoint" | "sfu" | "turn") {
         return Err(format!("unknown source `{source}`; expected endpoint, sfu or turn"));
     }
-    let Some(conference) = header.conference.as_deref() else {
-        return Err(if source == "turn" {
-            "no `conference`: the server files every observation under its call; add the conference id the relay allocation serves".into()
-        } else {
-            "no `conference`: add the call's id so observations of one call come together".into()
-        });
-    };
-    if conference.is_empty() || conference.len() > 256 || conference.chars().any(char::is_control) {
+    // Relays rarely know the call an allocation serves: theirs may name none.
+    let conference = header.conference.as_deref();
+    if conference.is_none() && source != "turn" {
+        return Err("no `conference`: add the call's id so observations of one call come together".into());
+    }
+    if let Some(conference) = conference
+        && (conference.is_empty() || conference.len() > 256 || conference.chars().any(char::is_control))
+    {
         return Err("`conference` must be 1–256 printable characters".into());
     }
     let participant = header.participant.as_deref();
@@ -272,7 +281,7 @@ fn check_envelope(
         (Some(u), None) if !u.is_empty() => Some((u.clone(), String::new())),
         _ => None,
     };
-    Ok((conference.to_string(), user))
+    Ok((conference.map(str::to_string), user))
 }
 
 /// Checks a body and splits it by conference.
@@ -293,6 +302,7 @@ pub fn check(body: &[u8], app: &str, now_ms: i64, limits: &BatchLimits) -> Resul
     }
     let mut parts: Vec<BatchPart> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut unfiled, mut unfiled_observations) = (Vec::new(), 0u32);
     let mut problems = Vec::new();
     for (line, raw) in &items {
         let header = match Header::parse(raw.get()) {
@@ -302,27 +312,30 @@ pub fn check(body: &[u8], app: &str, now_ms: i64, limits: &BatchLimits) -> Resul
                 continue;
             }
         };
-        match check_envelope(&header, app, now_ms as f64, limits) {
+        let checked = check_envelope(&header, app, now_ms as f64, limits);
+        let line_text = match (&checked, as_line(raw.get())) {
+            (Err(_), _) => Default::default(),
+            (Ok(_), Ok(text)) => text,
+            (Ok(_), Err(e)) => {
+                problems.push(format!("observation at line {line}: {e}"));
+                continue;
+            }
+        };
+        match checked {
             Err(why) => problems.push(format!("observation at line {line}: {why}")),
-            Ok((conference, user)) => {
+            Ok((None, _)) => {
+                // A relay's observation naming no call: kept per app until calls claim it.
+                unfiled.extend_from_slice(line_text.as_bytes());
+                unfiled.push(b'\n');
+                unfiled_observations += 1;
+            }
+            Ok((Some(conference), user)) => {
                 let i = *index.entry(conference.clone()).or_insert_with(|| {
                     parts.push(BatchPart { conference, ..BatchPart::default() });
                     parts.len() - 1
                 });
                 let part = &mut parts[i];
-                let text = raw.get();
-                if text.contains('\n') {
-                    // Pretty-printed inside an array: one line per observation when stored.
-                    match serde_json::from_str::<serde_json::Value>(text) {
-                        Ok(v) => part.ndjson.extend_from_slice(v.to_string().as_bytes()),
-                        Err(e) => {
-                            problems.push(format!("observation at line {line}: {e}"));
-                            continue;
-                        }
-                    }
-                } else {
-                    part.ndjson.extend_from_slice(text.as_bytes());
-                }
+                part.ndjson.extend_from_slice(line_text.as_bytes());
                 part.ndjson.push(b'\n');
                 part.observations += 1;
                 if let Some(u) = user
@@ -347,7 +360,17 @@ pub fn check(body: &[u8], app: &str, now_ms: i64, limits: &BatchLimits) -> Resul
         )
         .details(problems));
     }
-    Ok(CheckedBatch { parts, observations: items.len() })
+    Ok(CheckedBatch { parts, unfiled, unfiled_observations, observations: items.len() })
+}
+
+/// An observation as one NDJSON line: pretty-printed inside an array, it is re-serialised
+/// onto one line.
+fn as_line(text: &str) -> Result<std::borrow::Cow<'_, str>, serde_json::Error> {
+    if text.contains('\n') {
+        Ok(std::borrow::Cow::Owned(serde_json::from_str::<serde_json::Value>(text)?.to_string()))
+    } else {
+        Ok(std::borrow::Cow::Borrowed(text))
+    }
 }
 
 #[cfg(test)]
@@ -445,6 +468,34 @@ mod tests {
         assert_eq!(err.details.len(), 8);
         let bad_json = check(b"{\"a\":1}\n{oops\n", "prod", NOW, &LIMITS).err().map(|e| (e.code, e.details));
         assert!(matches!(bad_json, Some(("bad_json", d)) if d[0].starts_with("line 2")));
+    }
+
+    #[test]
+    fn relay_observations_may_name_no_conference_and_are_kept_apart() {
+        let relay = format!(
+            r#"{{"v":1,"source":"turn","server":"turn-1","timestamp":{NOW},"allocations":[{{"relayAddress":"203.0.113.9:49152"}}]}}"#
+        );
+        let pretty = format!(
+            "[{},\n{{\n  \"v\": 1,\n  \"source\": \"turn\",\n  \"timestamp\": {NOW},\n  \"errors\": []\n}}]",
+            obs("c1", "alice", "u1")
+        );
+        let b = check(format!("{relay}\n{}\n", obs("c1", "alice", "u1")).as_bytes(), "prod", NOW, &LIMITS)
+            .map_err(|e| e.message)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((b.observations, b.unfiled_observations), (2, 1));
+        assert_eq!(b.unfiled, format!("{relay}\n").into_bytes());
+        assert_eq!(b.parts.len(), 1);
+        assert_eq!(b.parts[0].conference, "c1");
+        // Pretty-printed in an array, a relay's observation is stored on one line too.
+        let b = check(pretty.as_bytes(), "prod", NOW, &LIMITS)
+            .map_err(|e| e.message)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.unfiled_observations, 1);
+        assert_eq!(b.unfiled.iter().filter(|&&c| c == b'\n').count(), 1);
+        // Endpoints and media servers still must name their call.
+        let sfu = format!(r#"{{"v":1,"source":"sfu","timestamp":{NOW},"transports":[]}}"#);
+        let err = check(sfu.as_bytes(), "prod", NOW, &LIMITS).err().map(|e| e.details.join("\n"));
+        assert!(err.is_some_and(|d| d.contains("line 1: no `conference`")));
     }
 
     #[test]

@@ -261,6 +261,11 @@ impl Live {
     }
 }
 
+/// How far before a conference's first data and after its last a relay observation naming
+/// no call is still read with it: relays report every few seconds, so two minutes either
+/// side takes in the reports around the call without reading every other call of the day.
+const RELAY_SLACK_MS: i64 = 120_000;
+
 /// Evaluates one conference from the store (blocking).
 pub(crate) fn evaluate_conference(
     state: &State,
@@ -269,7 +274,15 @@ pub(crate) fn evaluate_conference(
     ended: bool,
 ) -> Result<Snapshot, String> {
     let store: &dyn Store = state.store.as_ref();
-    let inputs = store.observations(app, conference).map_err(|e| e.to_string())?;
+    let mut inputs = store.observations(app, conference).map_err(|e| e.to_string())?;
+    // Relay observations that named no call, from around the time this one's data came:
+    // ingest joins each allocation to the participant it matches (by participant id,
+    // relay or client address, username) and leaves the rest out of this conference.
+    if let Some(record) = store.conference(app, conference).map_err(|e| e.to_string())? {
+        let (from, to) =
+            (record.first_received_ms - RELAY_SLACK_MS, record.last_received_ms + RELAY_SLACK_MS);
+        inputs.extend(store.relay_observations(app, from, to).map_err(|e| e.to_string())?);
+    }
     let rules = state.rules_for(app);
     let evaluated = evaluate(&inputs, &rules, &state.ingest_limits);
     if !evaluated.rule_errors.is_empty() {

@@ -611,3 +611,97 @@ async fn scripts_and_plugins_are_uploaded_per_app_and_run_after_the_yaml_rules()
     server.shutdown().await;
     Ok(())
 }
+
+/// Relays rarely know the call an allocation serves: a TURN server's observations sent with
+/// no `conference` are kept per app and join the call whose participant's relay candidate
+/// is the allocation's relay address. Here that decides what the endpoints alone cannot:
+/// the relay passed on everything alice sent, so bob's downlink lost the packets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_observations_without_a_conference_join_their_call_by_address() -> TestResult {
+    let start = hopscope_model::Timestamp::from_epoch_ms((now_ms() / 1000.0).floor() * 1000.0 - 70_000.0)
+        .ok_or("clock")?
+        .to_rfc3339();
+    let scenario = format!(
+        "name: relayed
+conference: relay-join
+seed: 5
+start: {start}
+duration: 40s
+topology: p2p
+turn:
+  - name: turn-fra-1
+    observe: true
+participants:
+  - name: alice
+    video: {{codec: vp8, width: 640, height: 360, fps: 30, max_bitrate: 800kbps}}
+    network:
+      uplink: {{delay: 20ms, jitter: 3ms}}
+      downlink: {{delay: 30ms, jitter: 3ms}}
+    ice: {{network_type: wifi, candidate: relay, turn: turn-fra-1}}
+  - name: bob
+    video: {{codec: vp8, width: 640, height: 360, fps: 30, max_bitrate: 800kbps}}
+    network:
+      uplink: {{delay: 25ms, jitter: 2ms}}
+      downlink: {{delay: 20ms, jitter: 2ms}}
+      segments: [{{from: 15s, to: 30s, downlink: {{loss: 15%}}}}]
+    ice: {{network_type: wifi, candidate: srflx}}
+"
+    );
+    let sim = hopscope_sim::simulate(&hopscope_sim::Scenario::from_yaml(&scenario)?);
+    let (mut endpoints, mut relay) = (String::new(), String::new());
+    for line in sim.combined_with_servers().lines() {
+        let mut v: Value = serde_json::from_str(line)?;
+        if v["source"] == "turn" {
+            // What a relay knows: its allocations, not the call.
+            v.as_object_mut().ok_or("an object")?.remove("conference");
+            relay.push_str(&format!("{v}\n"));
+        } else {
+            endpoints.push_str(&format!("{line}\n"));
+        }
+    }
+    assert!(!relay.is_empty(), "the relay reported");
+    let dir = tempfile::tempdir()?;
+    let server = hopscope_server::start(config(dir.path())).await?;
+    let client = reqwest::Client::new();
+    let (status, reply) = post(&client, &server, PROD_INGEST, relay.clone(), Some("relay-1")).await?;
+    assert_eq!(status, 202, "{reply}");
+    assert_eq!(reply["conferences"], serde_json::json!([]), "filed under no call: {reply}");
+    let (status, _) = post(&client, &server, PROD_INGEST, endpoints, Some("endpoints-1")).await?;
+    assert_eq!(status, 202);
+    // Another app's calls never see this app's relay data.
+    let (status, _) = post(&client, &server, STAGING_INGEST, relay, Some("relay-2")).await?;
+    assert_eq!(status, 202);
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let conference = loop {
+        let (status, body) = get(&client, &server, PROD_SECRET, "/v1/conferences/relay-join").await?;
+        if status == 200 && body["conference"]["state"] == "ended" {
+            break body;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("the call did not end: {body}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let faults = conference["diagnosis"]["attribution"]["faults"].as_array().cloned().unwrap_or_default();
+    let loss =
+        faults.iter().find(|f| f["kind"] == "loss").ok_or_else(|| format!("a loss fault: {faults:?}"))?;
+    assert_eq!(
+        loss["hop"],
+        serde_json::json!({"class": "access", "participant": "bob", "direction": "down"}),
+        "{loss}"
+    );
+    assert!(
+        loss["evidence"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|l| l.as_str().unwrap_or("").contains("relay's count"))),
+        "{loss}"
+    );
+    // The relay's data stays out of the conference list: it is nobody's call of its own.
+    let (_, listed) = get(&client, &server, PROD_SECRET, "/v1/conferences").await?;
+    let ids: Vec<&str> =
+        listed["conferences"].as_array().into_iter().flatten().filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!(ids, ["relay-join"]);
+    server.shutdown().await;
+    Ok(())
+}

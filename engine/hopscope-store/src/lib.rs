@@ -91,6 +91,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// A conference's raw data as inputs for ingest: its native observations as one NDJSON
     /// input ([`NATIVE_INPUT`], in arrival order), then each uploaded dump.
     fn observations(&self, app: &str, conference: &str) -> Result<Vec<Input>>;
+    /// Relay observations of the app that named no conference, received between `from_ms`
+    /// and `to_ms`, as one NDJSON input ([`RELAY_INPUT`]), oldest first and at most
+    /// [`MAX_RELAY_OBSERVATIONS`]; `None` when there are none.
+    fn relay_observations(&self, app: &str, from_ms: i64, to_ms: i64) -> Result<Option<Input>>;
     /// Stores an uploaded dump (any format ingest reads) as part of a conference.
     fn store_upload(&self, app: &str, conference: &str, input: Input, received_ms: i64) -> Result<()>;
 
@@ -113,7 +117,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn feedback(&self, app: &str, conference: &str) -> Result<Vec<Feedback>>;
 
     /// Deletes ended conferences (with everything attached) last seen before `cutoff_ms`,
-    /// and forgets batch ids older than it. Returns the conferences deleted.
+    /// relay observations received before it, and forgets batch ids older than it. Returns
+    /// the conferences deleted.
     fn purge_before(&self, cutoff_ms: i64) -> Result<u64>;
 
     /// Stores a rule file (a new version when the name exists), enabled.

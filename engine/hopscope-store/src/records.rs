@@ -64,6 +64,14 @@ pub struct Batch {
     pub received_ms: i64,
     /// Per conference.
     pub parts: Vec<BatchPart>,
+    /// Relay (TURN) observations that name no conference, NDJSON: relays rarely know the
+    /// call an allocation serves, so they are kept per app and join a conference at its
+    /// evaluation, by participant or address ([`Store::relay_observations`]).
+    ///
+    /// [`Store::relay_observations`]: crate::Store::relay_observations
+    pub unfiled: Vec<u8>,
+    /// How many observations `unfiled` holds.
+    pub unfiled_observations: u32,
 }
 
 /// Whether a batch was stored.
@@ -228,6 +236,13 @@ pub struct ConferenceQuery {
 
 /// The name under which a conference's native observations are read back.
 pub const NATIVE_INPUT: &str = "observations.ndjson";
+
+/// The name under which relay observations without a conference are read back.
+pub const RELAY_INPUT: &str = "relays.ndjson";
+
+/// The most relay observations one evaluation reads: a busy relay reporting every few
+/// seconds stays far below it over a call; beyond it the oldest are left out.
+pub const MAX_RELAY_OBSERVATIONS: u32 = 5_000;
 
 /// One input for ingest: a name (for errors and participant names) and its bytes.
 #[derive(Clone, Debug, PartialEq)]

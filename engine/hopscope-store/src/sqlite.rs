@@ -12,8 +12,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
     Appended, Attempt, AttemptOutcome, Batch, ConferenceQuery, ConferenceRecord, ConferenceState, Delivery,
-    DeliveryState, Evaluation, Feedback, FindingRow, HeldGroup, Input, KeyGrant, KeyKind, NATIVE_INPUT,
-    OutboxEntry, Result, RuleFile, Store, StoreError, Summary, key_hash,
+    DeliveryState, Evaluation, Feedback, FindingRow, HeldGroup, Input, KeyGrant, KeyKind,
+    MAX_RELAY_OBSERVATIONS, NATIVE_INPUT, OutboxEntry, RELAY_INPUT, Result, RuleFile, Store, StoreError,
+    Summary, key_hash,
 };
 
 /// Writes waiting for the writer beyond this block their callers (back-pressure).
@@ -52,6 +53,14 @@ CREATE TABLE IF NOT EXISTS observations (
     body BLOB NOT NULL -- zstd (gzip in stores written before)
 );
 CREATE INDEX IF NOT EXISTS observations_by_conference ON observations (app, conference, seq);
+CREATE TABLE IF NOT EXISTS relay_observations (
+    seq INTEGER PRIMARY KEY,
+    app TEXT NOT NULL,
+    received_ms INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    body BLOB NOT NULL -- zstd NDJSON of TURN observations that named no conference
+);
+CREATE INDEX IF NOT EXISTS relay_observations_by_time ON relay_observations (app, received_ms);
 CREATE TABLE IF NOT EXISTS conferences (
     app TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -512,6 +521,7 @@ impl Store for SqliteStore {
     fn append(&self, batch: Batch) -> Result<Appended> {
         // Compress outside the writer: the writer's time is the scarce resource.
         let parts: Vec<_> = batch.parts.iter().map(|p| compress(&p.ndjson)).collect();
+        let unfiled = (!batch.unfiled.is_empty()).then(|| compress(&batch.unfiled));
         self.write(move |conn| {
             let inserted = conn
                 .prepare_cached("INSERT OR IGNORE INTO batches (app, batch_id, received_ms) VALUES (?1, ?2, ?3)")
@@ -547,6 +557,14 @@ impl Store for SqliteStore {
                     .execute(params![batch.app, part.conference, user, participant])
                     .map_err(sql("record a user"))?;
                 }
+            }
+            if let Some(body) = unfiled {
+                conn.prepare_cached(
+                    "INSERT INTO relay_observations (app, received_ms, count, body) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(sql("prepare relay observations"))?
+                .execute(params![batch.app, batch.received_ms, batch.unfiled_observations, body])
+                .map_err(sql("store relay observations"))?;
             }
             Ok(Appended::Stored)
         })
@@ -584,6 +602,31 @@ impl Store for SqliteStore {
         }
         out.extend(uploads);
         Ok(out)
+    }
+
+    fn relay_observations(&self, app: &str, from_ms: i64, to_ms: i64) -> Result<Option<Input>> {
+        let rows: Vec<Vec<u8>> = self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT body FROM (SELECT seq, body FROM relay_observations
+                   WHERE app = ?1 AND received_ms BETWEEN ?2 AND ?3 ORDER BY seq DESC LIMIT ?4)
+                 ORDER BY seq",
+            )
+            .map_err(sql("prepare relay observations"))?
+            .query_map(params![app, from_ms, to_ms, MAX_RELAY_OBSERVATIONS], |r| r.get(0))
+            .map_err(sql("read relay observations"))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql("read relay observations"))
+        })?;
+        let mut bytes = Vec::new();
+        for body in rows {
+            bytes.extend(decompress(&body).map_err(|e| StoreError::Corrupt {
+                what: "relay observations",
+                app: app.into(),
+                conference: format!("(no conference, received {from_ms}..{to_ms} ms)"),
+                message: e.to_string(),
+            })?);
+        }
+        Ok((!bytes.is_empty()).then(|| Input { name: RELAY_INPUT.to_string(), bytes }))
     }
 
     fn store_upload(&self, app: &str, conference: &str, input: Input, received_ms: i64) -> Result<()> {
@@ -822,6 +865,8 @@ impl Store for SqliteStore {
                 .map_err(sql("purge conferences"))?;
             conn.execute("DELETE FROM batches WHERE received_ms < ?1", params![cutoff_ms])
                 .map_err(sql("purge batch ids"))?;
+            conn.execute("DELETE FROM relay_observations WHERE received_ms < ?1", params![cutoff_ms])
+                .map_err(sql("purge relay observations"))?;
             Ok(n as u64)
         })
     }
@@ -1166,6 +1211,7 @@ mod tests {
                 observations: lines.len() as u32,
                 users: user.map(|u| (u.to_string(), "alice".to_string())).into_iter().collect(),
             }],
+            ..Batch::default()
         }
     }
 
@@ -1219,6 +1265,43 @@ mod tests {
         // A truncated frame is an error, not a panic or a short body.
         let packed = compress(&b"truncated ".repeat(1000));
         assert!(decompress(&packed[..packed.len() / 2]).is_err());
+    }
+
+    #[test]
+    fn relay_observations_without_a_conference_are_kept_per_app_and_read_by_time() -> Result<()> {
+        let (_dir, store) = prod_store()?;
+        store.ensure_app("staging")?;
+        let relay = |app: &str, id: &str, at: i64, line: &str| Batch {
+            app: app.into(),
+            batch_id: id.into(),
+            received_ms: at,
+            parts: Vec::new(),
+            unfiled: format!("{line}\n").into_bytes(),
+            unfiled_observations: 1,
+        };
+        store.append(relay("prod", "r1", 1_000, "{\"relay\":1}"))?;
+        store.append(relay("prod", "r2", 5_000, "{\"relay\":2}"))?;
+        store.append(relay("staging", "r3", 1_000, "{\"relay\":3}"))?;
+        // A batch may hold both: its conference part is filed as always.
+        let mut both = batch("b1", "c1", &["{\"a\":1}"], None);
+        both.unfiled = b"{\"relay\":4}\n".to_vec();
+        both.unfiled_observations = 1;
+        both.received_ms = 9_000;
+        store.append(both)?;
+        let read = |from, to| -> Result<Option<String>> {
+            Ok(store.relay_observations("prod", from, to)?.map(|i| {
+                assert_eq!(i.name, RELAY_INPUT);
+                String::from_utf8_lossy(&i.bytes).into_owned()
+            }))
+        };
+        assert_eq!(read(0, 10_000)?.as_deref(), Some("{\"relay\":1}\n{\"relay\":2}\n{\"relay\":4}\n"));
+        assert_eq!(read(2_000, 6_000)?.as_deref(), Some("{\"relay\":2}\n"));
+        assert_eq!(read(10_000, 20_000)?, None);
+        assert_eq!(store.observations("prod", "c1")?[0].bytes, b"{\"a\":1}\n");
+        // Retention forgets them with the batch ids.
+        store.purge_before(6_000)?;
+        assert_eq!(read(0, 10_000)?.as_deref(), Some("{\"relay\":4}\n"));
+        Ok(())
     }
 
     #[test]
