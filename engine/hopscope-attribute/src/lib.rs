@@ -114,22 +114,31 @@ pub fn attribute_with(
 
 /// A tie between one place's one-way hop and the place as a whole (every flow that
 /// crosses a media server crosses both its ways) is no doubt about where: keep the
-/// one-way hop, which is what the evidence shows.
+/// one-way hop, which is what the evidence shows. Among several places, each place is
+/// named once that way ("alice's network (uplink)", not also "alice's network").
 fn one_place(table: &observe::HopTable, hops: Vec<usize>) -> Vec<usize> {
     let place = |h: &HopRef| (h.class, h.participant.clone(), h.server.clone());
-    let Some(first) = hops.first().map(|&h| place(table.get(h))) else { return hops };
-    if hops.len() < 2 || hops.iter().any(|&h| place(table.get(h)) != first) {
-        return hops;
+    let mut places: BTreeMap<_, Vec<usize>> = BTreeMap::new();
+    for &h in &hops {
+        places.entry(place(table.get(h))).or_default().push(h);
     }
-    let one_way: Vec<usize> = hops
-        .iter()
-        .copied()
-        .filter(|&h| matches!(table.get(h).direction, Some(Direction::Up | Direction::Down)))
-        .collect();
-    match one_way.as_slice() {
-        [one] => vec![*one],
-        _ => hops.iter().copied().filter(|&h| table.get(h).whole().is_none()).take(1).collect(),
+    let mut kept: Vec<usize> = Vec::with_capacity(hops.len());
+    for same in places.values() {
+        let one_way: Vec<usize> = same
+            .iter()
+            .copied()
+            .filter(|&h| matches!(table.get(h).direction, Some(Direction::Up | Direction::Down)))
+            .collect();
+        let whole = same.iter().copied().find(|&h| table.get(h).whole().is_none());
+        match (one_way.as_slice(), whole) {
+            ([one], _) => kept.push(*one),
+            // Both ways of one place and the place itself: the place as a whole.
+            (_, Some(whole)) => kept.push(whole),
+            _ => kept.extend(same.iter().copied()),
+        }
     }
+    kept.sort_unstable();
+    kept
 }
 
 /// Measurements kept per verdict and tick, for evidence and for who was affected: enough
@@ -1686,5 +1695,24 @@ mod tests {
         );
         assert_eq!(faults[1].owner(), Some("alice"));
         assert_eq!(faults[1].kind, FaultKind::Bandwidth);
+    }
+
+    #[test]
+    fn each_place_among_the_candidates_is_named_once_by_the_way_the_evidence_shows() {
+        let mut table = observe::HopTable::default();
+        let up = table.id(HopRef::access("annabel", Direction::Up));
+        let annabel = table.id(HopRef::access("annabel", Direction::Both));
+        let relay_in = table.id(HopRef::turn_way("turn-1", Direction::Up));
+        let relay = table.id(HopRef::turn("turn-1"));
+        let sfu_in = table.id(HopRef::sfu_way(None, Direction::Up));
+        let sfu_out = table.id(HopRef::sfu_way(None, Direction::Down));
+        let sfu = table.id(HopRef::sfu(None));
+        // One way and the whole of each place: the one way.
+        assert_eq!(one_place(&table, vec![up, annabel, relay_in, relay]), vec![up, relay_in]);
+        // Both ways of a place and the place: the place; a place named once stays.
+        assert_eq!(one_place(&table, vec![sfu_in, sfu_out, sfu, up]), vec![up, sfu]);
+        assert_eq!(one_place(&table, vec![annabel, relay]), vec![annabel, relay]);
+        // Both ways without the place itself: both stay.
+        assert_eq!(one_place(&table, vec![sfu_in, sfu_out]), vec![sfu_in, sfu_out]);
     }
 }
