@@ -305,6 +305,9 @@ pub fn check(body: &[u8], app: &str, now_ms: i64, limits: &BatchLimits) -> Resul
     let (mut unfiled, mut unfiled_observations) = (Vec::new(), 0u32);
     let mut problems = Vec::new();
     for (line, raw) in &items {
+        if problems.len() >= MAX_DETAILS {
+            break;
+        }
         let header = match Header::parse(raw.get()) {
             Ok(h) => h,
             Err(why) => {
@@ -312,41 +315,39 @@ pub fn check(body: &[u8], app: &str, now_ms: i64, limits: &BatchLimits) -> Resul
                 continue;
             }
         };
-        let checked = check_envelope(&header, app, now_ms as f64, limits);
-        let line_text = match (&checked, as_line(raw.get())) {
-            (Err(_), _) => Default::default(),
-            (Ok(_), Ok(text)) => text,
-            (Ok(_), Err(e)) => {
+        let (conference, user) = match check_envelope(&header, app, now_ms as f64, limits) {
+            Ok(filed) => filed,
+            Err(why) => {
+                problems.push(format!("observation at line {line}: {why}"));
+                continue;
+            }
+        };
+        let text = match as_line(raw.get()) {
+            Ok(text) => text,
+            Err(e) => {
                 problems.push(format!("observation at line {line}: {e}"));
                 continue;
             }
         };
-        match checked {
-            Err(why) => problems.push(format!("observation at line {line}: {why}")),
-            Ok((None, _)) => {
-                // A relay's observation naming no call: kept per app until calls claim it.
-                unfiled.extend_from_slice(line_text.as_bytes());
-                unfiled.push(b'\n');
-                unfiled_observations += 1;
-            }
-            Ok((Some(conference), user)) => {
-                let i = *index.entry(conference.clone()).or_insert_with(|| {
-                    parts.push(BatchPart { conference, ..BatchPart::default() });
-                    parts.len() - 1
-                });
-                let part = &mut parts[i];
-                part.ndjson.extend_from_slice(line_text.as_bytes());
-                part.ndjson.push(b'\n');
-                part.observations += 1;
-                if let Some(u) = user
-                    && !part.users.contains(&u)
-                {
-                    part.users.push(u);
-                }
-            }
-        }
-        if problems.len() >= MAX_DETAILS {
-            break;
+        let Some(conference) = conference else {
+            // A relay's observation naming no call: kept per app until calls claim it.
+            unfiled.extend_from_slice(text.as_bytes());
+            unfiled.push(b'\n');
+            unfiled_observations += 1;
+            continue;
+        };
+        let i = *index.entry(conference.clone()).or_insert_with(|| {
+            parts.push(BatchPart { conference, ..BatchPart::default() });
+            parts.len() - 1
+        });
+        let part = &mut parts[i];
+        part.ndjson.extend_from_slice(text.as_bytes());
+        part.ndjson.push(b'\n');
+        part.observations += 1;
+        if let Some(u) = user
+            && !part.users.contains(&u)
+        {
+            part.users.push(u);
         }
     }
     if !problems.is_empty() {
@@ -496,6 +497,15 @@ mod tests {
         let sfu = format!(r#"{{"v":1,"source":"sfu","timestamp":{NOW},"transports":[]}}"#);
         let err = check(sfu.as_bytes(), "prod", NOW, &LIMITS).err().map(|e| e.details.join("\n"));
         assert!(err.is_some_and(|d| d.contains("line 1: no `conference`")));
+    }
+
+    #[test]
+    fn a_batch_of_many_bad_observations_names_the_first_twenty() {
+        let body: String =
+            (0..50).map(|_| format!("{{\"participant\":\"bob\",\"timestamp\":{NOW}}}\n")).collect();
+        let err = check(body.as_bytes(), "prod", NOW, &LIMITS).err().map(|e| e.details);
+        assert_eq!(err.as_ref().map(Vec::len), Some(MAX_DETAILS), "{err:?}");
+        assert!(err.is_some_and(|d| d[19].starts_with("observation at line 20: no `conference`")));
     }
 
     #[test]
