@@ -314,7 +314,7 @@ fn fold_common_cause(faults: &mut Vec<Fault>, behind: &BTreeMap<HopRef, BTreeSet
                     }
                 }
             }
-            let mut folded: Vec<usize> = Vec::new();
+            let mut folded: BTreeSet<usize> = BTreeSet::new();
             for cluster in clusters {
                 let together: BTreeSet<&str> = cluster.iter().filter_map(|&i| faults[i].owner()).collect();
                 if together.len() < 2 || together.len() * 2 < people.len() {
@@ -344,10 +344,7 @@ fn fold_common_cause(faults: &mut Vec<Fault>, behind: &BTreeMap<HopRef, BTreeSet
                 folded.extend(&cluster);
                 faults.push(f);
             }
-            folded.sort_unstable();
-            for i in folded.into_iter().rev() {
-                faults.remove(i);
-            }
+            remove_all(faults, &folded);
         }
     }
 }
@@ -395,9 +392,14 @@ fn fold_back_off_into_shared_loss(faults: &mut Vec<Fault>, behind: &BTreeMap<Hop
             folded.insert(b);
         }
     }
+    remove_all(faults, &folded);
+}
+
+/// Removes the faults at `gone` (indices), keeping the others in order.
+fn remove_all(faults: &mut Vec<Fault>, gone: &BTreeSet<usize>) {
     let mut i = 0;
     faults.retain(|_| {
-        let keep = !folded.contains(&i);
+        let keep = !gone.contains(&i);
         i += 1;
         keep
     });
@@ -1423,12 +1425,7 @@ fn fold_into_shared(faults: &mut Vec<Fault>) {
             drop.insert(i);
         }
     }
-    let mut i = 0;
-    faults.retain(|_| {
-        let keep = !drop.contains(&i);
-        i += 1;
-        keep
-    });
+    remove_all(faults, &drop);
 }
 
 /// The findings a fault explains: the same time, the same people, a related category.

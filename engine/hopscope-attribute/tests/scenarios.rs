@@ -134,33 +134,12 @@ fn attribution_is_deterministic() {
     assert_eq!(first, serde_json::to_string(&run(&yaml)).expect("json"));
 }
 
-/// A two-party call relayed through an observed TURN server, with loss injected at `segment`
-/// (a YAML network segment for bob) from 15 s to 30 s.
+/// A two-party call relayed through an observed TURN server (`relayed-p2p.yaml`), with
+/// `segment` (a YAML network segment for bob) from 15 s to 30 s.
 fn relayed_call(segment: &str) -> String {
-    format!(
-        "name: relayed
-seed: 5
-start: 2026-03-01T10:00:00.000Z
-duration: 40s
-topology: p2p
-turn:
-  - name: turn-fra-1
-    observe: true
-participants:
-  - name: alice
-    video: {{codec: vp8, width: 640, height: 360, fps: 30, max_bitrate: 800kbps}}
-    network:
-      uplink: {{delay: 20ms, jitter: 3ms}}
-      downlink: {{delay: 30ms, jitter: 3ms}}
-    ice: {{network_type: wifi, candidate: relay, turn: turn-fra-1}}
-  - name: bob
-    video: {{codec: vp8, width: 640, height: 360, fps: 30, max_bitrate: 800kbps}}
-    network:
-      uplink: {{delay: 25ms, jitter: 2ms}}
-      downlink: {{delay: 20ms, jitter: 2ms}}
-      segments: [{{from: 15s, to: 30s, {segment}}}]
-    ice: {{network_type: wifi, candidate: srflx}}
-"
+    file("engine/hopscope-attribute/tests/scenarios/relayed-p2p.yaml").replace(
+        "segments: [{from: 15s, to: 30s, downlink: {loss: 15%}}]",
+        &format!("segments: [{{from: 15s, to: 30s, {segment}}}]"),
     )
 }
 

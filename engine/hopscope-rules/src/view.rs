@@ -506,6 +506,11 @@ fn extreme_of(values: &[f64], highest: bool) -> Option<f64> {
     if highest { finite.reduce(f64::max) } else { finite.reduce(f64::min) }
 }
 
+/// Folds one more number into the highest (or lowest) so far.
+fn keep_extreme(best: &mut Option<f64>, v: f64, highest: bool) {
+    *best = Some(best.map_or(v, |b| if highest { b.max(v) } else { b.min(v) }));
+}
+
 /// Keeps, in four lanes, each value that `wins` against the lane's best; starts from the
 /// infinity every finite value beats.
 #[inline(always)]
@@ -676,9 +681,9 @@ impl<'v> StreamRef<'v> {
         if let (Some(c), Some((first, last))) = (Col::of(StreamField::of(metric)), self.entity.read_span) {
             return extreme_of(self.column(c)?.get(first as usize..=last as usize)?, highest);
         }
-        let mut best: Option<f64> = None;
+        let mut best = None;
         self.each_number_at(metric, 0, self.tick_window.len().saturating_sub(1), |_, v| {
-            best = Some(best.map_or(v, |b| if highest { b.max(v) } else { b.min(v) }));
+            keep_extreme(&mut best, v, highest)
         });
         best
     }
@@ -1435,10 +1440,8 @@ impl View {
             return self.stream(i).extreme(metric, highest);
         }
         let last = self.ticks.len().checked_sub(1)?;
-        let mut best: Option<f64> = None;
-        self.each_number_at(entity, metric, 0, last, |_, v| {
-            best = Some(best.map_or(v, |b| if highest { b.max(v) } else { b.min(v) }));
-        });
+        let mut best = None;
+        self.each_number_at(entity, metric, 0, last, |_, v| keep_extreme(&mut best, v, highest));
         best
     }
 

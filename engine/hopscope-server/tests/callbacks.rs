@@ -91,6 +91,16 @@ async fn serve_receiver(listener: tokio::net::TcpListener, r: Arc<Receiver>) {
     let _ = axum::serve(listener, app).await;
 }
 
+/// A receiver answering as `mode` says, on a free port: the receiver and its address.
+async fn start_receiver(mode: u8) -> Result<(Arc<Receiver>, SocketAddr), std::io::Error> {
+    let receiver = Arc::new(Receiver::default());
+    receiver.mode.store(mode, Ordering::Relaxed);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(serve_receiver(listener, receiver.clone()));
+    Ok((receiver, addr))
+}
+
 fn free_port() -> Result<SocketAddr, std::io::Error> {
     std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()
 }
@@ -281,11 +291,7 @@ async fn webhooks_arrive_exactly_once_through_an_outage_a_slow_receiver_and_a_re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_hold_back_and_summarise_instead_of_dropping() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let receiver = Arc::new(Receiver::default());
-    receiver.mode.store(UP, Ordering::Relaxed);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(serve_receiver(listener, receiver.clone()));
+    let (receiver, addr) = start_receiver(UP).await?;
     let callbacks = ActionsConfig {
         actions: [("hook".to_string(), webhook(format!("http://{addr}/hook")))].into(),
         conference_summary: vec![],
@@ -323,15 +329,8 @@ async fn rate_limits_hold_back_and_summarise_instead_of_dropping() -> TestResult
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_runs_dead_letters_kill_switches_and_slack() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let receiver = Arc::new(Receiver::default());
-    receiver.mode.store(NOT_FOUND, Ordering::Relaxed);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(serve_receiver(listener, receiver.clone()));
-    let slack_receiver = Arc::new(Receiver::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let slack_addr = listener.local_addr()?;
-    tokio::spawn(serve_receiver(listener, slack_receiver.clone()));
+    let (_, addr) = start_receiver(NOT_FOUND).await?;
+    let (slack_receiver, slack_addr) = start_receiver(UP).await?;
     let mut dry = webhook(format!("http://{addr}/hook"));
     dry.dry_run = true;
     let callbacks = ActionsConfig {
@@ -530,11 +529,7 @@ fn evaluate(conf) {
 async fn scripts_and_plugins_trigger_the_actions_they_name() -> TestResult {
     let plugins = hopscope_tests::plugins::build();
     let dir = tempfile::tempdir()?;
-    let receiver = Arc::new(Receiver::default());
-    receiver.mode.store(UP, Ordering::Relaxed);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(serve_receiver(listener, receiver.clone()));
+    let (receiver, addr) = start_receiver(UP).await?;
     // The sla-check plugin names `sla-breach` in its findings; the script names `hook`.
     let callbacks = ActionsConfig {
         actions: [

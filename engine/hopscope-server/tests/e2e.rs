@@ -618,38 +618,14 @@ async fn scripts_and_plugins_are_uploaded_per_app_and_run_after_the_yaml_rules()
 /// the relay passed on everything alice sent, so bob's downlink lost the packets.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_observations_without_a_conference_join_their_call_by_address() -> TestResult {
-    let start = hopscope_model::Timestamp::from_epoch_ms((now_ms() / 1000.0).floor() * 1000.0 - 70_000.0)
-        .ok_or("clock")?
-        .to_rfc3339();
-    let scenario = format!(
-        "name: relayed
-conference: relay-join
-seed: 5
-start: {start}
-duration: 40s
-topology: p2p
-turn:
-  - name: turn-fra-1
-    observe: true
-participants:
-  - name: alice
-    video: {{codec: vp8, width: 640, height: 360, fps: 30, max_bitrate: 800kbps}}
-    network:
-      uplink: {{delay: 20ms, jitter: 3ms}}
-      downlink: {{delay: 30ms, jitter: 3ms}}
-    ice: {{network_type: wifi, candidate: relay, turn: turn-fra-1}}
-  - name: bob
-    video: {{codec: vp8, width: 640, height: 360, fps: 30, max_bitrate: 800kbps}}
-    network:
-      uplink: {{delay: 25ms, jitter: 2ms}}
-      downlink: {{delay: 20ms, jitter: 2ms}}
-      segments: [{{from: 15s, to: 30s, downlink: {{loss: 15%}}}}]
-    ice: {{network_type: wifi, candidate: srflx}}
-"
-    );
-    let sim = hopscope_sim::simulate(&hopscope_sim::Scenario::from_yaml(&scenario)?);
+    // Bob's downlink loses 15 % from 15 s to 30 s.
+    let call = common::scenario_call(
+        "engine/hopscope-attribute/tests/scenarios/relayed-p2p.yaml",
+        "relay-join",
+        &[],
+    )?;
     let (mut endpoints, mut relay) = (String::new(), String::new());
-    for line in sim.combined_with_servers().lines() {
+    for line in call.lines() {
         let mut v: Value = serde_json::from_str(line)?;
         if v["source"] == "turn" {
             // What a relay knows: its allocations, not the call.

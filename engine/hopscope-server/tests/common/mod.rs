@@ -16,16 +16,28 @@ pub fn sfu_call(conference: &str) -> Result<String, Box<dyn std::error::Error>> 
 
 /// [`sfu_call`] with its scenario text edited: each (from, to) replaced.
 pub fn sfu_call_with(conference: &str, edits: &[(&str, &str)]) -> Result<String, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/scenarios/sfu-wifi-loss.yaml"
-    ))?;
+    scenario_call("examples/scenarios/sfu-wifi-loss.yaml", conference, edits)
+}
+
+/// A scenario of the repository (`path` from its root), its text edited (each (from, to)
+/// replaced), moved to have started 70 s ago and to be conference `conference`, simulated:
+/// every participant's and observing server's NDJSON.
+pub fn scenario_call(
+    path: &str,
+    conference: &str,
+    edits: &[(&str, &str)],
+) -> Result<String, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR")))?;
     let start = hopscope_model::Timestamp::from_epoch_ms((now_ms() / 1000.0).floor() * 1000.0 - 70_000.0)
         .ok_or("clock")?
         .to_rfc3339();
-    let mut text = text
-        .replace("start: 2026-03-02T10:00:00Z", &format!("start: {start}"))
-        .replace("conference: room-42", &format!("conference: {conference}"));
+    // Top-level keys start their line; the scenario's own `conference:` (if any) goes.
+    let mut text: String = text
+        .lines()
+        .filter(|l| !l.starts_with("conference:"))
+        .map(|l| if l.starts_with("start:") { format!("start: {start}\n") } else { format!("{l}\n") })
+        .collect();
+    text = format!("conference: {conference}\n{text}");
     for (from, to) in edits {
         text = text.replace(from, to);
     }
