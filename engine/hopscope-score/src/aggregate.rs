@@ -165,6 +165,7 @@ fn into_counts(mut reasons: Reasons<'_>) -> Vec<ReasonCount> {
 fn summarize<'a, W: Window + 'a>(
     media: Media,
     windows: impl IntoIterator<Item = &'a W>,
+    count: usize,
     config: &AggregateConfig,
 ) -> StreamSummary {
     let mut s = StreamSummary {
@@ -185,7 +186,7 @@ fn summarize<'a, W: Window + 'a>(
         excluded_reasons: Vec::new(),
         unknown_reasons: Vec::new(),
     };
-    let mut scored: Vec<(f64, f64)> = Vec::new();
+    let mut scored: Vec<(f64, f64)> = Vec::with_capacity(count);
     let mut weighted_sum = 0.0;
     let mut poor_s = 0.0;
     let mut excluded = Reasons::new();
@@ -223,16 +224,7 @@ fn summarize<'a, W: Window + 'a>(
 
     let mean = weighted_sum / s.scored_s;
     let poor_share = poor_s / s.scored_s;
-    scored.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let target = 0.1 * s.scored_s;
-    let mut cumulative = 0.0;
-    s.p10 = scored
-        .iter()
-        .find(|(_, w)| {
-            cumulative += w;
-            cumulative >= target
-        })
-        .map(|(v, _)| *v);
+    s.p10 = weighted_lower_quantile(&mut scored, 0.1 * s.scored_s);
     let (mean_mos, mean_label) = match media {
         Media::Audio => (mos_from_r(mean), config.audio_bands.label(mean)),
         Media::Video => (mean, config.video_bands.label(mean)),
@@ -245,24 +237,60 @@ fn summarize<'a, W: Window + 'a>(
     s
 }
 
+/// The lowest value whose (value, weight) pairs up to and including it, in ascending order
+/// of value, weigh at least `target`: the time-weighted lower quantile. Found by
+/// selection rather than a full sort, since only the low tail matters: a pooled
+/// participant's few thousand windows cost O(n) instead of O(n log n). The answer is the
+/// sort-and-scan answer (equal values are interchangeable) up to the rounding of the
+/// weights' partial sums, which are added in another order; tested against the scan.
+fn weighted_lower_quantile(mut values: &mut [(f64, f64)], mut target: f64) -> Option<f64> {
+    let by_value = |a: &(f64, f64), b: &(f64, f64)| a.0.total_cmp(&b.0);
+    loop {
+        if values.len() <= 32 {
+            values.sort_unstable_by(by_value);
+            let mut cumulative = 0.0;
+            return values
+                .iter()
+                .find(|(_, w)| {
+                    cumulative += w;
+                    cumulative >= target
+                })
+                .map(|(v, _)| *v);
+        }
+        let middle = values.len() / 2;
+        let (lower, pivot, upper) = values.select_nth_unstable_by(middle, by_value);
+        let below: f64 = lower.iter().map(|(_, w)| w).sum();
+        if below >= target {
+            values = lower;
+        } else if below + pivot.1 >= target {
+            return Some(pivot.0);
+        } else {
+            target -= below + pivot.1;
+            values = upper;
+        }
+    }
+}
+
 /// Summarises one audio stream.
 pub fn summarize_audio(windows: &[AudioWindowScore], config: &AggregateConfig) -> StreamSummary {
-    summarize(Media::Audio, windows, config)
+    summarize(Media::Audio, windows, windows.len(), config)
 }
 
 /// Pools several audio streams (e.g. everything one participant heard) into one summary.
 pub fn summarize_audio_streams(streams: &[&[AudioWindowScore]], config: &AggregateConfig) -> StreamSummary {
-    summarize(Media::Audio, streams.iter().flat_map(|s| s.iter()), config)
+    let count = streams.iter().map(|s| s.len()).sum();
+    summarize(Media::Audio, streams.iter().flat_map(|s| s.iter()), count, config)
 }
 
 /// Summarises one video stream.
 pub fn summarize_video(windows: &[VideoWindowScore], config: &AggregateConfig) -> StreamSummary {
-    summarize(Media::Video, windows, config)
+    summarize(Media::Video, windows, windows.len(), config)
 }
 
 /// Pools several video streams (e.g. everything one participant saw) into one summary.
 pub fn summarize_video_streams(streams: &[&[VideoWindowScore]], config: &AggregateConfig) -> StreamSummary {
-    summarize(Media::Video, streams.iter().flat_map(|s| s.iter()), config)
+    let count = streams.iter().map(|s| s.len()).sum();
+    summarize(Media::Video, streams.iter().flat_map(|s| s.iter()), count, config)
 }
 
 /// What one participant heard and saw.
@@ -374,6 +402,39 @@ mod tests {
     use crate::audio::{DelayBreakdown, DelaySource, LossSource, ScoredAudio};
     use crate::codecs::AudioCodec;
     use crate::emodel::Category;
+
+    /// The definition: sort by value, then scan until the weight reaches the target.
+    fn sorted_scan(values: &[(f64, f64)], target: f64) -> Option<f64> {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut cumulative = 0.0;
+        sorted
+            .iter()
+            .find(|(_, w)| {
+                cumulative += w;
+                cumulative >= target
+            })
+            .map(|(v, _)| *v)
+    }
+
+    proptest::proptest! {
+        // Weights are multiples of ¼ s (window lengths as collectors send them), whose sums
+        // are exact in any order, so selection and the scan must agree exactly.
+        #[test]
+        fn weighted_quantile_by_selection_equals_the_sorted_scan(
+            values in proptest::collection::vec((0.0f64..100.0, 1u32..12), 0..400),
+            share in 0.0f64..1.0,
+            repeat_value in proptest::bool::ANY,
+        ) {
+            let mut values: Vec<(f64, f64)> = values
+                .into_iter()
+                .map(|(v, quarters)| (if repeat_value { v.round() } else { v }, f64::from(quarters) / 4.0))
+                .collect();
+            let target = share * values.iter().map(|(_, w)| w).sum::<f64>();
+            let expected = sorted_scan(&values, target);
+            proptest::prop_assert_eq!(weighted_lower_quantile(&mut values, target), expected);
+        }
+    }
 
     fn close(actual: f64, expected: f64, tol: f64) {
         assert!((actual - expected).abs() <= tol, "expected {expected} ± {tol}, got {actual}");
