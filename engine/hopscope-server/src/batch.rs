@@ -124,10 +124,16 @@ impl<'a> Header<'a> {
     }
 }
 
+/// Whether a body starts with gzip's magic bytes.
+pub fn is_gzip(body: &[u8]) -> bool {
+    body.starts_with(&[0x1f, 0x8b])
+}
+
 /// Decompresses a gzip body (by its magic bytes, whatever the headers say), refusing to
 /// inflate past the limit.
+
 pub fn decompress(body: &[u8], max_bytes: usize) -> Result<std::borrow::Cow<'_, [u8]>, ApiError> {
-    if body.len() < 2 || body[0] != 0x1f || body[1] != 0x8b {
+    if !is_gzip(body) {
         return Ok(std::borrow::Cow::Borrowed(body));
     }
     let mut out = Vec::new();

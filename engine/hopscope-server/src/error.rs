@@ -122,6 +122,12 @@ impl From<hopscope_store::StoreError> for ApiError {
                     "the server is shutting down; retry against it once it is back",
                 )
             },
+            hopscope_store::StoreError::Busy { queued } => ApiError::too_many(
+                "overloaded",
+                format!("the store is behind: {queued} writes are waiting"),
+                1,
+            )
+            .hint("retry after the Retry-After delay; batches are idempotent"),
             other => ApiError::internal("the store", other),
         }
     }

@@ -46,6 +46,12 @@ pub enum StoreError {
     /// The writer has stopped (the store is shutting down or broke).
     #[error("the store's writer has stopped")]
     WriterGone,
+    /// The writer's queue is full: writes arrive faster than the disk commits them.
+    #[error("the store's write queue is full ({queued} writes waiting)")]
+    Busy {
+        /// How many writes were waiting.
+        queued: usize,
+    },
     /// Stored bytes could not be decoded (disk corruption or a bug).
     #[error("stored {what} for {app}/{conference} is unreadable: {message}")]
     Corrupt {
@@ -88,6 +94,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Stores a batch of observations, once: a batch id seen before for the app is a
     /// replay and stores nothing.
     fn append(&self, batch: Batch) -> Result<Appended>;
+    /// [`Store::append`] that answers through `done` once the batch is durable (or is
+    /// not), so a caller on an async runtime waits on a channel instead of holding a
+    /// blocking thread for the commit. It may do the batch's CPU work (compression) on the
+    /// calling thread first. A backend without a writer queue answers before returning.
+    fn append_then(&self, batch: Batch, done: Box<dyn FnOnce(Result<Appended>) + Send>) {
+        done(self.append(batch))
+    }
     /// A conference's raw data as inputs for ingest: its native observations as one NDJSON
     /// input ([`NATIVE_INPUT`], in arrival order), then each uploaded dump.
     fn observations(&self, app: &str, conference: &str) -> Result<Vec<Input>>;

@@ -164,12 +164,17 @@ trait WriteJob: Send {
     fn apply(&mut self, conn: &Connection) -> bool;
     /// Answers the caller once the group committed (or did not).
     fn finish(self: Box<Self>, commit: std::result::Result<(), String>);
+    /// Answers the caller that the write never reached the writer.
+    fn fail(self: Box<Self>, error: StoreError);
 }
+
+/// How a write's outcome reaches its caller.
+type Answer<R> = Box<dyn FnOnce(Result<R>) + Send>;
 
 struct Job<R, F> {
     op: Option<F>,
     result: Option<Result<R>>,
-    reply: mpsc::SyncSender<Result<R>>,
+    answer: Answer<R>,
 }
 
 impl<R: Send, F: FnOnce(&Connection) -> Result<R> + Send> WriteJob for Job<R, F> {
@@ -188,8 +193,11 @@ impl<R: Send, F: FnOnce(&Connection) -> Result<R> + Send> WriteJob for Job<R, F>
             (Err(e), _) => Err(StoreError::Commit(e)),
             (Ok(()), None) => Err(StoreError::WriterGone),
         };
-        // The caller may have given up waiting; nothing to do then.
-        let _ = self.reply.send(answer);
+        (self.answer)(answer);
+    }
+
+    fn fail(self: Box<Self>, error: StoreError) {
+        (self.answer)(Err(error));
     }
 }
 
@@ -337,13 +345,33 @@ impl SqliteStore {
         op: impl FnOnce(&Connection) -> Result<R> + Send + 'static,
     ) -> Result<R> {
         let (reply, answer) = mpsc::sync_channel(1);
-        let job: Box<dyn WriteJob> = Box::new(Job { op: Some(op), result: None, reply });
-        let sender = {
-            let guard = self.writer.lock().map_err(|_| StoreError::WriterGone)?;
-            guard.clone().ok_or(StoreError::WriterGone)?
-        };
-        sender.send(job).map_err(|_| StoreError::WriterGone)?;
+        // The caller may have given up waiting; nothing to do then.
+        self.write_then(op, Box::new(move |r| drop(reply.send(r))));
         answer.recv().map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Queues a write for the writer thread; `answer` hears its fate after the group
+    /// commit (or at once, when the writer is gone or its queue is full).
+    fn write_then<R: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> Result<R> + Send + 'static,
+        answer: Answer<R>,
+    ) {
+        let sender = match self.writer.lock() {
+            Ok(guard) => guard.clone(),
+            Err(_) => None,
+        };
+        let Some(sender) = sender else { return answer(Err(StoreError::WriterGone)) };
+        let job: Box<dyn WriteJob> = Box::new(Job { op: Some(op), result: None, answer });
+        // Never wait for room: the caller may be an async task. A full queue is the
+        // caller's signal to back off.
+        if let Err(e) = sender.try_send(job) {
+            let (job, error) = match e {
+                mpsc::TrySendError::Full(job) => (job, StoreError::Busy { queued: WRITE_QUEUE }),
+                mpsc::TrySendError::Disconnected(job) => (job, StoreError::WriterGone),
+            };
+            job.fail(error);
+        }
     }
 
     fn read<R>(&self, op: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
@@ -519,10 +547,17 @@ impl Store for SqliteStore {
     }
 
     fn append(&self, batch: Batch) -> Result<Appended> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.append_then(batch, Box::new(move |r| drop(reply.send(r))));
+        answer.recv().map_err(|_| StoreError::WriterGone)?
+    }
+
+    fn append_then(&self, batch: Batch, done: Box<dyn FnOnce(Result<Appended>) + Send>) {
         // Compress outside the writer: the writer's time is the scarce resource.
         let parts: Vec<_> = batch.parts.iter().map(|p| compress(&p.ndjson)).collect();
         let unfiled = (!batch.unfiled.is_empty()).then(|| compress(&batch.unfiled));
-        self.write(move |conn| {
+        self.write_then(
+            move |conn| {
             let inserted = conn
                 .prepare_cached("INSERT OR IGNORE INTO batches (app, batch_id, received_ms) VALUES (?1, ?2, ?3)")
                 .map_err(sql("prepare batch"))?
@@ -567,7 +602,9 @@ impl Store for SqliteStore {
                 .map_err(sql("store relay observations"))?;
             }
             Ok(Appended::Stored)
-        })
+            },
+            done,
+        )
     }
 
     fn observations(&self, app: &str, conference: &str) -> Result<Vec<Input>> {
