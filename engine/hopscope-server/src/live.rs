@@ -252,6 +252,17 @@ impl Live {
         (changes, ended.then_some(snapshot))
     }
 
+    /// Hands back conferences taken by [`Live::due`] but never evaluated.
+    fn release(&self, keys: impl IntoIterator<Item = Key>) {
+        let mut map = self.lock();
+        for key in keys {
+            if let Some(e) = map.get_mut(&key) {
+                e.evaluating = false;
+                e.dirty = true;
+            }
+        }
+    }
+
     fn abandon(&self, key: &Key) {
         if let Some(e) = self.lock().get_mut(key) {
             e.evaluating = false;
@@ -332,15 +343,28 @@ pub async fn run_scheduler(state: Arc<State>, mut stop: tokio::sync::watch::Rece
     let inactivity = Duration::from_secs_f64(state.config.inactivity_timeout_s);
     let every = Duration::from_millis(state.config.evaluate_every_ms);
     let tick = Duration::from_millis(100).min(every);
-    loop {
+    'scheduling: loop {
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
             _ = stop.changed() => break,
         }
         let due = state.live.due(inactivity);
         state.metrics.live_conferences.set(state.live.len() as i64);
-        for (key, ending) in due {
-            let Ok(permit) = state.live.workers.clone().acquire_owned().await else { return };
+        let mut due = due.into_iter();
+        while let Some((key, ending)) = due.next() {
+            // Stopping starts no more evaluations: under load the due list can hold
+            // minutes of work, and what is not evaluated now is recovered from the store
+            // on the next start.
+            let permit = tokio::select! {
+                biased;
+                _ = stop.changed() => None,
+                permit = state.live.workers.clone().acquire_owned() => Some(permit),
+            };
+            let Some(permit) = permit.filter(|_| !*stop.borrow()) else {
+                state.live.release(std::iter::once(key).chain(due.map(|(k, _)| k)));
+                break 'scheduling;
+            };
+            let Ok(permit) = permit else { return };
             let state = state.clone();
             state.metrics.evaluations_queued.inc();
             tokio::task::spawn_blocking(move || {

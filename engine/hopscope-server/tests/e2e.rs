@@ -681,3 +681,69 @@ async fn relay_observations_without_a_conference_join_their_call_by_address() ->
     server.shutdown().await;
     Ok(())
 }
+
+/// The server's count of finished evaluations, from its Prometheus page.
+async fn evaluations_done(
+    client: &reqwest::Client,
+    server: &Running,
+) -> Result<u64, Box<dyn std::error::Error>> {
+    let text = client.get(url(server, "/metrics")).send().await?.text().await?;
+    let count = text
+        .lines()
+        .find_map(|l| l.strip_prefix("hopscope_evaluation_seconds_count "))
+        .ok_or("no evaluation count on /metrics")?;
+    Ok(count.trim().parse()?)
+}
+
+/// Stopping under load: the scheduler may hold minutes of due evaluations, which stopping
+/// must not wait for; they are not lost, since the conferences stay live in the store and
+/// resume on the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_starts_no_more_evaluations_and_loses_no_conference() -> TestResult {
+    const CONFERENCES: usize = 30;
+    let dir = tempfile::tempdir()?;
+    let lines = simulated_call()?;
+    let client = reqwest::Client::new();
+    let mut cfg = config(dir.path());
+    cfg.inactivity_timeout_s = 3600.0;
+    cfg.live_evaluation_workers = Some(1);
+    let server = hopscope_server::start(cfg).await?;
+    // The first seconds of the call as thirty calls, in one batch: all due at one tick.
+    let first = lines[0].0;
+    let early: String =
+        lines.iter().filter(|(t, _)| *t < first + 3_000.0).map(|(_, l)| format!("{l}\n")).collect();
+    let body: String = (0..CONFERENCES)
+        .map(|i| early.replace("\"conference\":\"room-42\"", &format!("\"conference\":\"busy-{i}\"")))
+        .collect();
+    assert_eq!(post(&client, &server, PROD_INGEST, body, None).await?.0, 202);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut at_stop = 0;
+    while at_stop == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        at_stop = evaluations_done(&client, &server).await?;
+    }
+    assert!(at_stop >= 1, "evaluation started");
+    server.shutdown().await;
+    // Evaluated conferences have a summary in the store; the others none yet.
+    let store = hopscope_store::SqliteStore::open(dir.path())?;
+    let mut evaluated = 0;
+    for i in 0..CONFERENCES {
+        let record = hopscope_store::Store::conference(&store, "prod", &format!("busy-{i}"))?;
+        let record = record.ok_or_else(|| format!("busy-{i} was stored"))?;
+        evaluated += usize::from(record.summary.is_some());
+    }
+    hopscope_store::Store::close(&store);
+    drop(store);
+    // Only what was running when the stop came (one worker) may finish; a few more for the
+    // time between reading the count and stopping.
+    assert!(evaluated as u64 <= at_stop + 3, "{evaluated} conferences evaluated after stopping at {at_stop}");
+    assert!(evaluated < CONFERENCES, "the due list was not worked through");
+    let server = hopscope_server::start(config(dir.path())).await?;
+    for i in 0..CONFERENCES {
+        let (status, c) = get(&client, &server, PROD_SECRET, &format!("/v1/conferences/busy-{i}")).await?;
+        assert_eq!(status, 200);
+        assert_eq!(c["conference"]["state"], "live", "busy-{i} resumes after the restart");
+    }
+    server.shutdown().await;
+    Ok(())
+}
