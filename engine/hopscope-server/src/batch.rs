@@ -131,7 +131,6 @@ pub fn is_gzip(body: &[u8]) -> bool {
 
 /// Decompresses a gzip body (by its magic bytes, whatever the headers say), refusing to
 /// inflate past the limit.
-
 pub fn decompress(body: &[u8], max_bytes: usize) -> Result<std::borrow::Cow<'_, [u8]>, ApiError> {
     if !is_gzip(body) {
         return Ok(std::borrow::Cow::Borrowed(body));
