@@ -160,3 +160,41 @@ fn hostile_shapes_get_specific_errors() {
     let err = ingest("future.ndjson", future, &l).expect_err("unsupported version");
     assert!(err.to_string().contains("version 99"), "{err}");
 }
+
+/// A native observation whose `stats` is not a getStats report is skipped with the reason,
+/// in NDJSON and in an array alike; the others are read, and `"stats": null` is no report.
+#[test]
+fn a_native_report_that_is_not_one_skips_its_observation_only() {
+    let line = |t: u64, stats: &str| {
+        format!(
+            r#"{{"v":1,"conference":"c","participant":"alice","pc":"pc1","timestamp":{t},"stats":{stats}}}"#
+        )
+    };
+    let good = |t: u64| {
+        line(
+            t,
+            &format!(
+                r#"[{{"id":"T1","type":"transport","timestamp":{t},"bytesSent":{}}}]"#,
+                t - 1_700_000_000_000
+            ),
+        )
+    };
+    let bad = line(1_700_000_001_000, "42");
+    let null = line(1_700_000_002_000, "null");
+    let ndjson = format!("{}\n{bad}\n{null}\n{}\n", good(1_700_000_000_000), good(1_700_000_003_000));
+    let array = format!("[{}, {bad}, {null}, {}]", good(1_700_000_000_000), good(1_700_000_003_000));
+    for (name, text, place) in [("a.ndjson", ndjson, "line 2"), ("a.json", array, "at [1]")] {
+        let i = ingest(name, text.as_bytes(), &Limits::default())
+            .unwrap_or_else(|e| panic!("{name}: the good observations are read: {e}"));
+        let pc = &i.participants[0].peer_connections[0];
+        assert_eq!(pc.stats_times.len(), 2, "{name}: both good reports, nothing of the bad one");
+        let skipped: Vec<&str> =
+            i.notes.iter().map(|n| n.message.as_str()).filter(|m| m.contains("skipped")).collect();
+        assert_eq!(skipped.len(), 1, "{name}: {:?}", i.notes);
+        assert!(
+            skipped[0].starts_with(&format!("1 observation was skipped; the first: {name}: {place}: `stats`: invalid type: integer `42`, expected a getStats report")),
+            "{name}: {}",
+            skipped[0]
+        );
+    }
+}

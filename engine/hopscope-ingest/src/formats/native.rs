@@ -22,6 +22,7 @@ use serde_json::value::RawValue;
 
 use crate::builder::ParticipantBuilder;
 use crate::error::{IngestError, Location, json_problem};
+use crate::fields::RawStats;
 use crate::json::ReportSeed;
 
 /// The current envelope version.
@@ -39,8 +40,9 @@ struct Envelope<'a> {
     client: Option<Client>,
     pc: Option<String>,
     remote: Option<String>,
-    #[serde(borrow)]
-    stats: Option<&'a RawValue>,
+    /// Parsed as the envelope is: a report is read once, not found first and then read.
+    #[serde(default, deserialize_with = "parse_report")]
+    stats: Option<Report>,
     events: Option<Vec<NativeEvent>>,
     // Middlebox envelopes (kept raw: checked with field paths in `middlebox`).
     #[serde(borrow)]
@@ -53,6 +55,36 @@ struct Envelope<'a> {
     allocations: Option<&'a RawValue>,
     #[serde(borrow)]
     errors: Option<&'a RawValue>,
+}
+
+/// A `stats` report's objects, and the report's own timestamp when it has one.
+struct Report {
+    objects: Vec<(String, RawStats)>,
+    timestamp: Option<f64>,
+}
+
+fn parse_report<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Report>, D::Error> {
+    struct OptionalReport;
+    impl<'de> serde::de::Visitor<'de> for OptionalReport {
+        type Value = Option<Report>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a getStats report or null")
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            let mut objects = Vec::new();
+            let timestamp = ReportSeed { out: &mut objects }
+                .deserialize(d)
+                .map_err(|e| serde::de::Error::custom(format_args!("`stats`: {e}")))?;
+            Ok(Some(Report { objects, timestamp }))
+        }
+    }
+    d.deserialize_option(OptionalReport)
 }
 
 #[derive(Deserialize)]
@@ -186,15 +218,10 @@ pub(crate) fn read(source_name: &str, text: &str, fallback_name: &str) -> Result
             };
             b.pc(pc).hint_remote(10, kind, "declared by the collector");
         }
-        if let Some(stats) = env.stats {
+        if let Some(Report { objects, timestamp: top }) = env.stats {
             let Some(pc) = &env.pc else {
                 return Err("`stats` without `pc`: name the peer connection the report belongs to".into());
             };
-            let mut objects = Vec::new();
-            let mut de = serde_json::Deserializer::from_str(stats.get());
-            let top = ReportSeed { out: &mut objects }
-                .deserialize(&mut de)
-                .map_err(|e| format!("`stats`: {}", json_problem(&e)))?;
             // The report's time is its newest object's (as rtcstats defines it); the
             // envelope's own timestamp is when the collector wrapped it, a little later.
             let newest =
@@ -244,12 +271,16 @@ pub(crate) fn read(source_name: &str, text: &str, fallback_name: &str) -> Result
             }
         }
     } else if trimmed.starts_with('[') {
-        let envelopes: Vec<Envelope> = serde_json::from_str(text).map_err(|e| {
+        // Envelopes one by one, so one that cannot be read is skipped, not the array.
+        let envelopes: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| {
             IngestError::from_json(source_name, &e, "an array of hopscope observation envelopes")
         })?;
-        for (i, env) in envelopes.into_iter().enumerate() {
+        for (i, raw) in envelopes.into_iter().enumerate() {
             let loc = Location::Path(format!("[{i}]"));
-            match apply(env, loc.clone()) {
+            let result = serde_json::from_str::<Envelope>(raw.get())
+                .map_err(|e| json_problem(&e))
+                .and_then(|env| apply(env, loc.clone()));
+            match result {
                 Ok(()) => ok += 1,
                 Err(problem) => {
                     skipped += 1;
