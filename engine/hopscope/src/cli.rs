@@ -100,6 +100,10 @@ pub struct LoadgenArgs {
     /// Each participant sends what it collected every this many seconds.
     #[arg(long, default_value_t = 2.0)]
     pub batch_every: f64,
+    /// Connections the collectors share (kept alive), as a fleet behind a few proxies
+    /// would; a batch waits for a free one, and that wait counts in its latency.
+    #[arg(long, default_value_t = 128)]
+    pub connections: usize,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
