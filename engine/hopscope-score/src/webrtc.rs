@@ -175,7 +175,7 @@ fn score_stream(
     pc: &PeerConnection,
     s: &InboundRtpStream,
     sender: Option<String>,
-    rtt: &RttTimeline,
+    rtt: &RttTimeline<'_>,
     config: &QualityConfig,
 ) -> Option<StreamQuality> {
     let intervals = s.intervals();
@@ -275,7 +275,7 @@ fn as_count(v: Option<f64>) -> Option<u64> {
     v.filter(|x| *x >= 0.0).map(|x| rounded(x) as u64)
 }
 
-fn audio_inputs(i: &InboundInterval, codec: AudioCodec, rtt: &mut RttCursor<'_>) -> AudioWindowInputs {
+fn audio_inputs(i: &InboundInterval, codec: AudioCodec, rtt: &mut RttCursor<'_, '_>) -> AudioWindowInputs {
     let mut w = AudioWindowInputs::new(i.duration_s(), codec);
     w.rtt_s = rtt.at(i.end);
     w.jitter_buffer_delay_s = i.jitter_buffer_delay_ms.map(|ms| ms / 1000.0);
@@ -311,15 +311,17 @@ fn video_inputs(i: &InboundInterval, codec: VideoCodec, screenshare: bool) -> Vi
 }
 
 /// Round-trip measurements of one peer connection over time, best source first.
-struct RttTimeline {
+struct RttTimeline<'a> {
     /// (time, rtt seconds), sorted by time, from RTCP where available.
     rtcp: Vec<(Timestamp, f64)>,
-    /// From the ICE candidate pair.
-    ice: Vec<(Timestamp, f64)>,
+    /// From the ICE candidate pairs, gathered the first time RTCP has no answer: most
+    /// calls report RTCP throughout, and their pairs' intervals need not be worked out.
+    ice: std::cell::OnceCell<Vec<(Timestamp, f64)>>,
+    pc: Option<&'a PeerConnection>,
 }
 
-impl RttTimeline {
-    fn of(pc: &PeerConnection) -> RttTimeline {
+impl<'a> RttTimeline<'a> {
+    fn of(pc: &'a PeerConnection) -> RttTimeline<'a> {
         let mut rtcp = Runs::with_capacity(
             pc.remote_inbound.iter().map(|s| s.samples.len()).sum::<usize>()
                 + pc.remote_outbound.iter().map(|s| s.samples.len()).sum::<usize>(),
@@ -338,22 +340,30 @@ impl RttTimeline {
         for s in &pc.remote_outbound {
             rtcp.run(s.samples.iter().filter_map(|x| Some((x.at, x.round_trip_time_s?))));
         }
-        let mut ice = Runs::with_capacity(pc.candidate_pairs.iter().map(|p| p.samples.len()).sum());
-        for p in &pc.candidate_pairs {
-            ice.run(p.intervals().iter().filter_map(|i| Some((i.end, i.rtt_ms? / 1000.0))));
-        }
-        for p in &pc.candidate_pairs {
-            if let Some(x) = p.samples.first()
-                && let Some(r) = x.current_round_trip_time_s
-            {
-                ice.run([(x.at, r)]);
+        RttTimeline { rtcp: rtcp.merged(), ice: std::cell::OnceCell::new(), pc: Some(pc) }
+    }
+
+    /// The ICE series, gathered on first use.
+    fn ice(&self) -> &[(Timestamp, f64)] {
+        self.ice.get_or_init(|| {
+            let Some(pc) = self.pc else { return Vec::new() };
+            let mut ice = Runs::with_capacity(pc.candidate_pairs.iter().map(|p| p.samples.len()).sum());
+            for p in &pc.candidate_pairs {
+                ice.run(p.intervals().iter().filter_map(|i| Some((i.end, i.rtt_ms? / 1000.0))));
             }
-        }
-        RttTimeline { rtcp: rtcp.merged(), ice: ice.merged() }
+            for p in &pc.candidate_pairs {
+                if let Some(x) = p.samples.first()
+                    && let Some(r) = x.current_round_trip_time_s
+                {
+                    ice.run([(x.at, r)]);
+                }
+            }
+            ice.merged()
+        })
     }
 
     /// A reader for windows taken in time order.
-    fn cursor(&self) -> RttCursor<'_> {
+    fn cursor(&self) -> RttCursor<'_, 'a> {
         RttCursor { timeline: self, next: [0, 0] }
     }
 }
@@ -438,18 +448,18 @@ fn merge_two(earlier: &[(Timestamp, f64)], later: &[(Timestamp, f64)]) -> Vec<(T
 /// last lookup landed and walks on from there, so a stream's windows cost O(1) each
 /// instead of two binary searches. Out-of-order times fall back to a search; the answer
 /// is the same either way.
-struct RttCursor<'a> {
-    timeline: &'a RttTimeline,
+struct RttCursor<'t, 'a> {
+    timeline: &'t RttTimeline<'a>,
     /// Per series (RTCP, ICE): the index of the first entry after the last time asked.
     next: [usize; 2],
 }
 
-impl RttCursor<'_> {
+impl RttCursor<'_, '_> {
     /// The latest measurement at or before `t` (or just after it, for the first windows),
     /// RTCP first, ICE otherwise; `None` when nothing recent exists.
     fn at(&mut self, t: Timestamp) -> Option<f64> {
         let [rtcp, ice] = &mut self.next;
-        pick(&self.timeline.rtcp, t, rtcp).or_else(|| pick(&self.timeline.ice, t, ice))
+        pick(&self.timeline.rtcp, t, rtcp).or_else(|| pick(self.timeline.ice(), t, ice))
     }
 }
 
@@ -527,12 +537,12 @@ mod tests {
             .collect();
         let ice: Vec<(Timestamp, f64)> =
             (0..50).map(|i| (ts(500.0 * f64::from(i)), 0.001 * f64::from(i))).collect();
-        let timeline = RttTimeline { rtcp, ice };
+        let timeline = RttTimeline { rtcp, ice: ice.into(), pc: None };
         let reference = |t: Timestamp| {
             let fresh = |series: &[(Timestamp, f64)]| {
                 pick(series, t, &mut series.partition_point(|(at, _)| *at <= t))
             };
-            fresh(&timeline.rtcp).or_else(|| fresh(&timeline.ice))
+            fresh(&timeline.rtcp).or_else(|| fresh(timeline.ice()))
         };
         let mut times: Vec<f64> = (0..200).map(|i| -1_000.0 + 500.0 * f64::from(i)).collect();
         times.extend([3_000.0, 1_500.0, 2_000.0, 90_000.0, 0.0, 36_000.0, 35_000.0]);
