@@ -97,7 +97,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// [`Store::append`] that answers through `done` once the batch is durable (or is
     /// not), so a caller on an async runtime waits on a channel instead of holding a
     /// blocking thread for the commit. It may do the batch's CPU work (compression) on the
-    /// calling thread first. A backend without a writer queue answers before returning.
+    /// calling thread first, and never blocks on a full write queue: it answers
+    /// [`StoreError::Busy`] instead. A backend without a writer queue answers before
+    /// returning.
     fn append_then(&self, batch: Batch, done: Box<dyn FnOnce(Result<Appended>) + Send>) {
         done(self.append(batch))
     }

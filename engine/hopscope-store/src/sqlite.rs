@@ -171,6 +171,14 @@ trait WriteJob: Send {
 /// How a write's outcome reaches its caller.
 type Answer<R> = Box<dyn FnOnce(Result<R>) + Send>;
 
+/// What queueing a write does when the writer's queue is full.
+enum Room {
+    /// Wait for room (callers on blocking threads).
+    WaitForIt,
+    /// Answer [`StoreError::Busy`] at once (callers on an async runtime).
+    NoWait,
+}
+
 struct Job<R, F> {
     op: Option<F>,
     result: Option<Result<R>>,
@@ -340,22 +348,26 @@ impl SqliteStore {
         }
     }
 
+    /// Runs a write on the writer thread and waits for its group commit. Called from
+    /// blocking threads, it waits for room in a full queue.
     fn write<R: Send + 'static>(
         &self,
         op: impl FnOnce(&Connection) -> Result<R> + Send + 'static,
     ) -> Result<R> {
         let (reply, answer) = mpsc::sync_channel(1);
         // The caller may have given up waiting; nothing to do then.
-        self.write_then(op, Box::new(move |r| drop(reply.send(r))));
+        self.queue(op, Box::new(move |r| drop(reply.send(r))), Room::WaitForIt);
         answer.recv().map_err(|_| StoreError::WriterGone)?
     }
 
     /// Queues a write for the writer thread; `answer` hears its fate after the group
-    /// commit (or at once, when the writer is gone or its queue is full).
-    fn write_then<R: Send + 'static>(
+    /// commit, or at once when the writer is gone (or, with [`Room::NoWait`], when its
+    /// queue is full).
+    fn queue<R: Send + 'static>(
         &self,
         op: impl FnOnce(&Connection) -> Result<R> + Send + 'static,
         answer: Answer<R>,
+        room: Room,
     ) {
         let sender = match self.writer.lock() {
             Ok(guard) => guard.clone(),
@@ -363,15 +375,72 @@ impl SqliteStore {
         };
         let Some(sender) = sender else { return answer(Err(StoreError::WriterGone)) };
         let job: Box<dyn WriteJob> = Box::new(Job { op: Some(op), result: None, answer });
-        // Never wait for room: the caller may be an async task. A full queue is the
-        // caller's signal to back off.
-        if let Err(e) = sender.try_send(job) {
-            let (job, error) = match e {
+        let refused = match room {
+            Room::WaitForIt => sender.send(job).err().map(|e| (e.0, StoreError::WriterGone)),
+            Room::NoWait => sender.try_send(job).err().map(|e| match e {
                 mpsc::TrySendError::Full(job) => (job, StoreError::Busy { queued: WRITE_QUEUE }),
                 mpsc::TrySendError::Disconnected(job) => (job, StoreError::WriterGone),
-            };
+            }),
+        };
+        if let Some((job, error)) = refused {
             job.fail(error);
         }
+    }
+
+    /// Compresses a batch here (the writer's time is the scarce resource), then queues
+    /// its write.
+    fn append_with(&self, batch: Batch, done: Answer<Appended>, room: Room) {
+        let parts: Vec<_> = batch.parts.iter().map(|p| compress(&p.ndjson)).collect();
+        let unfiled = (!batch.unfiled.is_empty()).then(|| compress(&batch.unfiled));
+        let write = move |conn: &Connection| {
+            let inserted = conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO batches (app, batch_id, received_ms) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(sql("prepare batch"))?
+                .execute(params![batch.app, batch.batch_id, batch.received_ms])
+                .map_err(sql("record a batch"))?;
+            if inserted == 0 {
+                return Ok(Appended::Duplicate);
+            }
+            for (part, body) in batch.parts.iter().zip(parts) {
+                conn.prepare_cached(
+                    "INSERT INTO observations (app, conference, received_ms, count, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(sql("prepare observations"))?
+                .execute(params![batch.app, part.conference, batch.received_ms, part.observations, body])
+                .map_err(sql("store observations"))?;
+                conn.prepare_cached(
+                    "INSERT INTO conferences (app, id, state, first_received_ms, last_received_ms, observations)
+                     VALUES (?1, ?2, 'live', ?3, ?3, ?4)
+                     ON CONFLICT (app, id) DO UPDATE SET
+                        state = 'live',
+                        last_received_ms = max(last_received_ms, excluded.last_received_ms),
+                        observations = observations + excluded.observations",
+                )
+                .map_err(sql("prepare conference"))?
+                .execute(params![batch.app, part.conference, batch.received_ms, part.observations])
+                .map_err(sql("record a conference"))?;
+                for (user, participant) in &part.users {
+                    conn.prepare_cached(
+                        "INSERT OR IGNORE INTO conference_users (app, conference, user, participant) VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .map_err(sql("prepare users"))?
+                    .execute(params![batch.app, part.conference, user, participant])
+                    .map_err(sql("record a user"))?;
+                }
+            }
+            if let Some(body) = unfiled {
+                conn.prepare_cached(
+                    "INSERT INTO relay_observations (app, received_ms, count, body) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(sql("prepare relay observations"))?
+                .execute(params![batch.app, batch.received_ms, batch.unfiled_observations, body])
+                .map_err(sql("store relay observations"))?;
+            }
+            Ok(Appended::Stored)
+        };
+        self.queue(write, done, room);
     }
 
     fn read<R>(&self, op: impl FnOnce(&Connection) -> Result<R>) -> Result<R> {
@@ -548,63 +617,13 @@ impl Store for SqliteStore {
 
     fn append(&self, batch: Batch) -> Result<Appended> {
         let (reply, answer) = mpsc::sync_channel(1);
-        self.append_then(batch, Box::new(move |r| drop(reply.send(r))));
+        self.append_with(batch, Box::new(move |r| drop(reply.send(r))), Room::WaitForIt);
         answer.recv().map_err(|_| StoreError::WriterGone)?
     }
 
     fn append_then(&self, batch: Batch, done: Box<dyn FnOnce(Result<Appended>) + Send>) {
-        // Compress outside the writer: the writer's time is the scarce resource.
-        let parts: Vec<_> = batch.parts.iter().map(|p| compress(&p.ndjson)).collect();
-        let unfiled = (!batch.unfiled.is_empty()).then(|| compress(&batch.unfiled));
-        self.write_then(
-            move |conn| {
-            let inserted = conn
-                .prepare_cached("INSERT OR IGNORE INTO batches (app, batch_id, received_ms) VALUES (?1, ?2, ?3)")
-                .map_err(sql("prepare batch"))?
-                .execute(params![batch.app, batch.batch_id, batch.received_ms])
-                .map_err(sql("record a batch"))?;
-            if inserted == 0 {
-                return Ok(Appended::Duplicate);
-            }
-            for (part, body) in batch.parts.iter().zip(parts) {
-                conn.prepare_cached(
-                    "INSERT INTO observations (app, conference, received_ms, count, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .map_err(sql("prepare observations"))?
-                .execute(params![batch.app, part.conference, batch.received_ms, part.observations, body])
-                .map_err(sql("store observations"))?;
-                conn.prepare_cached(
-                    "INSERT INTO conferences (app, id, state, first_received_ms, last_received_ms, observations)
-                     VALUES (?1, ?2, 'live', ?3, ?3, ?4)
-                     ON CONFLICT (app, id) DO UPDATE SET
-                        state = 'live',
-                        last_received_ms = max(last_received_ms, excluded.last_received_ms),
-                        observations = observations + excluded.observations",
-                )
-                .map_err(sql("prepare conference"))?
-                .execute(params![batch.app, part.conference, batch.received_ms, part.observations])
-                .map_err(sql("record a conference"))?;
-                for (user, participant) in &part.users {
-                    conn.prepare_cached(
-                        "INSERT OR IGNORE INTO conference_users (app, conference, user, participant) VALUES (?1, ?2, ?3, ?4)",
-                    )
-                    .map_err(sql("prepare users"))?
-                    .execute(params![batch.app, part.conference, user, participant])
-                    .map_err(sql("record a user"))?;
-                }
-            }
-            if let Some(body) = unfiled {
-                conn.prepare_cached(
-                    "INSERT INTO relay_observations (app, received_ms, count, body) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(sql("prepare relay observations"))?
-                .execute(params![batch.app, batch.received_ms, batch.unfiled_observations, body])
-                .map_err(sql("store relay observations"))?;
-            }
-            Ok(Appended::Stored)
-            },
-            done,
-        )
+        // An async caller must not block: a full queue is its signal to back off.
+        self.append_with(batch, done, Room::NoWait);
     }
 
     fn observations(&self, app: &str, conference: &str) -> Result<Vec<Input>> {
@@ -1235,6 +1254,53 @@ mod tests {
         let store = SqliteStore::open(dir.path())?;
         store.ensure_app("prod")?;
         Ok((dir, store))
+    }
+
+    /// With the writer stalled and its queue full, an async caller's append is refused at
+    /// once with `Busy` (it does not block); once the writer moves, everything queued is
+    /// committed and a retried append is stored.
+    #[test]
+    fn a_full_write_queue_refuses_appends_at_once_and_loses_nothing_queued() -> Result<()> {
+        let (_dir, store) = prod_store()?;
+        let (release, stalled) = mpsc::channel::<()>();
+        let (started, writer_busy) = mpsc::channel::<()>();
+        // Holds the writer inside its transaction until released.
+        store.queue(
+            move |_conn: &Connection| {
+                let _ = started.send(());
+                let _ = stalled.recv();
+                Ok(())
+            },
+            Box::new(|_| {}),
+            Room::NoWait,
+        );
+        writer_busy.recv().map_err(|_| StoreError::WriterGone)?;
+        let (done, answers) = mpsc::channel();
+        for i in 0..WRITE_QUEUE {
+            let done = done.clone();
+            let line = format!(r#"{{"n":{i}}}"#);
+            store.append_then(
+                batch(&format!("b{i}"), "c1", &[&line], None),
+                Box::new(move |r| drop(done.send(r))),
+            );
+        }
+        let (refused, answer) = mpsc::channel();
+        store.append_then(
+            batch("one-too-many", "c1", &["{}"], None),
+            Box::new(move |r| drop(refused.send(r))),
+        );
+        match answer.try_recv() {
+            Ok(Err(StoreError::Busy { queued })) => assert_eq!(queued, WRITE_QUEUE),
+            other => panic!("expected an immediate Busy, got {other:?}"),
+        }
+        drop(release);
+        for _ in 0..WRITE_QUEUE {
+            assert_eq!(answers.recv().map_err(|_| StoreError::WriterGone)??, Appended::Stored);
+        }
+        assert_eq!(store.append(batch("one-too-many", "c1", &["{}"], None))?, Appended::Stored);
+        let stored = store.conference("prod", "c1")?.map(|c| c.observations);
+        assert_eq!(stored, Some(WRITE_QUEUE as u64 + 1));
+        Ok(())
     }
 
     fn batch(id: &str, conference: &str, lines: &[&str], user: Option<&str>) -> Batch {
