@@ -197,4 +197,12 @@ fn a_native_report_that_is_not_one_skips_its_observation_only() {
             skipped[0]
         );
     }
+    // One pretty-printed envelope: the problem is told as the report's, not as a broken line.
+    let pretty = bad.replace(",\"", ",\n  \"");
+    let err = ingest("one.json", pretty.as_bytes(), &Limits::default()).expect_err("nothing else to read");
+    assert!(
+        err.to_string()
+            .starts_with("one.json: line 1: `stats`: invalid type: integer `42`, expected a getStats report"),
+        "{err}"
+    );
 }

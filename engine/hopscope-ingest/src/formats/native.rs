@@ -252,12 +252,13 @@ pub(crate) fn read(source_name: &str, text: &str, fallback_name: &str) -> Result
     let trimmed = text.trim_start();
     // One pretty-printed object: its first line is not a whole envelope.
     let first_line = trimmed.lines().next().unwrap_or("").trim_end();
-    let single = (trimmed.starts_with('{') && !first_line.ends_with('}'))
-        .then(|| serde_json::from_str::<Envelope>(text).ok())
-        .flatten();
-    if let Some(env) = single {
+    if trimmed.starts_with('{') && !first_line.ends_with('}') {
+        // Its lines are no envelopes, so a problem anywhere in it is the object's.
         let loc = Location::Line(text[..text.len() - trimmed.len()].matches('\n').count() + 1);
-        match apply(env, loc.clone()) {
+        let result = serde_json::from_str::<Envelope>(text)
+            .map_err(|e| json_problem(&e))
+            .and_then(|env| apply(env, loc.clone()));
+        match result {
             Ok(()) => ok += 1,
             Err(problem) => {
                 skipped += 1;
