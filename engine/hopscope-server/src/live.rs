@@ -76,6 +76,8 @@ type Key = (String, String);
 struct Entry {
     last_activity: Instant,
     dirty: bool,
+    /// When data first arrived that no evaluation has taken in yet.
+    waiting_since: Option<Instant>,
     evaluating: bool,
     not_before: Instant,
     version: u64,
@@ -89,6 +91,7 @@ impl Entry {
         Entry {
             last_activity,
             dirty: true,
+            waiting_since: Some(last_activity),
             evaluating: false,
             not_before: Instant::now(),
             version: 0,
@@ -145,9 +148,11 @@ impl Live {
         if !map.contains_key(&key) && map.len() >= self.max_live {
             return Err(Full);
         }
-        let e = map.entry(key).or_insert_with(|| Entry::new(Instant::now()));
-        e.last_activity = Instant::now();
+        let now = Instant::now();
+        let e = map.entry(key).or_insert_with(|| Entry::new(now));
+        e.last_activity = now;
         e.dirty = true;
+        e.waiting_since.get_or_insert(now);
         Ok(())
     }
 
@@ -181,23 +186,28 @@ impl Live {
         self.lock().get(&(app.to_string(), conference.to_string())).and_then(|e| e.latest.clone())
     }
 
-    /// Conferences due for evaluation now (marked as being evaluated), with whether each
-    /// is ending.
-    fn due(&self, inactivity: Duration) -> Vec<(Key, bool)> {
-        let now = Instant::now();
+    /// Conferences due for evaluation at `now` (marked as being evaluated), with whether
+    /// each is ending; and how long the oldest data still waiting for an evaluation after
+    /// these has waited.
+    fn due(&self, inactivity: Duration, now: Instant) -> (Vec<(Key, bool)>, Duration) {
         let mut out = Vec::new();
+        let mut lag = Duration::ZERO;
         for (key, e) in self.lock().iter_mut() {
-            if e.evaluating {
-                continue;
+            if !e.evaluating {
+                let ending = now.duration_since(e.last_activity) >= inactivity;
+                if ending || (e.dirty && now >= e.not_before) {
+                    e.evaluating = true;
+                    e.dirty = false;
+                    e.waiting_since = None;
+                    out.push((key.clone(), ending));
+                    continue;
+                }
             }
-            let ending = now.duration_since(e.last_activity) >= inactivity;
-            if ending || (e.dirty && now >= e.not_before) {
-                e.evaluating = true;
-                e.dirty = false;
-                out.push((key.clone(), ending));
+            if let Some(since) = e.waiting_since {
+                lag = lag.max(now.saturating_duration_since(since));
             }
         }
-        out
+        (out, lag)
     }
 
     /// Records an evaluation's result and tells subscribers; returns what changed and the
@@ -255,10 +265,12 @@ impl Live {
     /// Hands back conferences taken by [`Live::due`] but never evaluated.
     fn release(&self, keys: impl IntoIterator<Item = Key>) {
         let mut map = self.lock();
+        let now = Instant::now();
         for key in keys {
             if let Some(e) = map.get_mut(&key) {
                 e.evaluating = false;
                 e.dirty = true;
+                e.waiting_since.get_or_insert(now);
             }
         }
     }
@@ -267,6 +279,7 @@ impl Live {
         if let Some(e) = self.lock().get_mut(key) {
             e.evaluating = false;
             e.dirty = true;
+            e.waiting_since.get_or_insert_with(Instant::now);
             e.not_before = Instant::now() + Duration::from_secs(5);
         }
     }
@@ -348,8 +361,9 @@ pub async fn run_scheduler(state: Arc<State>, mut stop: tokio::sync::watch::Rece
             _ = tokio::time::sleep(tick) => {}
             _ = stop.changed() => break,
         }
-        let due = state.live.due(inactivity);
+        let (due, lag) = state.live.due(inactivity, Instant::now());
         state.metrics.live_conferences.set(state.live.len() as i64);
+        state.metrics.evaluation_lag_seconds.set(lag.as_secs_f64());
         let mut due = due.into_iter();
         while let Some((key, ending)) = due.next() {
             // Stopping starts no more evaluations: under load the due list can hold
@@ -392,4 +406,34 @@ pub async fn run_scheduler(state: Arc<State>, mut stop: tokio::sync::watch::Rece
     }
     // Let running evaluations finish before the store closes.
     let _ = state.live.workers.acquire_many(state.live.worker_count).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lag counts from the first data no evaluation has taken in: none right after
+    /// evaluations are dispatched, and data arriving during one waits until the next.
+    #[test]
+    fn evaluation_lag_is_the_oldest_data_no_evaluation_has_taken_in() -> Result<(), Full> {
+        let live = Live::new(1, 10);
+        let inactivity = Duration::from_secs(3600);
+        let later = |s: u64| Instant::now() + Duration::from_secs(s);
+        live.touch("prod", "c1")?;
+        live.touch("prod", "c2")?;
+        let (due, lag) = live.due(inactivity, later(2));
+        assert_eq!(due.len(), 2);
+        assert_eq!(lag, Duration::ZERO, "everything waiting was just dispatched");
+        // New data for c1 while it is being evaluated: it waits for the next evaluation.
+        live.touch("prod", "c1")?;
+        let (due, lag) = live.due(inactivity, later(5));
+        assert!(due.is_empty(), "both are still being evaluated");
+        assert!(lag >= Duration::from_secs(5) && lag < Duration::from_secs(6), "{lag:?}");
+        // Handed back unevaluated, c2 waits too; c1's wait still counts from its data.
+        live.release([("prod".to_string(), "c2".to_string())]);
+        let (due, lag) = live.due(inactivity, later(7));
+        assert_eq!(due, vec![(("prod".to_string(), "c2".to_string()), false)]);
+        assert!(lag >= Duration::from_secs(7) && lag < Duration::from_secs(8), "c1's data: {lag:?}");
+        Ok(())
+    }
 }

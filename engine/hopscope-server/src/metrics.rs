@@ -3,6 +3,8 @@
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use std::sync::atomic::AtomicU64;
+
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
@@ -29,6 +31,9 @@ pub struct Metrics {
     pub evaluations_queued: Gauge,
     /// Conferences receiving data.
     pub live_conferences: Gauge,
+    /// How long the oldest data not yet in a live evaluation has waited, seconds: how far
+    /// behind live views are (0 when every live conference is evaluated up to date).
+    pub evaluation_lag_seconds: Gauge<f64, AtomicU64>,
     /// Rule files that failed to load (the previous good set stays in use).
     pub rule_errors: Counter,
     /// The process's resident memory, bytes (read at each scrape).
@@ -46,6 +51,7 @@ impl Default for Metrics {
         let evaluation_errors = Counter::default();
         let evaluations_queued = Gauge::default();
         let live_conferences = Gauge::default();
+        let evaluation_lag_seconds = Gauge::<f64, AtomicU64>::default();
         let rule_errors = Counter::default();
         let resident_bytes = Gauge::default();
         registry.register(
@@ -70,6 +76,11 @@ impl Default for Metrics {
         );
         registry.register("live_conferences", "Conferences receiving data", live_conferences.clone());
         registry.register(
+            "evaluation_lag_seconds",
+            "How long the oldest data not yet in a live evaluation has waited",
+            evaluation_lag_seconds.clone(),
+        );
+        registry.register(
             "rule_errors",
             "Rule files that failed to load, and scripts or plugins that failed on a conference",
             rule_errors.clone(),
@@ -84,6 +95,7 @@ impl Default for Metrics {
             evaluation_errors,
             evaluations_queued,
             live_conferences,
+            evaluation_lag_seconds,
             rule_errors,
             resident_bytes,
         }

@@ -37,6 +37,8 @@ struct Report {
 struct ServerFigures {
     evaluations: f64,
     evaluation_ms_mean: f64,
+    /// How long the oldest data not yet evaluated had waited when the run ended.
+    evaluation_lag_s: f64,
     live_conferences: f64,
     resident_mib_before: f64,
     resident_mib_after: f64,
@@ -160,9 +162,10 @@ pub fn run(args: &LoadgenArgs) -> anyhow::Result<ExitCode> {
             );
             if let Some(s) = &report.server {
                 outln!(
-                    "server: {:.0} evaluations, mean {:.1} ms; {:.0} live conferences; resident {:.1} → {:.1} MiB ({:.0} KiB per live conference)",
+                    "server: {:.0} evaluations, mean {:.1} ms, live views {:.1} s behind at the end; {:.0} live conferences; resident {:.1} → {:.1} MiB ({:.0} KiB per live conference)",
                     s.evaluations,
                     s.evaluation_ms_mean,
+                    s.evaluation_lag_s,
                     s.live_conferences,
                     s.resident_mib_before,
                     s.resident_mib_after,
@@ -307,6 +310,7 @@ async fn play(args: &LoadgenArgs, template: String, collectors: Vec<Batches>) ->
             Some(ServerFigures {
                 evaluations,
                 evaluation_ms_mean: if evaluations > 0.0 { eval_s / evaluations * 1000.0 } else { 0.0 },
+                evaluation_lag_s: get(&a, "hopscope_evaluation_lag_seconds"),
                 live_conferences: live,
                 resident_mib_before: rb / 1048576.0,
                 resident_mib_after: ra / 1048576.0,
