@@ -326,17 +326,11 @@ impl<'a> RttTimeline<'a> {
             pc.remote_inbound.iter().map(|s| s.samples.len()).sum::<usize>()
                 + pc.remote_outbound.iter().map(|s| s.samples.len()).sum::<usize>(),
         );
-        for s in &pc.remote_inbound {
-            rtcp.run(s.intervals().iter().filter_map(|i| Some((i.end, i.rtt_ms? / 1000.0))));
-        }
-        // A single RTCP report still counts.
-        for s in &pc.remote_inbound {
-            if let Some(x) = s.samples.first()
-                && let Some(r) = x.round_trip_time_s
-            {
-                rtcp.run([(x.at, r)]);
-            }
-        }
+        rtcp.measured_then_first(
+            &pc.remote_inbound,
+            |s| s.intervals().iter().filter_map(|i| Some((i.end, i.rtt_ms? / 1000.0))),
+            |s| s.samples.first().and_then(|x| Some((x.at, x.round_trip_time_s?))),
+        );
         for s in &pc.remote_outbound {
             rtcp.run(s.samples.iter().filter_map(|x| Some((x.at, x.round_trip_time_s?))));
         }
@@ -348,16 +342,11 @@ impl<'a> RttTimeline<'a> {
         self.ice.get_or_init(|| {
             let Some(pc) = self.pc else { return Vec::new() };
             let mut ice = Runs::with_capacity(pc.candidate_pairs.iter().map(|p| p.samples.len()).sum());
-            for p in &pc.candidate_pairs {
-                ice.run(p.intervals().iter().filter_map(|i| Some((i.end, i.rtt_ms? / 1000.0))));
-            }
-            for p in &pc.candidate_pairs {
-                if let Some(x) = p.samples.first()
-                    && let Some(r) = x.current_round_trip_time_s
-                {
-                    ice.run([(x.at, r)]);
-                }
-            }
+            ice.measured_then_first(
+                &pc.candidate_pairs,
+                |p| p.intervals().iter().filter_map(|i| Some((i.end, i.rtt_ms? / 1000.0))),
+                |p| p.samples.first().and_then(|x| Some((x.at, x.current_round_trip_time_s?))),
+            );
             ice.merged()
         })
     }
@@ -391,6 +380,24 @@ impl Runs {
         if self.entries.len() > from {
             self.sorted &= self.entries[from..].is_sorted_by_key(|e| e.0);
             self.ends.push(self.entries.len());
+        }
+    }
+
+    /// Each source's round trips over its intervals as a run, then each source's first
+    /// report as a run of its own: a single report still counts.
+    fn measured_then_first<'s, S, I>(
+        &mut self,
+        sources: &'s [S],
+        measured: impl Fn(&'s S) -> I,
+        first: impl Fn(&'s S) -> Option<(Timestamp, f64)>,
+    ) where
+        I: IntoIterator<Item = (Timestamp, f64)>,
+    {
+        for s in sources {
+            self.run(measured(s));
+        }
+        for s in sources {
+            self.run(first(s));
         }
     }
 

@@ -75,8 +75,8 @@ type Key = (String, String);
 #[derive(Debug)]
 struct Entry {
     last_activity: Instant,
-    dirty: bool,
-    /// When data first arrived that no evaluation has taken in yet.
+    /// When data first arrived that no evaluation has taken in yet; `None` when every
+    /// piece of data is in an evaluation (done or running).
     waiting_since: Option<Instant>,
     evaluating: bool,
     not_before: Instant,
@@ -90,7 +90,6 @@ impl Entry {
         let (tx, _) = broadcast::channel(256);
         Entry {
             last_activity,
-            dirty: true,
             waiting_since: Some(last_activity),
             evaluating: false,
             not_before: Instant::now(),
@@ -151,7 +150,6 @@ impl Live {
         let now = Instant::now();
         let e = map.entry(key).or_insert_with(|| Entry::new(now));
         e.last_activity = now;
-        e.dirty = true;
         e.waiting_since.get_or_insert(now);
         Ok(())
     }
@@ -195,9 +193,8 @@ impl Live {
         for (key, e) in self.lock().iter_mut() {
             if !e.evaluating {
                 let ending = now.duration_since(e.last_activity) >= inactivity;
-                if ending || (e.dirty && now >= e.not_before) {
+                if ending || (e.waiting_since.is_some() && now >= e.not_before) {
                     e.evaluating = true;
-                    e.dirty = false;
                     e.waiting_since = None;
                     out.push((key.clone(), ending));
                     continue;
@@ -245,7 +242,7 @@ impl Live {
             }
         }
         // Ended only if nothing arrived while the final evaluation ran.
-        let ended = ending && !e.dirty;
+        let ended = ending && e.waiting_since.is_none();
         if ended {
             snapshot.state = "ended";
         }
@@ -269,7 +266,6 @@ impl Live {
         for key in keys {
             if let Some(e) = map.get_mut(&key) {
                 e.evaluating = false;
-                e.dirty = true;
                 e.waiting_since.get_or_insert(now);
             }
         }
@@ -278,7 +274,6 @@ impl Live {
     fn abandon(&self, key: &Key) {
         if let Some(e) = self.lock().get_mut(key) {
             e.evaluating = false;
-            e.dirty = true;
             e.waiting_since.get_or_insert_with(Instant::now);
             e.not_before = Instant::now() + Duration::from_secs(5);
         }

@@ -171,6 +171,14 @@ trait WriteJob: Send {
 /// How a write's outcome reaches its caller.
 type Answer<R> = Box<dyn FnOnce(Result<R>) + Send>;
 
+/// Starts a write that answers through a callback, and blocks until it does.
+fn wait_for<R: Send + 'static>(start: impl FnOnce(Answer<R>)) -> Result<R> {
+    let (reply, answer) = mpsc::sync_channel(1);
+    // The caller may have given up waiting; nothing to do then.
+    start(Box::new(move |r| drop(reply.send(r))));
+    answer.recv().map_err(|_| StoreError::WriterGone)?
+}
+
 /// What queueing a write does when the writer's queue is full.
 enum Room {
     /// Wait for room (callers on blocking threads).
@@ -354,10 +362,7 @@ impl SqliteStore {
         &self,
         op: impl FnOnce(&Connection) -> Result<R> + Send + 'static,
     ) -> Result<R> {
-        let (reply, answer) = mpsc::sync_channel(1);
-        // The caller may have given up waiting; nothing to do then.
-        self.queue(op, Box::new(move |r| drop(reply.send(r))), Room::WaitForIt);
-        answer.recv().map_err(|_| StoreError::WriterGone)?
+        wait_for(|answer| self.queue(op, answer, Room::WaitForIt))
     }
 
     /// Queues a write for the writer thread; `answer` hears its fate after the group
@@ -616,9 +621,7 @@ impl Store for SqliteStore {
     }
 
     fn append(&self, batch: Batch) -> Result<Appended> {
-        let (reply, answer) = mpsc::sync_channel(1);
-        self.append_with(batch, Box::new(move |r| drop(reply.send(r))), Room::WaitForIt);
-        answer.recv().map_err(|_| StoreError::WriterGone)?
+        wait_for(|answer| self.append_with(batch, answer, Room::WaitForIt))
     }
 
     fn append_then(&self, batch: Batch, done: Box<dyn FnOnce(Result<Appended>) + Send>) {
