@@ -107,8 +107,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// input ([`NATIVE_INPUT`], in arrival order), then each uploaded dump.
     fn observations(&self, app: &str, conference: &str) -> Result<Vec<Input>>;
     /// Relay observations of the app that named no conference, received between `from_ms`
-    /// and `to_ms`, as one NDJSON input ([`RELAY_INPUT`]), oldest first and at most
-    /// [`MAX_RELAY_OBSERVATIONS`]; `None` when there are none.
+    /// and `to_ms`, as one NDJSON input ([`RELAY_INPUT`]), oldest first; the newest
+    /// [`MAX_RELAY_OBSERVATIONS`] (the batch that crosses the cap whole); `None` when there
+    /// are none.
     fn relay_observations(&self, app: &str, from_ms: i64, to_ms: i64) -> Result<Option<Input>>;
     /// Stores an uploaded dump (any format ingest reads) as part of a conference.
     fn store_upload(&self, app: &str, conference: &str, input: Input, received_ms: i64) -> Result<()>;

@@ -241,7 +241,8 @@ pub const NATIVE_INPUT: &str = "observations.ndjson";
 pub const RELAY_INPUT: &str = "relays.ndjson";
 
 /// The most relay observations one evaluation reads: a busy relay reporting every few
-/// seconds stays far below it over a call; beyond it the oldest are left out.
+/// seconds stays far below it over a call; beyond it the oldest are left out (the batch
+/// that crosses it is read whole).
 pub const MAX_RELAY_OBSERVATIONS: u32 = 5_000;
 
 /// One input for ingest: a name (for errors and participant names) and its bytes.

@@ -666,8 +666,13 @@ impl Store for SqliteStore {
     fn relay_observations(&self, app: &str, from_ms: i64, to_ms: i64) -> Result<Option<Input>> {
         let rows: Vec<Vec<u8>> = self.read(|conn| {
             conn.prepare_cached(
-                "SELECT body FROM (SELECT seq, body FROM relay_observations
-                   WHERE app = ?1 AND received_ms BETWEEN ?2 AND ?3 ORDER BY seq DESC LIMIT ?4)
+                // Newest first until the cap: `newer` counts the observations of this row
+                // and every newer one, so the row that crosses the cap is read whole.
+                "SELECT body FROM (SELECT seq, body, count,
+                                          SUM(count) OVER (ORDER BY seq DESC) AS newer
+                                   FROM relay_observations
+                                   WHERE app = ?1 AND received_ms BETWEEN ?2 AND ?3)
+                 WHERE newer - count < ?4
                  ORDER BY seq",
             )
             .map_err(sql("prepare relay observations"))?
@@ -1407,6 +1412,13 @@ mod tests {
         // Retention forgets them with the batch ids.
         store.purge_before(6_000)?;
         assert_eq!(read(0, 10_000)?.as_deref(), Some("{\"relay\":4}\n"));
+        // The cap counts observations, not batches: the newest are read, and the batch
+        // that crosses the cap is read whole.
+        let mut big = relay("prod", "r5", 11_000, "{\"relay\":5}");
+        big.unfiled_observations = MAX_RELAY_OBSERVATIONS;
+        store.append(big)?;
+        store.append(relay("prod", "r6", 12_000, "{\"relay\":6}"))?;
+        assert_eq!(read(8_000, 20_000)?.as_deref(), Some("{\"relay\":5}\n{\"relay\":6}\n"));
         Ok(())
     }
 
