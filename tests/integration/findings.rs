@@ -88,3 +88,28 @@ fn every_finding_has_a_coherent_lifecycle_and_evidence() {
         assert_eq!((f.rule_version, f.severity, f.category), (rule.version, rule.severity, rule.category));
     }
 }
+
+/// A stream's range (what plugins read as a summary) is the lowest and highest of the
+/// numbers it has at the ticks, for every numeric and yes/no stream metric of every stream.
+#[test]
+fn a_streams_range_is_the_extremes_of_its_numbers() {
+    use hopscope_rules::catalogue::{Scope, ValueType};
+    let view = View::build(&lossy_call(), &QualityConfig::default());
+    let mut ranges = 0;
+    for def in Scope::Stream.metrics() {
+        if matches!(def.ty, ValueType::Text) {
+            continue;
+        }
+        let (id, _) = Scope::Stream.metric(def.name).expect("a catalogue metric");
+        for stream in 0..view.streams.len() {
+            let mut values = Vec::new();
+            view.stream_numbers_into(stream, id, &mut values);
+            let finite: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
+            let expected =
+                finite.iter().copied().reduce(f64::min).zip(finite.iter().copied().reduce(f64::max));
+            assert_eq!(view.stream_range(stream, id), expected, "{} of stream {stream}", def.name);
+            ranges += usize::from(expected.is_some());
+        }
+    }
+    assert!(ranges > 50, "only {ranges} streams and metrics have numbers");
+}

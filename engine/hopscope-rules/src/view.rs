@@ -506,6 +506,38 @@ fn extreme_of(values: &[f64], highest: bool) -> Option<f64> {
     if highest { finite.reduce(f64::max) } else { finite.reduce(f64::min) }
 }
 
+/// The lowest and highest finite value, in one pass: [`extreme_of`]'s lanes, both ways at
+/// once.
+fn range_of(values: &[f64]) -> Option<(f64, f64)> {
+    let (mut low, mut high) = ([f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
+    let mut chunks = values.chunks_exact(4);
+    for chunk in &mut chunks {
+        for k in 0..4 {
+            if chunk[k] < low[k] {
+                low[k] = chunk[k];
+            }
+            if chunk[k] > high[k] {
+                high[k] = chunk[k];
+            }
+        }
+    }
+    let (mut lowest, mut highest) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in low.into_iter().chain(chunks.remainder().iter().copied()) {
+        if v < lowest {
+            lowest = v;
+        }
+    }
+    for v in high.into_iter().chain(chunks.remainder().iter().copied()) {
+        if v > highest {
+            highest = v;
+        }
+    }
+    if lowest.is_finite() && highest.is_finite() {
+        return Some((lowest, highest));
+    }
+    Some((extreme_of(values, false)?, extreme_of(values, true)?))
+}
+
 /// Folds one more number into the highest (or lowest) so far.
 fn keep_extreme(best: &mut Option<f64>, v: f64, highest: bool) {
     *best = Some(best.map_or(v, |b| if highest { b.max(v) } else { b.min(v) }));
@@ -688,16 +720,30 @@ impl<'v> StreamRef<'v> {
         best
     }
 
-    /// A metric at every tick as numbers, appended to `out`: NaN where missing or not a
-    /// number, yes/no as 1 and 0.
-    fn numbers_into(self, metric: MetricId, out: &mut Vec<f64>) {
-        let field = StreamField::of(metric);
-        let column = match field {
+    /// The column holding a metric as numbers, yes/no ones included (as 1 and 0).
+    fn number_column(metric: MetricId) -> Option<Col> {
+        match StreamField::of(metric) {
             StreamField::Active => Some(Col::Active),
             StreamField::QualityExcluded => Some(Col::QualityExcluded),
             f => Col::of(f),
-        };
-        match column.map(|c| self.column(c)) {
+        }
+    }
+
+    /// The lowest and highest finite number of what [`numbers_into`](Self::numbers_into)
+    /// gives; from one run of adjacent windows when the grid reads them so.
+    fn range(self, metric: MetricId) -> Option<(f64, f64)> {
+        if let (Some(c), Some((first, last))) = (Self::number_column(metric), self.entity.read_span) {
+            return range_of(self.column(c)?.get(first as usize..=last as usize)?);
+        }
+        let mut values = Vec::with_capacity(self.tick_window.len());
+        self.numbers_into(metric, &mut values);
+        range_of(&values)
+    }
+
+    /// A metric at every tick as numbers, appended to `out`: NaN where missing or not a
+    /// number, yes/no as 1 and 0.
+    fn numbers_into(self, metric: MetricId, out: &mut Vec<f64>) {
+        match Self::number_column(metric).map(|c| self.column(c)) {
             Some(Some(column)) => out.extend(
                 self.tick_window.iter().map(|&w| column.get(w as usize).copied().unwrap_or(f64::NAN)),
             ),
@@ -1348,6 +1394,12 @@ impl View {
     /// a number, yes/no as 1 and 0 (the columnar form plugins receive).
     pub fn stream_numbers_into(&self, stream: usize, metric: MetricId, out: &mut Vec<f64>) {
         self.stream(stream).numbers_into(metric, out);
+    }
+
+    /// The lowest and highest finite number a stream metric has over the grid, as
+    /// [`stream_numbers_into`](Self::stream_numbers_into) gives them (yes/no as 1 and 0).
+    pub fn stream_range(&self, stream: usize, metric: MetricId) -> Option<(f64, f64)> {
+        self.stream(stream).range(metric)
     }
 
     /// The entities of a scope, in model order.
@@ -2012,5 +2064,11 @@ mod tests {
         assert_eq!(extreme_of(&many[..8], true), Some(7.5));
         assert_eq!(extreme_of(&many[..8], false), Some(-3.0));
         assert_eq!(extreme_of(&[], false), None);
+        assert_eq!(range_of(&many), Some((-8.0, 9.0)));
+        assert_eq!(range_of(&many[..8]), Some((-3.0, 7.5)));
+        assert_eq!(range_of(&values), Some((-1.0, 3.0)));
+        assert_eq!(range_of(&[f64::NAN, f64::INFINITY]), None);
+        assert_eq!(range_of(&[f64::NAN, 2.0, f64::NAN]), Some((2.0, 2.0)));
+        assert_eq!(range_of(&[]), None);
     }
 }
