@@ -59,6 +59,11 @@ fn sla_check_fixtures() {
 }
 
 #[test]
+fn sender_freeze_fixtures() {
+    assert_eq!(run_fixtures("sender-freeze"), 4);
+}
+
+#[test]
 fn manifests_are_read_and_checked() {
     let host = host();
     let p = host.load_file(&wasm("jitter-buffer-stress")).expect("loads");
@@ -67,7 +72,8 @@ fn manifests_are_read_and_checked() {
     assert_eq!(m.rules.len(), 1);
     assert_eq!(m.rules[0].id, "audio-jitter-buffer-stress");
     assert_eq!(m.rules[0].version, 1);
-    assert_eq!(m.metrics, ["stream.jitter_buffer_ms", "stream.active"]);
+    assert!(m.metrics.is_empty());
+    assert_eq!(m.on_request, ["stream.jitter_buffer_ms", "stream.active"]);
     assert_eq!(m.budget.fuel, 200_000_000);
     assert_eq!(m.budget.memory_bytes, 32 << 20);
     assert_eq!(m.budget.wall_ms, 250);

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use hopscope_plugin::{Limits, Plugin, PluginError, PluginHost};
+use hopscope_rules::catalogue::Scope;
 use hopscope_rules::finding::Finding;
-use hopscope_rules::view::View;
+use hopscope_rules::view::{EntityRef, View};
 use hopscope_score::QualityConfig;
 use hopscope_tests::plugins::{load_case, wasm};
 use hopscope_tests::root;
@@ -99,6 +100,52 @@ fn infinite_loop_runs_out_of_fuel_under_a_lower_ceiling() {
         PluginError::OutOfFuel { budget: 5_000_000 }
     );
     still_serves(&host);
+}
+
+/// Reading through the host (`stream-series`) costs fuel: a plugin that reads without end
+/// runs out of it, at the same fuel ceiling as the busy loop, long before its deadline.
+#[test]
+fn endless_reads_through_the_host_run_out_of_fuel() {
+    let host = host_with(Limits { max_fuel: 5_000_000, ..Limits::default() });
+    let p = hostile(&host);
+    let started = std::time::Instant::now();
+    assert_eq!(
+        p.evaluate(&attack("series-flood"), &[]).expect_err("the attack must fail"),
+        PluginError::OutOfFuel { budget: 5_000_000 }
+    );
+    assert!(started.elapsed().as_secs_f64() < 5.0, "stopped in {:?}", started.elapsed());
+    still_serves(&host);
+}
+
+/// A plugin reads on request only what its manifest lists, of streams that exist, and what
+/// it reads is what the rules read.
+#[test]
+fn reads_on_request_serve_the_manifest_metrics_only() {
+    let host = host_with(Limits::default());
+    let p = hostile(&host);
+    let view = attack("series-probe");
+    let (id, _) = Scope::Stream.metric("jitter_buffer_ms").expect("a metric");
+    let stream = (0..view.streams.len())
+        .find(|&i| view.extreme(EntityRef::Stream(i), id, true).is_some())
+        .expect("a stream with a jitter buffer");
+    let mut expected = Vec::new();
+    view.stream_numbers_into(stream, id, &mut expected);
+    let highest = view.extreme(EntityRef::Stream(stream), id, true).expect("a value");
+    let e = p.evaluate(&view, &[]).expect("evaluates");
+    let message = &e.findings[0].message;
+    // Another metric, a stream past the last, a name no metric has: nothing.
+    let (head, values) = message.split_once(" | ").expect("the probe's answer");
+    assert_eq!(head, format!("None None None {stream} {highest}"));
+    // Two reads were served, and paid for in fuel: the summary read every stream's every
+    // tick, the series one stream's; the refused ones cost nothing.
+    let (streams, ticks) = (view.streams.len() as u64, view.ticks.len() as u64);
+    assert_eq!(e.read_fuel, (1_000 + 8 * streams * ticks) + (1_000 + 8 * ticks));
+    assert!(e.fuel_used > e.read_fuel);
+    let read: Vec<f64> = values.split(',').map(|v| v.parse().expect("a number")).collect();
+    assert_eq!(read.len(), view.ticks.len());
+    for (a, b) in read.iter().zip(&expected) {
+        assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "{a} != {b}");
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The engine, loading, and one evaluation in a fresh sandbox.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -7,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use hopscope_rules::catalogue::MetricId;
 use hopscope_rules::finding::Finding;
 use hopscope_rules::view::View;
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, WasmStr};
@@ -71,6 +73,17 @@ impl Default for Limits {
 /// Linear memory per instance slot kept mapped between evaluations (see `PluginHost::new`).
 const KEEP_RESIDENT_BYTES: usize = 16 << 20;
 
+/// Fuel a `stream-series` call costs: a fixed part and a part per value read, so reading
+/// data through the host is bounded by the same budget as the plugin's own work.
+const SERIES_CALL_FUEL: u64 = 1_000;
+const SERIES_VALUE_FUEL: u64 = 8;
+
+// The view of the evaluation under way and the stream summaries its pass worked out, lent
+// to `summarise-streams` and `stream-series` for the length of the call into the plugin (a
+// store's data must own what it holds; these are borrowed).
+scoped_tls::scoped_thread_local!(static LENT_VIEW: View);
+scoped_tls::scoped_thread_local!(static LENT_SUMMARIES: RefCell<HashMap<MetricId, wit::StreamSummary>>);
+
 /// How often the epoch advances: the resolution of wall-clock deadlines.
 const EPOCH_TICK: Duration = Duration::from_millis(1);
 
@@ -93,9 +106,9 @@ const INERT_IMPORTS: &[&str] = &[
     "wasi:io/streams",
 ];
 
-const HOST_INTERFACE: &str = "hopscope:plugin/host@0.3.0";
+const HOST_INTERFACE: &str = "hopscope:plugin/host@0.4.0";
 /// Only type definitions: importing it gives a plugin nothing to call.
-const TYPES_INTERFACE: &str = "hopscope:plugin/types@0.3.0";
+const TYPES_INTERFACE: &str = "hopscope:plugin/types@0.4.0";
 
 /// One log line a plugin wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -191,6 +204,79 @@ struct State {
     limiter: Limiter,
     now_ms: f64,
     logs: LogSink,
+    /// The stream metrics `stream-series` may read: the manifest's numeric stream metrics.
+    series: Arc<[(&'static str, MetricId)]>,
+    /// Fuel taken for reads through the host so far.
+    read_fuel: u64,
+}
+
+/// What an evaluation's sandbox used up.
+struct Spent {
+    fuel_used: u64,
+    read_fuel: u64,
+    logs: Vec<LogLine>,
+    logs_dropped: u32,
+}
+
+/// The metric a plugin names in `summarise-streams` or `stream-series`, if its manifest reads
+/// it and an evaluation is under way.
+fn readable(cx: &StoreContextMut<'_, State>, metric: &WasmStr) -> Option<MetricId> {
+    // A name longer than any metric's cannot match: not worth copying out.
+    let name = metric.to_str(cx).ok().filter(|n| n.len() <= 64)?;
+    let &(_, id) = cx.data().series.iter().find(|(known, _)| *known == name)?;
+    LENT_VIEW.is_set().then_some(id)
+}
+
+/// Takes the fuel a read through the host costs: `values` read, plus a fixed part per
+/// call. Running out traps like running out inside the plugin.
+fn charge(cx: &mut StoreContextMut<'_, State>, values: usize) -> wasmtime::Result<()> {
+    let cost = SERIES_CALL_FUEL.saturating_add(SERIES_VALUE_FUEL.saturating_mul(values as u64));
+    let left = cx.get_fuel()?;
+    if left < cost {
+        cx.set_fuel(0)?;
+        return Err(wasmtime::Error::new(Trap::OutOfFuel));
+    }
+    cx.set_fuel(left - cost)?;
+    cx.data_mut().read_fuel = cx.data().read_fuel.saturating_add(cost);
+    Ok(())
+}
+
+/// `summarise-streams`: every stream's highest and lowest value of a metric, worked out once
+/// per pass and copied to each plugin that asks.
+fn stream_summary(
+    cx: &mut StoreContextMut<'_, State>,
+    metric: &WasmStr,
+) -> wasmtime::Result<Option<wit::StreamSummary>> {
+    let Some(id) = readable(cx, metric) else { return Ok(None) };
+    LENT_VIEW.with(|view| {
+        charge(cx, view.streams.len().saturating_mul(view.ticks.len()))?;
+        if !LENT_SUMMARIES.is_set() {
+            return Ok(Some(crate::input::stream_summary(view, id)));
+        }
+        LENT_SUMMARIES.with(|kept| {
+            let mut kept = kept.borrow_mut();
+            Ok(Some(kept.entry(id).or_insert_with(|| crate::input::stream_summary(view, id)).clone()))
+        })
+    })
+}
+
+/// `stream-series`: one stream's values of a metric the manifest reads.
+fn stream_series(
+    cx: &mut StoreContextMut<'_, State>,
+    metric: &WasmStr,
+    stream: u32,
+) -> wasmtime::Result<Option<Vec<f64>>> {
+    let Some(id) = readable(cx, metric) else { return Ok(None) };
+    LENT_VIEW.with(|view| {
+        let stream = stream as usize;
+        if stream >= view.streams.len() {
+            return Ok(None);
+        }
+        charge(cx, view.ticks.len())?;
+        let mut values = Vec::with_capacity(view.ticks.len());
+        view.stream_numbers_into(stream, id, &mut values);
+        Ok(Some(values))
+    })
 }
 
 struct Inner {
@@ -285,6 +371,20 @@ impl PluginHost {
             .map_err(engine_error)?;
             host.func_wrap("now", |cx: StoreContextMut<'_, State>, (): ()| Ok((cx.data().now_ms,)))
                 .map_err(engine_error)?;
+            host.func_wrap(
+                "summarise-streams",
+                |mut cx: StoreContextMut<'_, State>, (metric,): (WasmStr,)| {
+                    Ok((stream_summary(&mut cx, &metric)?,))
+                },
+            )
+            .map_err(engine_error)?;
+            host.func_wrap(
+                "stream-series",
+                |mut cx: StoreContextMut<'_, State>, (metric, stream): (WasmStr, u32)| {
+                    Ok((stream_series(&mut cx, &metric, stream)?,))
+                },
+            )
+            .map_err(engine_error)?;
         }
 
         let stop = Arc::new(AtomicBool::new(false));
@@ -367,6 +467,7 @@ impl PluginHost {
                 version: String::new(),
                 rules: Vec::new(),
                 metrics: Vec::new(),
+                on_request: Vec::new(),
                 capabilities: Vec::new(),
                 budget: Budget {
                     fuel: self.inner.limits.max_fuel.min(100_000_000),
@@ -376,6 +477,7 @@ impl PluginHost {
                 wit: crate::WIT_PACKAGE,
             },
             wanted: Vec::new(),
+            series: Arc::from([]),
             pre,
             evaluate,
             health: Mutex::new(Health::default()),
@@ -398,6 +500,11 @@ impl PluginHost {
         })?;
         let (manifest, wanted) = manifest::check(raw, &self.inner.limits)?;
         plugin.manifest = manifest;
+        plugin.series = wanted
+            .iter()
+            .filter(|w| w.scope == hopscope_rules::catalogue::Scope::Stream && !w.text)
+            .map(|w| (w.name, w.id))
+            .collect();
         plugin.wanted = wanted;
         tracing::debug!(plugin = %plugin.manifest.name, "loaded {label}");
         Ok(plugin)
@@ -438,6 +545,8 @@ pub struct Plugin {
     label: String,
     manifest: Manifest,
     wanted: Vec<Wanted>,
+    /// The stream metrics `stream-series` serves this plugin.
+    series: Arc<[(&'static str, MetricId)]>,
     pre: InstancePre<State>,
     evaluate: ComponentExportIndex,
     health: Mutex<Health>,
@@ -458,8 +567,11 @@ impl std::fmt::Debug for Plugin {
 pub struct Evaluation {
     /// The checked findings.
     pub findings: Vec<Finding>,
-    /// Fuel used.
+    /// Fuel used, reads through the host included.
     pub fuel_used: u64,
+    /// The part of `fuel_used` that paid for reads through the host (`summarise-streams`,
+    /// `stream-series`).
+    pub read_fuel: u64,
     /// Log lines kept.
     pub logs: Vec<LogLine>,
     /// Log lines dropped over the cap.
@@ -567,47 +679,51 @@ impl Plugin {
         let input = crate::input::conference(shared, &self.wanted);
         let now_ms = view.ticks.last().map_or(0.0, |t| t.epoch_ms());
         let limits = &self.inner.limits;
-        let raw = self.run(now_ms, |store, instance| {
-            let f = instance
-                .get_typed_func::<(&wit::Conference,), (Result<Vec<wit::Finding>, String>,)>(
-                    &mut *store,
-                    &self.evaluate,
-                )
-                .map_err(|e| PluginError::BadExport { reason: format!("`evaluate`: {e}") })?;
-            // The result is copied out whole before the guest frees it (post-return runs
-            // inside `call`): its size is bounded by the plugin's memory limit, and the
-            // caps below apply before anything is converted.
-            let (result,) = f.call(&mut *store, (&input,)).map_err(Failure::Wasm)?;
-            match result {
-                Err(message) => Err(PluginError::Failed {
-                    message: truncate(&message, limits.max_string_bytes).to_string(),
-                }
-                .into()),
-                Ok(list) if list.len() > limits.max_findings => Err(PluginError::OutputTooLarge {
-                    what: format!("{} findings (at most {})", list.len(), limits.max_findings),
-                }
-                .into()),
-                Ok(list) => Ok(list),
-            }
+        let summaries = &shared.summaries;
+        let raw = LENT_VIEW.set(view, || {
+            LENT_SUMMARIES.set(summaries, || {
+                self.run(now_ms, |store, instance| {
+                    let f = instance
+                        .get_typed_func::<(&wit::Conference,), (Result<Vec<wit::Finding>, String>,)>(
+                            &mut *store,
+                            &self.evaluate,
+                        )
+                        .map_err(|e| PluginError::BadExport { reason: format!("`evaluate`: {e}") })?;
+                    // The result is copied out whole before the guest frees it (post-return runs
+                    // inside `call`): its size is bounded by the plugin's memory limit, and the
+                    // caps below apply before anything is converted.
+                    let (result,) = f.call(&mut *store, (&input,)).map_err(Failure::Wasm)?;
+                    match result {
+                        Err(message) => Err(PluginError::Failed {
+                            message: truncate(&message, limits.max_string_bytes).to_string(),
+                        }
+                        .into()),
+                        Ok(list) if list.len() > limits.max_findings => Err(PluginError::OutputTooLarge {
+                            what: format!("{} findings (at most {})", list.len(), limits.max_findings),
+                        }
+                        .into()),
+                        Ok(list) => Ok(list),
+                    }
+                })
+            })
         });
         // Whatever happened in the sandbox, what the input borrowed goes back.
         shared.put_back(input, &self.wanted);
-        let (raw, (fuel_used, logs, logs_dropped)) = raw?;
+        let (raw, Spent { fuel_used, read_fuel, logs, logs_dropped }) = raw?;
         let mut findings = Vec::with_capacity(raw.len());
         for f in raw {
             findings.push(crate::convert::finding(f, view, &self.manifest, limits)?);
         }
-        Ok(Evaluation { findings, fuel_used, logs, logs_dropped, elapsed: started.elapsed() })
+        Ok(Evaluation { findings, fuel_used, read_fuel, logs, logs_dropped, elapsed: started.elapsed() })
     }
 
     /// Runs `f` on a fresh instance in a fresh store with this plugin's budget; classifies
     /// whatever goes wrong.
-    #[allow(clippy::type_complexity)]
     fn run<R>(
         &self,
         now_ms: f64,
         f: impl FnOnce(&mut Store<State>, &wasmtime::component::Instance) -> Result<R, Failure>,
-    ) -> Result<(R, (u64, Vec<LogLine>, u32)), PluginError> {
+    ) -> Result<(R, Spent), PluginError> {
         let limits = &self.inner.limits;
         let budget = self.manifest.budget;
         let memory = usize::try_from(budget.memory_bytes).unwrap_or(usize::MAX).min(limits.max_memory_bytes);
@@ -623,6 +739,8 @@ impl Plugin {
                 refused: false,
             },
             now_ms,
+            series: self.series.clone(),
+            read_fuel: 0,
             logs: LogSink {
                 plugin: self.manifest.name.as_str().into(),
                 lines: Vec::new(),
@@ -648,7 +766,15 @@ impl Plugin {
         match outcome {
             Ok(r) => {
                 let s = store.into_data();
-                Ok((r, (fuel_used, s.logs.lines, s.logs.dropped)))
+                Ok((
+                    r,
+                    Spent {
+                        fuel_used,
+                        read_fuel: s.read_fuel,
+                        logs: s.logs.lines,
+                        logs_dropped: s.logs.dropped,
+                    },
+                ))
             }
             Err(Failure::Plugin(e)) => Err(e),
             Err(Failure::Wasm(e)) => Err(classify(&e, store.data(), budget, memory)),

@@ -1,6 +1,7 @@
 //! The conference as a plugin sees it, built from the rules' [`View`]: the same entities
 //! and the same per-tick values YAML rules read, limited to the metrics the manifest asked for.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use hopscope_model::stats::MediaKind;
@@ -66,6 +67,19 @@ fn stream_column(view: &View, w: &Wanted) -> Column {
     }
 }
 
+/// A stream metric's highest and lowest value per stream (NaN where it has none), yes/no
+/// as 1 and 0 like the series.
+pub(crate) fn stream_summary(view: &View, metric: MetricId) -> wit::StreamSummary {
+    let n = view.streams.len();
+    let (mut highest, mut lowest) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for i in 0..n {
+        let (low, high) = view.stream_range(i, metric).unwrap_or((f64::NAN, f64::NAN));
+        highest.push(high);
+        lowest.push(low);
+    }
+    wit::StreamSummary { highest, lowest }
+}
+
 /// A stream metric's values for every stream.
 enum Column {
     Numbers(Vec<f64>),
@@ -83,19 +97,31 @@ pub struct SharedInput<'v> {
     earlier: &'v [Finding],
     table: Option<(wit::Streams, Vec<String>)>,
     columns: HashMap<(MetricId, bool), Column>,
+    /// Stream summaries plugins asked for (`summarise-streams`), kept for the next one.
+    pub(crate) summaries: RefCell<HashMap<MetricId, wit::StreamSummary>>,
     earlier_findings: Option<Vec<wit::EarlierFinding>>,
 }
 
 impl std::fmt::Debug for SharedInput<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SharedInput").field("columns", &self.columns.len()).finish_non_exhaustive()
+        f.debug_struct("SharedInput")
+            .field("columns", &self.columns.len())
+            .field("summaries", &self.summaries.borrow().len())
+            .finish_non_exhaustive()
     }
 }
 
 impl<'v> SharedInput<'v> {
     /// A pass over `view` after the rules that found `earlier`; nothing built yet.
     pub fn new(view: &'v View, earlier: &'v [Finding]) -> SharedInput<'v> {
-        SharedInput { view, earlier, table: None, columns: HashMap::new(), earlier_findings: None }
+        SharedInput {
+            view,
+            earlier,
+            table: None,
+            columns: HashMap::new(),
+            summaries: RefCell::new(HashMap::new()),
+            earlier_findings: None,
+        }
     }
 
     /// The view the input describes.
@@ -123,7 +149,7 @@ impl<'v> SharedInput<'v> {
         self.earlier_findings = Some(input.earlier_findings);
         let mut numbers = input.stream_metrics.numbers.into_iter();
         let mut texts = input.stream_metrics.texts.into_iter();
-        for w in wanted.iter().filter(|w| w.scope == Scope::Stream) {
+        for w in wanted.iter().filter(|w| w.is_stream_column()) {
             let column = if w.text {
                 texts.next().map(|s| Column::Texts(s.values))
             } else {
@@ -139,7 +165,7 @@ impl<'v> SharedInput<'v> {
 /// The wanted stream metrics, lent by `shared`.
 fn stream_columns(shared: &mut SharedInput<'_>, wanted: &[Wanted]) -> wit::Metrics {
     let mut out = wit::Metrics { numbers: Vec::new(), texts: Vec::new() };
-    for w in wanted.iter().filter(|w| w.scope == Scope::Stream) {
+    for w in wanted.iter().filter(|w| w.is_stream_column()) {
         let metric = w.name.to_string();
         match shared.take_column(w) {
             Column::Numbers(values) => out.numbers.push(wit::Series { metric, values }),

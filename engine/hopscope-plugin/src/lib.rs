@@ -1,4 +1,4 @@
-//! Sandboxed WASM plugins: components of the `hopscope:plugin@0.3.0` world
+//! Sandboxed WASM plugins: components of the `hopscope:plugin@0.4.0` world
 //! (`sdk/wit/plugin.wit`) run by wasmtime, each evaluation in a fresh instance with its own
 //! fuel, wall-clock deadline and memory limit.
 //!
@@ -28,7 +28,7 @@ pub use manifest::{Budget, Manifest, RuleInfo};
 pub use rule_kind::PluginRules;
 
 /// The WIT package this host implements.
-pub const WIT_PACKAGE: &str = "hopscope:plugin@0.3.0";
+pub const WIT_PACKAGE: &str = "hopscope:plugin@0.4.0";
 
 /// The generated types of the WIT world (host side).
 mod bindings {

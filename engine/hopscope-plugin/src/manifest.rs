@@ -41,6 +41,8 @@ pub struct Manifest {
     pub rules: Vec<RuleInfo>,
     /// The metrics it reads (`scope.metric`).
     pub metrics: Vec<String>,
+    /// The stream metrics it reads on request (summaries, one stream's values) instead of whole.
+    pub on_request: Vec<String>,
     /// Capabilities it requested (all refused by this host, so always empty once loaded).
     pub capabilities: Vec<String>,
     /// Its budget: what it declared, capped by the host's limits.
@@ -58,6 +60,15 @@ pub(crate) struct Wanted {
     pub text: bool,
     /// A yes/no metric (sent as 1 and 0).
     pub flag: bool,
+    /// Read on request (`on-request`), not received whole (`metrics`).
+    pub on_request: bool,
+}
+
+impl Wanted {
+    /// Whether the plugin receives every value of this stream metric in its input.
+    pub fn is_stream_column(&self) -> bool {
+        self.scope == Scope::Stream && !self.on_request
+    }
 }
 
 const MAX_NAME: usize = 64;
@@ -117,30 +128,17 @@ pub(crate) fn check(m: wit::Manifest, limits: &Limits) -> Result<(Manifest, Vec<
     if m.metrics.len() > MAX_METRICS {
         return Err(bad(format!("at most {MAX_METRICS} metrics (got {})", m.metrics.len())));
     }
-    let mut wanted = Vec::with_capacity(m.metrics.len());
-    for name in &m.metrics {
-        let Some((scope, metric)) = name.split_once('.') else {
-            return Err(bad(format!("metric {:?} is not `scope.metric`", truncate(name, 80))));
-        };
-        let scope = Scope::parse(scope).ok_or_else(|| {
-            bad(format!("metric {:?}: no scope `{}`", truncate(name, 80), truncate(scope, 40)))
-        })?;
-        let (id, def) = scope.metric(metric).ok_or_else(|| {
-            bad(format!(
-                "metric {:?}: `{}` has no metric `{}` (see `hopscope rules metrics`)",
-                truncate(name, 80),
-                scope.as_str(),
-                truncate(metric, 40)
-            ))
-        })?;
-        if !wanted.iter().any(|w: &Wanted| w.scope == scope && w.id == id) {
-            wanted.push(Wanted {
-                scope,
-                id,
-                name: def.name,
-                text: matches!(def.ty, ValueType::Text),
-                flag: matches!(def.ty, ValueType::Bool),
-            });
+    if m.on_request.len() > MAX_METRICS {
+        return Err(bad(format!("at most {MAX_METRICS} on-request metrics (got {})", m.on_request.len())));
+    }
+    let mut wanted: Vec<Wanted> = Vec::with_capacity(m.metrics.len() + m.on_request.len());
+    for (name, on_request) in
+        m.metrics.iter().map(|n| (n, false)).chain(m.on_request.iter().map(|n| (n, true)))
+    {
+        let w = resolve(name, on_request)?;
+        // A metric received whole can be read on request too: listing it twice adds nothing.
+        if !wanted.iter().any(|x| x.scope == w.scope && x.id == w.id) {
+            wanted.push(w);
         }
     }
     if let Some(c) = m.capabilities.first() {
@@ -162,11 +160,38 @@ pub(crate) fn check(m: wit::Manifest, limits: &Limits) -> Result<(Manifest, Vec<
         version: m.version,
         rules,
         metrics: m.metrics,
+        on_request: m.on_request,
         capabilities: Vec::new(),
         budget,
         wit: crate::WIT_PACKAGE,
     };
     Ok((manifest, wanted))
+}
+
+/// A `scope.metric` name of the manifest, resolved against the catalogue; `on_request` for
+/// an entry of `on-request`, which only numeric stream metrics can be.
+fn resolve(name: &str, on_request: bool) -> Result<Wanted, PluginError> {
+    let Some((scope, metric)) = name.split_once('.') else {
+        return Err(bad(format!("metric {:?} is not `scope.metric`", truncate(name, 80))));
+    };
+    let scope = Scope::parse(scope)
+        .ok_or_else(|| bad(format!("metric {:?}: no scope `{}`", truncate(name, 80), truncate(scope, 40))))?;
+    let (id, def) = scope.metric(metric).ok_or_else(|| {
+        bad(format!(
+            "metric {:?}: `{}` has no metric `{}` (see `hopscope rules metrics`)",
+            truncate(name, 80),
+            scope.as_str(),
+            truncate(metric, 40)
+        ))
+    })?;
+    let text = matches!(def.ty, ValueType::Text);
+    if on_request && (scope != Scope::Stream || text) {
+        return Err(bad(format!(
+            "on-request metric {:?}: only numeric stream metrics are read on request (`stream.jitter_buffer_ms`); list other metrics under `metrics`",
+            truncate(name, 80)
+        )));
+    }
+    Ok(Wanted { scope, id, name: def.name, text, flag: matches!(def.ty, ValueType::Bool), on_request })
 }
 
 /// At most `max` bytes of `s`, cut at a character boundary.
@@ -195,6 +220,7 @@ mod tests {
                 "hop.from".into(),
                 "stream.jitter_buffer_ms".into(),
             ],
+            on_request: vec!["stream.jitter_buffer_ms".into(), "stream.active".into()],
             capabilities: vec![],
             budget: wit::Budget { fuel: 1_000, memory_bytes: 1 << 20, wall_ms: 10 },
         }
@@ -212,8 +238,16 @@ mod tests {
         let (m, wanted) = check(manifest(), &Limits::default()).expect("valid");
         assert_eq!(m.rules, [RuleInfo { id: "r-1".into(), version: 2, description: "d".into() }]);
         assert_eq!(m.budget, Budget { fuel: 1_000, memory_bytes: 1 << 20, wall_ms: 10 });
-        let names: Vec<(Scope, &str, bool)> = wanted.iter().map(|w| (w.scope, w.name, w.text)).collect();
-        assert_eq!(names, [(Scope::Stream, "jitter_buffer_ms", false), (Scope::Hop, "from", true)]);
+        let names: Vec<(Scope, &str, bool, bool)> =
+            wanted.iter().map(|w| (w.scope, w.name, w.text, w.on_request)).collect();
+        assert_eq!(
+            names,
+            [
+                (Scope::Stream, "jitter_buffer_ms", false, false),
+                (Scope::Hop, "from", true, false),
+                (Scope::Stream, "active", false, true)
+            ]
+        );
     }
 
     #[test]
@@ -240,6 +274,12 @@ mod tests {
             reason(m),
             "metric \"stream.telepathy\": `stream` has no metric `telepathy` (see `hopscope rules metrics`)"
         );
+        let mut m = manifest();
+        m.on_request = vec!["hop.from".into()];
+        assert!(reason(m).starts_with("on-request metric \"hop.from\": only numeric stream metrics"));
+        let mut m = manifest();
+        m.on_request = vec!["peer_connection.rtt_ms".into()];
+        assert!(reason(m).starts_with("on-request metric \"peer_connection.rtt_ms\": only numeric"));
         let mut m = manifest();
         m.metrics = vec!["galaxy.rtt_ms".into()];
         assert_eq!(reason(m), "metric \"galaxy.rtt_ms\": no scope `galaxy`");

@@ -44,7 +44,7 @@ fn plugin_check_prints_the_manifest() {
     assert_eq!(json["ok"], true);
     assert_eq!(json["manifest"]["name"], "sla-check");
     assert_eq!(json["manifest"]["rules"][1]["id"], "sla-round-trip");
-    assert_eq!(json["manifest"]["wit"], "hopscope:plugin@0.3.0");
+    assert_eq!(json["manifest"]["wit"], "hopscope:plugin@0.4.0");
 }
 
 #[test]

@@ -16,6 +16,7 @@ impl Plugin for Import {
                 description: "reads files, phones home".into(),
             }],
             metrics: vec![],
+            on_request: vec![],
             capabilities: vec![],
             budget: Budget { fuel: 1_000_000, memory_bytes: 8 << 20, wall_ms: 100 },
         }

@@ -13,6 +13,7 @@ impl Plugin for BadManifest {
             version: "0.1.0".into(),
             rules: vec![rule.clone(), rule],
             metrics: vec!["stream.mind_reading_percent".into()],
+            on_request: vec![],
             capabilities: vec![],
             budget: Budget { fuel: u64::MAX, memory_bytes: u64::MAX, wall_ms: 0 },
         }

@@ -41,6 +41,7 @@ impl Plugin for Hostile {
                 description: "attacks the host".into(),
             }],
             metrics: vec!["stream.jitter_buffer_ms".into()],
+            on_request: vec![],
             capabilities: vec![],
             // All the fuel it can get: the host caps it at its ceiling.
             budget: Budget { fuel: u64::MAX / 2, memory_bytes: 32 << 20, wall_ms: 250 },
@@ -88,6 +89,31 @@ impl Plugin for Hostile {
                 let mut f = finding("hostile", "bad action".into());
                 f.actions = vec![Action::CapBitrate(BitrateCap { stream: 0, max_kbps: 0 })];
                 Ok(vec![f])
+            }
+            // Reads through the host without end: the fuel each read costs must stop it.
+            "series-flood" => loop {
+                black_box(c.stream_series(0, "jitter_buffer_ms"));
+            },
+            // Reads what it may not (a metric the manifest does not list, a stream that does
+            // not exist, a name no metric has), then what it may: the first stream with a
+            // jitter buffer, its deepest, and its values.
+            "series-probe" => {
+                let summary = c.stream_summary("jitter_buffer_ms").ok_or("no summary")?;
+                let stream =
+                    (0..c.stream_count()).find(|&i| summary.highest_of(i).is_some()).ok_or("no buffer")?;
+                let values = c.stream_series(stream, "jitter_buffer_ms").ok_or("no values")?;
+                let values: Vec<String> = values.iter().map(f64::to_string).collect();
+                Ok(vec![finding(
+                    "hostile",
+                    format!(
+                        "{:?} {:?} {:?} {stream} {} | {}",
+                        c.stream_series(0, "loss_percent"),
+                        c.stream_series(u32::MAX as usize, "jitter_buffer_ms"),
+                        c.stream_series(0, &"z".repeat(100_000)),
+                        summary.highest_of(stream).unwrap_or(f64::NAN),
+                        values.join(","),
+                    ),
+                )])
             }
             "log-flood" => {
                 for i in 0..10_000 {

@@ -32,7 +32,10 @@ impl Plugin for JitterBufferStress {
                 version: VERSION,
                 description: "A received audio stream's jitter buffer swells to twice its calm depth (at least 100 ms) for 5 s or more".into(),
             }],
-            metrics: vec!["stream.jitter_buffer_ms".into(), "stream.active".into()],
+            // Each stream's deepest buffer picks the few worth a look; only those streams'
+            // values are read, not every value of thousands of streams.
+            metrics: vec![],
+            on_request: vec!["stream.jitter_buffer_ms".into(), "stream.active".into()],
             capabilities: vec![],
             // A 50-person SFU call is 5000 streams, about 3 MiB of input.
             budget: Budget { fuel: 200_000_000, memory_bytes: 32 << 20, wall_ms: 250 },
@@ -42,9 +45,7 @@ impl Plugin for JitterBufferStress {
     fn evaluate(c: &Conference) -> Result<Vec<Finding>, String> {
         let mut findings = Vec::new();
         let end = c.end_ms();
-        let (Some(depths), Some(activity)) =
-            (c.stream_numbers("jitter_buffer_ms"), c.stream_numbers("active"))
-        else {
+        let Some(deepest) = c.stream_summary("jitter_buffer_ms") else {
             return Ok(findings);
         };
         for s in c.streams() {
@@ -52,17 +53,22 @@ impl Plugin for JitterBufferStress {
             if s.direction != Direction::Inbound || s.kind != Some(MediaKind::Audio) {
                 continue;
             }
-            let (Some(depth), Some(flowing)) = (depths.of(index), activity.of(index)) else {
+            // Stress needs a tick at the floor at least, whatever the calm depth: most
+            // streams of a healthy call stop here, before their values are even read.
+            if deepest.highest_of(index).is_none_or(|d| d < FLOOR_MS) {
+                continue;
+            }
+            let (Some(depth), Some(flowing)) =
+                (c.stream_series(index, "jitter_buffer_ms"), c.stream_series(index, "active"))
+            else {
                 continue;
             };
-            // Stress needs an active tick at the floor at least, whatever the calm depth: most
-            // streams of a healthy call stop here, before any allocation or sort.
-            if !depth.iter().zip(flowing).any(|(&v, &a)| a == 1.0 && v >= FLOOR_MS) {
+            if !depth.iter().zip(&flowing).any(|(&v, &a)| a == 1.0 && v >= FLOOR_MS) {
                 continue;
             }
             // Only ticks with media: a paused stream's buffer says nothing.
             let active: Vec<f64> =
-                depth.iter().zip(flowing).map(|(&v, &a)| if a == 1.0 { v } else { f64::NAN }).collect();
+                depth.iter().zip(&flowing).map(|(&v, &a)| if a == 1.0 { v } else { f64::NAN }).collect();
             let Some(calm) = percentile(&active, CALM_QUANTILE) else { continue };
             let threshold = (calm * RATIO).max(FLOOR_MS);
             for run in runs(&active, |v| v >= threshold) {

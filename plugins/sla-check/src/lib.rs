@@ -39,6 +39,7 @@ impl Plugin for SlaCheck {
                 "peer_connection.rtt_ms".into(),
                 "peer_connection.connected".into(),
             ],
+            on_request: vec![],
             capabilities: vec![],
             budget: Budget { fuel: 50_000_000, memory_bytes: 16 << 20, wall_ms: 100 },
         }

@@ -165,6 +165,18 @@ impl<'c> StreamNumbers<'c> {
     }
 }
 
+impl StreamSummary {
+    /// Stream `index`'s highest value over the call, if it had any.
+    pub fn highest_of(&self, index: usize) -> Option<f64> {
+        self.highest.get(index).copied().filter(|v| !v.is_nan())
+    }
+
+    /// Stream `index`'s lowest value over the call, if it had any.
+    pub fn lowest_of(&self, index: usize) -> Option<f64> {
+        self.lowest.get(index).copied().filter(|v| !v.is_nan())
+    }
+}
+
 /// "None" in the u32 columns.
 const NONE: u32 = u32::MAX;
 
@@ -212,6 +224,21 @@ impl Conference {
     /// would otherwise spend most of its fuel on).
     pub fn stream_numbers(&self, metric: &str) -> Option<StreamNumbers<'_>> {
         Some(StreamNumbers { values: self.stream_metrics.number(metric)?, ticks: self.ticks_ms.len() })
+    }
+
+    /// Every stream's highest and lowest value of a stream metric the manifest lists under
+    /// `on_request` (or `metrics`), asked of the host: pick the streams worth a closer
+    /// look from it, then read their values with [`stream_series`](Self::stream_series).
+    pub fn stream_summary(&self, metric: &str) -> Option<StreamSummary> {
+        bindings::hopscope::plugin::host::summarise_streams(metric)
+    }
+
+    /// One stream's values of such a metric per tick, asked of the host; `None` for any
+    /// other metric or stream. Each call costs fuel for the values it reads: read the
+    /// streams a summary singles out, not all of them (receiving the metric whole under
+    /// `metrics` is cheaper for that).
+    pub fn stream_series(&self, stream: usize, metric: &str) -> Option<Vec<f64>> {
+        bindings::hopscope::plugin::host::stream_series(metric, u32::try_from(stream).ok()?)
     }
 
     /// A stream's values of a text metric per tick, if the manifest asked for it.
