@@ -272,33 +272,57 @@ fn main() {
 }
 
 /// Issue 6's whole figure: the 20 scripts, then five plugins, on the same conference, per
-/// evaluation. The examples are two plugins (jitter-buffer stress over every received audio
-/// stream, a customer SLA over participants and connections); the hostile plugin's benign
-/// path (one stream metric of all 5000 streams copied in, next to nothing done with it)
-/// stands in for three more plugins that each read one stream metric.
+/// evaluation. Three are the examples: jitter-buffer stress and sender freezes (each reads
+/// one stream metric's summary and the values of the streams it singles out), a customer
+/// SLA (participants and connections). Two copies of the hostile plugin's benign path
+/// stand in for plugins that take a stream metric whole: every value of all 5000 streams
+/// copied into their sandbox, the costliest way to read.
 fn chain(set: &ScriptSet, view: &mut View, earlier: &[hopscope_rules::finding::Finding]) {
     let host = PluginHost::new(PluginLimits::default()).expect("plugin engine");
     let load = |name: &str| host.load_file(&wasm(name)).expect("plugin loads");
-    let plugins =
-        [load("jitter-buffer-stress"), load("sla-check"), load("hostile"), load("hostile"), load("hostile")];
-    let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+    let plugins = [
+        load("jitter-buffer-stress"),
+        load("sla-check"),
+        load("sender-freeze"),
+        load("hostile"),
+        load("hostile"),
+    ];
+    let (mut wall, mut cpu, mut parts) = (Vec::new(), Vec::new(), Vec::new());
+    let rules = &builtin_default().rules;
     for _ in 0..runs() {
+        // Each run starts from a fresh view as an evaluation does: the YAML rules have run
+        // (untimed) and worked out what they read; the scripts and plugins pay for the rest.
+        view.forget_memos();
+        let earlier_now = hopscope_rules::eval::evaluate(rules, view);
+        assert_eq!(earlier_now.len(), earlier.len());
         let (started, started_cpu) = (Instant::now(), ThreadTime::now());
-        let run = set.run(view, earlier);
+        let run = set.run(view, &earlier_now);
+        let scripted = started_cpu.elapsed();
         // The plugins as the server runs them: one pass over the view, sharing the input.
         let pass = PluginRules::new(&plugins);
         std::hint::black_box(pass.evaluate_view(view, &run.findings));
         wall.push(started.elapsed());
         cpu.push(started_cpu.elapsed());
+        parts.push((scripted, started_cpu.elapsed() - scripted));
         assert!(pass.errors().is_empty(), "{:?}", pass.errors());
     }
     wall.sort();
     cpu.sort();
     println!(
-        "  the 20 scripts then 5 plugins (2 examples, 3 reading one stream metric each): p50 {:.3} ms, p99 {:.3} ms wall; p50 {:.3} ms, p99 {:.3} ms CPU (target p99 < 5 ms)",
+        "  the 20 scripts then 5 plugins (3 examples, 2 taking a stream metric whole): p50 {:.3} ms, p99 {:.3} ms wall; p50 {:.3} ms, p99 {:.3} ms CPU (target p99 < 5 ms)",
         ms(percentile(&wall, 0.5)),
         ms(percentile(&wall, 0.99)),
         ms(percentile(&cpu, 0.5)),
         ms(percentile(&cpu, 0.99))
+    );
+    let (mut scripts, mut plugins): (Vec<Duration>, Vec<Duration>) = parts.into_iter().unzip();
+    scripts.sort();
+    plugins.sort();
+    println!(
+        "    of which the scripts: p50 {:.3} ms, p99 {:.3} ms; the plugins: p50 {:.3} ms, p99 {:.3} ms (CPU)",
+        ms(percentile(&scripts, 0.5)),
+        ms(percentile(&scripts, 0.99)),
+        ms(percentile(&plugins, 0.5)),
+        ms(percentile(&plugins, 0.99))
     );
 }
