@@ -73,8 +73,10 @@ impl Default for Limits {
 /// Linear memory per instance slot kept mapped between evaluations (see `PluginHost::new`).
 const KEEP_RESIDENT_BYTES: usize = 16 << 20;
 
-/// Fuel a `stream-series` call costs: a fixed part and a part per value read, so reading
-/// data through the host is bounded by the same budget as the plugin's own work.
+/// Fuel a read through the host (`summarise-streams`, `stream-series`) costs: a fixed part
+/// and a part per value read, so reads are bounded by the same budget as the plugin's own
+/// work. A summary costs the same whether or not an earlier plugin of the pass already
+/// worked it out, so the fuel an evaluation uses does not depend on its neighbours.
 const SERIES_CALL_FUEL: u64 = 1_000;
 const SERIES_VALUE_FUEL: u64 = 8;
 
@@ -682,29 +684,7 @@ impl Plugin {
         let summaries = &shared.summaries;
         let raw = LENT_VIEW.set(view, || {
             LENT_SUMMARIES.set(summaries, || {
-                self.run(now_ms, |store, instance| {
-                    let f = instance
-                        .get_typed_func::<(&wit::Conference,), (Result<Vec<wit::Finding>, String>,)>(
-                            &mut *store,
-                            &self.evaluate,
-                        )
-                        .map_err(|e| PluginError::BadExport { reason: format!("`evaluate`: {e}") })?;
-                    // The result is copied out whole before the guest frees it (post-return runs
-                    // inside `call`): its size is bounded by the plugin's memory limit, and the
-                    // caps below apply before anything is converted.
-                    let (result,) = f.call(&mut *store, (&input,)).map_err(Failure::Wasm)?;
-                    match result {
-                        Err(message) => Err(PluginError::Failed {
-                            message: truncate(&message, limits.max_string_bytes).to_string(),
-                        }
-                        .into()),
-                        Ok(list) if list.len() > limits.max_findings => Err(PluginError::OutputTooLarge {
-                            what: format!("{} findings (at most {})", list.len(), limits.max_findings),
-                        }
-                        .into()),
-                        Ok(list) => Ok(list),
-                    }
-                })
+                self.run(now_ms, |store, instance| self.call_evaluate(store, instance, &input))
             })
         });
         // Whatever happened in the sandbox, what the input borrowed goes back.
@@ -715,6 +695,37 @@ impl Plugin {
             findings.push(crate::convert::finding(f, view, &self.manifest, limits)?);
         }
         Ok(Evaluation { findings, fuel_used, read_fuel, logs, logs_dropped, elapsed: started.elapsed() })
+    }
+
+    /// Calls `evaluate` and applies the output caps.
+    fn call_evaluate(
+        &self,
+        store: &mut Store<State>,
+        instance: &wasmtime::component::Instance,
+        input: &wit::Conference,
+    ) -> Result<Vec<wit::Finding>, Failure> {
+        let limits = &self.inner.limits;
+        let f = instance
+            .get_typed_func::<(&wit::Conference,), (Result<Vec<wit::Finding>, String>,)>(
+                &mut *store,
+                &self.evaluate,
+            )
+            .map_err(|e| PluginError::BadExport { reason: format!("`evaluate`: {e}") })?;
+        // The result is copied out whole before the guest frees it (post-return runs inside
+        // `call`): its size is bounded by the plugin's memory limit, and the caps below apply
+        // before anything is converted.
+        let (result,) = f.call(&mut *store, (input,)).map_err(Failure::Wasm)?;
+        match result {
+            Err(message) => {
+                Err(PluginError::Failed { message: truncate(&message, limits.max_string_bytes).to_string() }
+                    .into())
+            }
+            Ok(list) if list.len() > limits.max_findings => Err(PluginError::OutputTooLarge {
+                what: format!("{} findings (at most {})", list.len(), limits.max_findings),
+            }
+            .into()),
+            Ok(list) => Ok(list),
+        }
     }
 
     /// Runs `f` on a fresh instance in a fresh store with this plugin's budget; classifies
