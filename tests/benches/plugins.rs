@@ -96,6 +96,18 @@ fn benches(c: &mut Criterion) {
             copy_only.evaluate(&view, &[]).expect("evaluates");
         }),
     );
+    // The same component reading every stream's series one call at a time: the worst case
+    // of reading on request, against taking the metric whole just above.
+    let conference = std::mem::replace(&mut view.conference, "hostile:series-all".into());
+    let e = copy_only.evaluate(&view, &[]).expect("evaluates");
+    println!("{}: fuel {}, {} of it for the reads", e.findings[0].message, e.fuel_used, e.read_fuel);
+    report(
+        "sfu-50, every stream's series read on request (5000 calls)",
+        timed(200, || {
+            copy_only.evaluate(&view, &[]).expect("evaluates");
+        }),
+    );
+    view.conference = conference;
     report(
         "sfu-50 through the three examples, one pass",
         timed(200, || {

@@ -94,6 +94,12 @@ impl Plugin for Hostile {
             "series-flood" => loop {
                 black_box(c.stream_series(0, "jitter_buffer_ms"));
             },
+            // Reads every stream one at a time: what reading on request costs at its worst.
+            "series-all" => {
+                let read =
+                    (0..c.stream_count()).filter_map(|i| c.stream_series(i, "jitter_buffer_ms")).count();
+                Ok(vec![finding("hostile", format!("read {read} streams"))])
+            }
             // Reads what it may not (a metric the manifest does not list, a stream that does
             // not exist, a name no metric has), then what it may: the first stream with a
             // jitter buffer, its deepest, and its values.
