@@ -63,10 +63,14 @@ fn check(file: &Path, format: OutputFormat) -> anyhow::Result<ExitCode> {
                 for r in &m.rules {
                     outln!("  {} v{}: {}", r.id, r.version, r.description);
                 }
-                outln!(
-                    "reads: {}",
-                    if m.metrics.is_empty() { "nothing".into() } else { m.metrics.join(", ") }
-                );
+                match (m.metrics.is_empty(), m.on_request.is_empty()) {
+                    (true, true) => outln!("reads: nothing"),
+                    (false, _) => outln!("reads: {}", m.metrics.join(", ")),
+                    (true, false) => {}
+                }
+                if !m.on_request.is_empty() {
+                    outln!("reads on request: {}", m.on_request.join(", "));
+                }
                 outln!("capabilities: none");
                 outln!(
                     "budget per evaluation: {} fuel, {} MiB memory, {} ms",

@@ -38,6 +38,12 @@ fn plugin_check_prints_the_manifest() {
         "{text}"
     );
     assert!(text.contains("budget per evaluation: 50000000 fuel, 16 MiB memory, 100 ms"), "{text}");
+    assert!(!text.contains("on request"), "{text}");
+    // A plugin reading on request says what, and does not claim to read nothing.
+    let o = hopscope(&["plugin", "check", &wasm("jitter-buffer-stress").display().to_string()]);
+    let text = stdout(&o);
+    assert!(text.contains("\nreads on request: stream.jitter_buffer_ms, stream.active\n"), "{text}");
+    assert!(!text.contains("reads: nothing"), "{text}");
 
     let o = hopscope(&["plugin", "check", "--format", "json", &file]);
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
@@ -45,6 +51,7 @@ fn plugin_check_prints_the_manifest() {
     assert_eq!(json["manifest"]["name"], "sla-check");
     assert_eq!(json["manifest"]["rules"][1]["id"], "sla-round-trip");
     assert_eq!(json["manifest"]["wit"], "hopscope:plugin@0.4.0");
+    assert_eq!(json["manifest"]["on_request"], serde_json::json!([]));
 }
 
 #[test]
