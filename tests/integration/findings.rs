@@ -90,26 +90,55 @@ fn every_finding_has_a_coherent_lifecycle_and_evidence() {
 }
 
 /// A stream's range (what plugins read as a summary) is the lowest and highest of the
-/// numbers it has at the ticks, for every numeric and yes/no stream metric of every stream.
+/// numbers it has at the ticks, for every numeric and yes/no stream metric of every stream,
+/// and the extremes scripts scan for, stream by stream or a list at once, agree with it; on
+/// two captured calls and a simulated SFU call.
 #[test]
 fn a_streams_range_is_the_extremes_of_its_numbers() {
     use hopscope_rules::catalogue::{Scope, ValueType};
-    let view = View::build(&lossy_call(), &QualityConfig::default());
+    use hopscope_rules::view::EntityRef;
+    let calls = [
+        lossy_call(),
+        conference(&[
+            fixture("chromium/p2p-delay-jitter/alice.rtcstats"),
+            fixture("chromium/p2p-delay-jitter/bob.rtcstats"),
+        ]),
+        hopscope_tests::plugins::load_case(&[
+            hopscope_tests::root().join("rules/builtin/tests/scenarios/sfu-egress-loss.yaml")
+        ])
+        .expect("the scenario simulates"),
+    ];
     let mut ranges = 0;
-    for def in Scope::Stream.metrics() {
-        if matches!(def.ty, ValueType::Text) {
-            continue;
-        }
-        let (id, _) = Scope::Stream.metric(def.name).expect("a catalogue metric");
-        for stream in 0..view.streams.len() {
-            let mut values = Vec::new();
-            view.stream_numbers_into(stream, id, &mut values);
-            let finite: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
-            let expected =
-                finite.iter().copied().reduce(f64::min).zip(finite.iter().copied().reduce(f64::max));
-            assert_eq!(view.stream_range(stream, id), expected, "{} of stream {stream}", def.name);
-            ranges += usize::from(expected.is_some());
+    for call in &calls {
+        let view = View::build(call, &QualityConfig::default());
+        for def in Scope::Stream.metrics() {
+            if matches!(def.ty, ValueType::Text) {
+                continue;
+            }
+            let (id, _) = Scope::Stream.metric(def.name).expect("a catalogue metric");
+            let mut at_once = Vec::new();
+            view.each_stream_extreme(0..view.streams.len(), id, true, |i, v| at_once.push((i, v)));
+            for stream in 0..view.streams.len() {
+                let mut values = Vec::new();
+                view.stream_numbers_into(stream, id, &mut values);
+                let finite: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
+                let expected =
+                    finite.iter().copied().reduce(f64::min).zip(finite.iter().copied().reduce(f64::max));
+                assert_eq!(view.stream_range(stream, id), expected, "{} of stream {stream}", def.name);
+                ranges += usize::from(expected.is_some());
+                // What scripts scan for, one stream at a time or a list at once, agrees;
+                // yes/no metrics have no extremes.
+                if !matches!(def.ty, ValueType::Bool) {
+                    let one = view.extreme(EntityRef::Stream(stream), id, false).zip(view.extreme(
+                        EntityRef::Stream(stream),
+                        id,
+                        true,
+                    ));
+                    assert_eq!(one, expected, "extremes of {} of stream {stream}", def.name);
+                    assert_eq!(at_once[stream], (stream, expected.map(|(_, high)| high)), "{}", def.name);
+                }
+            }
         }
     }
-    assert!(ranges > 50, "only {ranges} streams and metrics have numbers");
+    assert!(ranges > 200, "only {ranges} streams and metrics have numbers");
 }

@@ -331,6 +331,25 @@ fn past(list: &mut Entities, name: &str, x: f64, side: Side) -> Fallible<Entitie
         return Err("the conference can only be read while a rule is evaluated".into());
     }
     VIEW.with(|view| {
+        // A list of streams (what `streams(...)` gives) is scanned by the view in one go.
+        let streams: Option<Vec<usize>> = list
+            .0
+            .iter()
+            .map(|r| match *r {
+                EntityRef::Stream(i) if i < view.streams.len() => Some(i),
+                _ => None,
+            })
+            .collect();
+        if let Some(streams) = streams.filter(|s| !s.is_empty()) {
+            let m = metric(Scope::Stream, name)?;
+            let mut out = Vec::new();
+            view.each_stream_extreme(streams, m, matches!(side, Side::Above), |i, v| {
+                if v.is_some_and(|v| side.keeps(v, x)) {
+                    out.push(EntityRef::Stream(i));
+                }
+            });
+            return Ok(Entities(out.into()));
+        }
         let mut resolved = None;
         let mut out = Vec::new();
         for &r in list.0.iter() {
