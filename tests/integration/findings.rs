@@ -118,7 +118,8 @@ fn a_streams_range_is_the_extremes_of_its_numbers() {
             let (id, _) = Scope::Stream.metric(def.name).expect("a catalogue metric");
             let mut at_once = Vec::new();
             view.each_stream_extreme(0..view.streams.len(), id, true, |i, v| at_once.push((i, v)));
-            for stream in 0..view.streams.len() {
+            assert_eq!(at_once.len(), view.streams.len());
+            for (stream, &at_once) in at_once.iter().enumerate() {
                 let mut values = Vec::new();
                 view.stream_numbers_into(stream, id, &mut values);
                 let finite: Vec<f64> = values.into_iter().filter(|v| v.is_finite()).collect();
@@ -135,7 +136,7 @@ fn a_streams_range_is_the_extremes_of_its_numbers() {
                         true,
                     ));
                     assert_eq!(one, expected, "extremes of {} of stream {stream}", def.name);
-                    assert_eq!(at_once[stream], (stream, expected.map(|(_, high)| high)), "{}", def.name);
+                    assert_eq!(at_once, (stream, expected.map(|(_, high)| high)), "{}", def.name);
                 }
             }
         }
