@@ -226,7 +226,8 @@ fn readable(cx: &StoreContextMut<'_, State>, metric: &WasmStr) -> Option<MetricI
     // A name longer than any metric's cannot match: not worth copying out.
     let name = metric.to_str(cx).ok().filter(|n| n.len() <= 64)?;
     let &(_, id) = cx.data().series.iter().find(|(known, _)| *known == name)?;
-    LENT_VIEW.is_set().then_some(id)
+    // Both are lent together, for the length of `evaluate`.
+    (LENT_VIEW.is_set() && LENT_SUMMARIES.is_set()).then_some(id)
 }
 
 /// Takes the fuel a read through the host costs: `values` read, plus a fixed part per
@@ -252,9 +253,6 @@ fn stream_summary(
     let Some(id) = readable(cx, metric) else { return Ok(None) };
     LENT_VIEW.with(|view| {
         charge(cx, view.streams.len().saturating_mul(view.ticks.len()))?;
-        if !LENT_SUMMARIES.is_set() {
-            return Ok(Some(crate::input::stream_summary(view, id)));
-        }
         LENT_SUMMARIES.with(|kept| {
             let mut kept = kept.borrow_mut();
             Ok(Some(kept.entry(id).or_insert_with(|| crate::input::stream_summary(view, id)).clone()))

@@ -710,7 +710,13 @@ impl<'v> StreamRef<'v> {
 
     /// The highest (or lowest) finite value of a metric over every tick of the grid.
     fn extreme(self, metric: MetricId, highest: bool) -> Option<f64> {
-        if let (Some(c), Some((first, last))) = (Col::of(StreamField::of(metric)), self.entity.read_span) {
+        self.extreme_in(Col::of(StreamField::of(metric)), metric, highest)
+    }
+
+    /// [`extreme`](Self::extreme) with the metric's column already looked up (`None` for a
+    /// metric without one), for scans over many streams.
+    fn extreme_in(self, column: Option<Col>, metric: MetricId, highest: bool) -> Option<f64> {
+        if let (Some(c), Some((first, last))) = (column, self.entity.read_span) {
             return extreme_of(self.column(c)?.get(first as usize..=last as usize)?, highest);
         }
         let mut best = None;
@@ -1494,26 +1500,11 @@ impl View {
         highest: bool,
         mut f: impl FnMut(usize, Option<f64>),
     ) {
-        let Some(c) = Col::of(StreamField::of(metric)) else {
-            for i in streams {
-                f(i, self.extreme(EntityRef::Stream(i), metric, highest));
-            }
-            return;
-        };
-        let column = &self.numbers.columns[c as usize];
+        let column = Col::of(StreamField::of(metric));
         for i in streams {
-            let Some(s) = self.streams.get(i) else {
-                f(i, None);
-                continue;
-            };
-            let start = s.starts[c as usize];
-            let v = match s.read_span {
-                _ if start == NONE => None,
-                Some((first, last)) => column
-                    .get(start as usize + first as usize..=start as usize + last as usize)
-                    .and_then(|windows| extreme_of(windows, highest)),
-                None => self.stream(i).extreme(metric, highest),
-            };
+            let v = (i < self.streams.len())
+                .then(|| self.stream(i).extreme_in(column, metric, highest))
+                .flatten();
             f(i, v);
         }
     }
