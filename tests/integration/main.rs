@@ -4,6 +4,7 @@ mod bad_input;
 mod captured;
 mod corpus;
 mod findings;
+mod live_ingest;
 mod middlebox;
 mod quality;
 mod rhai_sandbox;

@@ -57,7 +57,7 @@ enum StreamRef {
 }
 
 /// Builds one peer connection.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct PcBuilder {
     pc: PeerConnection,
     entities: HashMap<String, Entity>,
@@ -719,7 +719,7 @@ pub(crate) fn is_public_address(addr: &str) -> bool {
 }
 
 /// Builds one participant.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct ParticipantBuilder {
     source: SourceInfo,
     fallback_name: String,

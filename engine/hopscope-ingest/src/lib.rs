@@ -176,6 +176,13 @@ pub fn ingest(name: &str, bytes: &[u8], limits: &Limits) -> Result<Ingested, Ing
             Vec::new()
         }
     };
+    add_participants(&mut result, builders);
+    Ok(result)
+}
+
+/// Finishes the participants an input's reader built into `result`, with the conference
+/// keys they name, and notes an input that held nothing usable.
+fn add_participants(result: &mut Ingested, builders: Vec<builder::ParticipantBuilder>) {
     for b in builders {
         if b.is_empty() {
             continue;
@@ -192,14 +199,105 @@ pub fn ingest(name: &str, bytes: &[u8], limits: &Limits) -> Result<Ingested, Ing
         result.notes.extend(notes);
         result.participants.push(participant);
     }
-    if result.participants.is_empty() && result.middleboxes.is_empty() && format != Format::JitsiServer {
+    if result.participants.is_empty() && result.middleboxes.is_empty() && result.format != Format::JitsiServer
+    {
         result.notes.push(DataNote {
-            source: name.to_string(),
+            source: result.source.clone(),
             location: None,
             message: "no peer connection, event or media-request data found".into(),
         });
     }
-    Ok(result)
+}
+
+/// Native observations (NDJSON) read as they arrive, for a conference still in progress:
+/// each line is read once, and [`ingested`](Self::ingested) gives at any point exactly what
+/// [`ingest`] gives for all the lines read so far at once. The state it keeps is the
+/// model being built, about what the finished participants take.
+#[derive(Clone)]
+pub struct LiveIngest {
+    reader: formats::native::NativeReader,
+    name: String,
+    bytes: u64,
+    limits: Limits,
+    invalid_utf8: bool,
+}
+
+impl std::fmt::Debug for LiveIngest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveIngest")
+            .field("name", &self.name)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LiveIngest {
+    /// Nothing read yet of the stream called `name` (what [`Ingested::source`] says).
+    pub fn new(name: &str, limits: &Limits) -> LiveIngest {
+        LiveIngest {
+            reader: formats::native::NativeReader::new(name, &participant_name_from_file(name)),
+            name: name.to_string(),
+            bytes: 0,
+            limits: *limits,
+            invalid_utf8: false,
+        }
+    }
+
+    /// Reads the next whole NDJSON lines of the stream. Past the input limit (all lines
+    /// read so far counted) it refuses them, as [`ingest`] refuses the whole input.
+    pub fn read(&mut self, ndjson: &[u8]) -> Result<(), IngestError> {
+        let total = self.bytes + ndjson.len() as u64;
+        if total > self.limits.max_input_bytes {
+            return Err(IngestError::TooLarge {
+                source_name: self.name.clone(),
+                size: total,
+                limit: self.limits.max_input_bytes,
+            });
+        }
+        self.bytes = total;
+        match std::str::from_utf8(ndjson) {
+            Ok(text) => self.reader.read_lines(text),
+            Err(_) => {
+                self.invalid_utf8 = true;
+                self.reader.read_lines(&String::from_utf8_lossy(ndjson));
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Everything read so far, as [`ingest`] reads it; the stream goes on.
+    pub fn ingested(&self) -> Result<Ingested, IngestError> {
+        if self.bytes == 0 {
+            return Err(IngestError::Empty { source_name: self.name.clone() });
+        }
+        let read = self.reader.clone().finish()?;
+        let mut result = Ingested {
+            source: self.name.clone(),
+            format: Format::Native,
+            participants: Vec::new(),
+            middleboxes: read.middleboxes,
+            conference_keys: Vec::new(),
+            notes: Vec::new(),
+        };
+        if self.invalid_utf8 {
+            result.notes.push(DataNote {
+                source: self.name.clone(),
+                location: None,
+                message: "invalid UTF-8 replaced with U+FFFD".into(),
+            });
+        }
+        if let Some(c) = read.conference {
+            result.conference_keys.push(("conference".into(), c));
+        }
+        result.notes.extend(read.notes);
+        add_participants(&mut result, read.participants);
+        Ok(result)
+    }
 }
 
 fn decompress<'a>(

@@ -113,17 +113,114 @@ pub(crate) struct NativeRead {
     pub notes: Vec<DataNote>,
 }
 
-/// Reads native envelopes (NDJSON, array, or one object).
-pub(crate) fn read(source_name: &str, text: &str, fallback_name: &str) -> Result<NativeRead, IngestError> {
-    let mut builders: BTreeMap<String, ParticipantBuilder> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
-    let mut conference = None;
-    let mut ok = 0usize;
-    let mut skipped = 0usize;
-    let mut first_error = None;
-    let mut collected = middlebox::Collected::default();
-    let mut notes: Vec<DataNote> = Vec::new();
-    let mut apply = |env: Envelope, location: Location| -> Result<(), String> {
+/// Native envelopes read so far, to which more can be added: the state `read` keeps
+/// between envelopes, kept across calls so that a live conference's observations are each
+/// read once, as they arrive, rather than all again at every evaluation.
+#[derive(Clone)]
+pub(crate) struct NativeReader {
+    source_name: String,
+    fallback_name: String,
+    builders: BTreeMap<String, ParticipantBuilder>,
+    order: Vec<String>,
+    conference: Option<String>,
+    ok: usize,
+    skipped: usize,
+    /// The first envelope that could not be read: where, and why.
+    first_problem: Option<(Location, String)>,
+    collected: middlebox::Collected,
+    notes: Vec<DataNote>,
+    /// NDJSON lines read so far, so that locations count from the stream's start.
+    lines: usize,
+}
+
+impl NativeReader {
+    pub(crate) fn new(source_name: &str, fallback_name: &str) -> NativeReader {
+        NativeReader {
+            source_name: source_name.to_string(),
+            fallback_name: fallback_name.to_string(),
+            builders: BTreeMap::new(),
+            order: Vec::new(),
+            conference: None,
+            ok: 0,
+            skipped: 0,
+            first_problem: None,
+            collected: middlebox::Collected::default(),
+            notes: Vec::new(),
+            lines: 0,
+        }
+    }
+
+    /// Reads one envelope (`text`, found at `location`); a problem skips it alone.
+    fn envelope(&mut self, text: &str, location: Location) {
+        let result = serde_json::from_str::<Envelope>(text)
+            .map_err(|e| json_problem(&e))
+            .and_then(|env| self.apply(env, &location));
+        match result {
+            Ok(()) => self.ok += 1,
+            Err(problem) => {
+                self.skipped += 1;
+                self.first_problem.get_or_insert((location, problem));
+            }
+        }
+    }
+
+    /// Reads NDJSON envelopes that follow the ones read so far (whole lines).
+    pub(crate) fn read_lines(&mut self, text: &str) {
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        for line in text.split('\n') {
+            self.lines += 1;
+            let line = line.trim();
+            if !line.is_empty() {
+                self.envelope(line, Location::Line(self.lines));
+            }
+        }
+    }
+
+    /// What was read: an error when no envelope could be.
+    pub(crate) fn finish(self) -> Result<NativeRead, IngestError> {
+        let NativeReader {
+            source_name,
+            mut builders,
+            order,
+            conference,
+            ok,
+            skipped,
+            first_problem,
+            collected,
+            mut notes,
+            ..
+        } = self;
+        let first_error = first_problem.map(|(location, problem)| IngestError::Malformed {
+            source_name: source_name.clone(),
+            location,
+            problem,
+            expected: "a hopscope observation envelope (see sdk/schema/observation.schema.json)".into(),
+        });
+        if ok == 0 {
+            return Err(first_error.unwrap_or(IngestError::Empty { source_name }));
+        }
+        let mut participants: Vec<ParticipantBuilder> = Vec::new();
+        for name in order {
+            if let Some(b) = builders.remove(&name) {
+                participants.push(b);
+            }
+        }
+        if let Some(err) = first_error {
+            let what = if skipped == 1 {
+                "1 observation was".to_string()
+            } else {
+                format!("{skipped} observations were")
+            };
+            notes.push(DataNote {
+                source: source_name.clone(),
+                location: None,
+                message: format!("{what} skipped; the first: {err}"),
+            });
+        }
+        Ok(NativeRead { participants, conference, middleboxes: collected.finish(), notes })
+    }
+
+    fn apply(&mut self, env: Envelope, location: &Location) -> Result<(), String> {
         if let Some(v) = env.v
             && v > VERSION
         {
@@ -160,15 +257,15 @@ pub(crate) fn read(source_name: &str, text: &str, fallback_name: &str) -> Result
             })?;
             for (path, message) in &checked.notes {
                 let location = Some(format!("{location}, {path}"));
-                if !notes.iter().any(|n| n.message == *message) {
-                    notes.push(DataNote {
-                        source: source_name.to_string(),
+                if !self.notes.iter().any(|n| n.message == *message) {
+                    self.notes.push(DataNote {
+                        source: self.source_name.clone(),
                         location,
                         message: message.clone(),
                     });
                 }
             }
-            collected.apply(checked);
+            self.collected.apply(checked);
             return Ok(());
         }
         let middlebox_only = [
@@ -182,11 +279,13 @@ pub(crate) fn read(source_name: &str, text: &str, fallback_name: &str) -> Result
                 "`{field}` is only read in `source: {source}` observations; set `\"source\": \"{source}\"`"
             ));
         }
-        let name = env.participant.clone().unwrap_or_else(|| fallback_name.to_string());
-        if conference.is_none() {
-            conference = env.conference.clone();
+        let name = env.participant.clone().unwrap_or_else(|| self.fallback_name.clone());
+        if self.conference.is_none() {
+            self.conference = env.conference.clone();
         }
-        let b = builders.entry(name.clone()).or_insert_with(|| {
+        let (source_name, fallback_name) = (&self.source_name, &self.fallback_name);
+        let order = &mut self.order;
+        let b = self.builders.entry(name.clone()).or_insert_with(|| {
             order.push(name.clone());
             let mut b = ParticipantBuilder::new(source_name, "hopscope native", fallback_name);
             b.name = Some(name.clone());
@@ -248,100 +347,29 @@ pub(crate) fn read(source_name: &str, text: &str, fallback_name: &str) -> Result
             }
         }
         Ok(())
-    };
+    }
+}
+
+/// Reads native envelopes (NDJSON, array, or one object).
+pub(crate) fn read(source_name: &str, text: &str, fallback_name: &str) -> Result<NativeRead, IngestError> {
+    let mut reader = NativeReader::new(source_name, fallback_name);
     let trimmed = text.trim_start();
     // One pretty-printed object: its first line is not a whole envelope.
     let first_line = trimmed.lines().next().unwrap_or("").trim_end();
     if trimmed.starts_with('{') && !first_line.ends_with('}') {
         // Its lines are no envelopes, so a problem anywhere in it is the object's.
         let loc = Location::Line(text[..text.len() - trimmed.len()].matches('\n').count() + 1);
-        let result = serde_json::from_str::<Envelope>(text)
-            .map_err(|e| json_problem(&e))
-            .and_then(|env| apply(env, loc.clone()));
-        match result {
-            Ok(()) => ok += 1,
-            Err(problem) => {
-                skipped += 1;
-                first_error.get_or_insert(IngestError::Malformed {
-                    source_name: source_name.to_string(),
-                    location: loc,
-                    problem,
-                    expected: "a hopscope observation envelope (see sdk/schema/observation.schema.json)"
-                        .into(),
-                });
-            }
-        }
+        reader.envelope(text, loc);
     } else if trimmed.starts_with('[') {
         // Envelopes one by one, so one that cannot be read is skipped, not the array.
         let envelopes: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| {
             IngestError::from_json(source_name, &e, "an array of hopscope observation envelopes")
         })?;
         for (i, raw) in envelopes.into_iter().enumerate() {
-            let loc = Location::Path(format!("[{i}]"));
-            let result = serde_json::from_str::<Envelope>(raw.get())
-                .map_err(|e| json_problem(&e))
-                .and_then(|env| apply(env, loc.clone()));
-            match result {
-                Ok(()) => ok += 1,
-                Err(problem) => {
-                    skipped += 1;
-                    first_error.get_or_insert(IngestError::Malformed {
-                        source_name: source_name.to_string(),
-                        location: loc,
-                        problem,
-                        expected: "a hopscope observation envelope (see sdk/schema/observation.schema.json)"
-                            .into(),
-                    });
-                }
-            }
+            reader.envelope(raw.get(), Location::Path(format!("[{i}]")));
         }
     } else {
-        for (i, line) in text.split('\n').enumerate() {
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            let loc = Location::Line(i + 1);
-            let result = serde_json::from_str::<Envelope>(line)
-                .map_err(|e| json_problem(&e))
-                .and_then(|env| apply(env, loc.clone()));
-            match result {
-                Ok(()) => ok += 1,
-                Err(problem) => {
-                    skipped += 1;
-                    first_error.get_or_insert(IngestError::Malformed {
-                        source_name: source_name.to_string(),
-                        location: loc,
-                        problem,
-                        expected: "a hopscope observation envelope (see sdk/schema/observation.schema.json)"
-                            .into(),
-                    });
-                }
-            }
-        }
+        reader.read_lines(text);
     }
-    if ok == 0 {
-        return Err(
-            first_error.unwrap_or_else(|| IngestError::Empty { source_name: source_name.to_string() })
-        );
-    }
-    let mut participants: Vec<ParticipantBuilder> = Vec::new();
-    for name in order {
-        if let Some(b) = builders.remove(&name) {
-            participants.push(b);
-        }
-    }
-    if let Some(err) = first_error {
-        let what = if skipped == 1 {
-            "1 observation was".to_string()
-        } else {
-            format!("{skipped} observations were")
-        };
-        notes.push(DataNote {
-            source: source_name.to_string(),
-            location: None,
-            message: format!("{what} skipped; the first: {err}"),
-        });
-    }
-    Ok(NativeRead { participants, conference, middleboxes: collected.finish(), notes })
+    reader.finish()
 }

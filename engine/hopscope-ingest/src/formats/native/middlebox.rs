@@ -477,13 +477,13 @@ fn allocation_error(v: &Value, path: String, at: Timestamp) -> Result<TurnAlloca
 }
 
 /// Middlebox observations of one file, grouped by kind, server and conference.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(super) struct Collected {
     groups: Vec<Group>,
     index: HashMap<(MiddleboxKind, String, Option<String>), usize>,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Group {
     obs: MiddleboxObservation,
     clients: HashMap<String, usize>,
