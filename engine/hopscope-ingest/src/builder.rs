@@ -750,6 +750,13 @@ impl ParticipantBuilder {
         }
     }
 
+    /// About how many bytes the time series built so far hold (see
+    /// [`PeerConnection::series_bytes`](hopscope_model::PeerConnection::series_bytes)).
+    pub(crate) fn series_bytes(&self) -> usize {
+        self.pcs.iter().map(|b| b.pc.series_bytes()).sum::<usize>()
+            + self.events.capacity() * std::mem::size_of::<Event>()
+    }
+
     /// The builder of peer connection `key`, created on first use.
     pub(crate) fn pc(&mut self, key: &str) -> &mut PcBuilder {
         let i = match self.pc_index.get(key) {

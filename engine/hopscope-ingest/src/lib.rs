@@ -270,6 +270,12 @@ impl LiveIngest {
         self.bytes
     }
 
+    /// About how much memory the state kept takes: the time series read so far, which is
+    /// what grows with the call (a memory budget for many live calls is kept with it).
+    pub fn memory_bytes(&self) -> usize {
+        self.reader.series_bytes()
+    }
+
     /// Everything read so far, as [`ingest`] reads it; the stream goes on.
     pub fn ingested(&self) -> Result<Ingested, IngestError> {
         if self.bytes == 0 {

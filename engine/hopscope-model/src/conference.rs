@@ -234,6 +234,27 @@ pub struct PeerConnection {
 }
 
 impl PeerConnection {
+    /// About how many bytes its time series hold (samples, events, report times): what
+    /// grows with a call's length, for memory budgets. Ids, names and other fixed parts are
+    /// left out.
+    pub fn series_bytes(&self) -> usize {
+        fn bytes<T>(v: &Vec<T>) -> usize {
+            v.capacity() * std::mem::size_of::<T>()
+        }
+        let streams = self.inbound.iter().map(|s| bytes(&s.samples)).sum::<usize>()
+            + self.outbound.iter().map(|s| bytes(&s.samples)).sum::<usize>()
+            + self.remote_inbound.iter().map(|s| bytes(&s.samples)).sum::<usize>()
+            + self.remote_outbound.iter().map(|s| bytes(&s.samples)).sum::<usize>()
+            + self.media_sources.iter().map(|s| bytes(&s.samples)).sum::<usize>()
+            + self.transports.iter().map(|s| bytes(&s.samples)).sum::<usize>()
+            + self.candidate_pairs.iter().map(|s| bytes(&s.samples)).sum::<usize>();
+        streams
+            + bytes(&self.events)
+            + bytes(&self.bandwidth)
+            + bytes(&self.stats_times)
+            + bytes(&self.selected_pairs)
+    }
+
     /// First and last time seen (events or stats).
     pub fn time_range(&self) -> Option<(Timestamp, Timestamp)> {
         let mut times = self.events.iter().map(|e| e.at).chain(self.stats_times.iter().copied());

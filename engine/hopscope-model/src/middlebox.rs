@@ -87,6 +87,27 @@ pub struct MiddleboxObservation {
     pub not_modelled: Vec<String>,
 }
 
+impl MiddleboxObservation {
+    /// About how many bytes its time series hold (see [`PeerConnection::series_bytes`]).
+    ///
+    /// [`PeerConnection::series_bytes`]: crate::PeerConnection::series_bytes
+    pub fn series_bytes(&self) -> usize {
+        fn bytes<T>(v: &Vec<T>) -> usize {
+            v.capacity() * std::mem::size_of::<T>()
+        }
+        let clients: usize = self
+            .clients
+            .iter()
+            .map(|c| {
+                bytes(&c.samples)
+                    + c.inbound.iter().map(|s| bytes(&s.samples)).sum::<usize>()
+                    + c.outbound.iter().map(|s| bytes(&s.samples)).sum::<usize>()
+            })
+            .sum();
+        clients + self.allocations.iter().map(|a| bytes(&a.samples)).sum::<usize>()
+    }
+}
+
 /// Which participant a middlebox record belongs to, decided when joining a conference.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParticipantMatch {

@@ -27,6 +27,10 @@ pub struct Config {
     /// least one), so ingest always keeps a core: under overload, live findings refresh
     /// less often while acknowledged data keeps flowing in.
     pub live_evaluation_workers: Option<u32>,
+    /// Memory for what live evaluations have read, MiB: within it, each evaluation parses
+    /// only the observations that arrived since the last (about 1.8 MiB per minute of a
+    /// four-party call); past it, conferences are read from the start at every evaluation.
+    pub live_read_cache_mib: u64,
     /// Largest request body, bytes (after gzip decompression too).
     pub max_body_bytes: usize,
     /// Most observations in one batch.
@@ -85,6 +89,7 @@ impl Default for Config {
             inactivity_timeout_s: 30.0,
             evaluate_every_ms: 1000,
             live_evaluation_workers: None,
+            live_read_cache_mib: 1024,
             max_body_bytes: 8 * 1024 * 1024,
             max_batch_observations: 10_000,
             max_ingest_in_flight: 256,

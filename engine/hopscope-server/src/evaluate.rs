@@ -55,14 +55,33 @@ impl RuleKind for Scripts<'_> {
 /// Reads inputs, joins them into conferences and diagnoses each with an app's rules: YAML,
 /// then Rhai scripts, then plugins.
 pub fn evaluate(inputs: &[Input], rules: &AppRules, limits: &Limits) -> Evaluated {
-    let mut ingested: Vec<Ingested> = Vec::new();
-    let mut errors = Vec::new();
+    let mut read = Read::default();
     for input in inputs {
-        match ingest(&input.name, &input.bytes, limits) {
-            Ok(i) => ingested.push(i),
-            Err(e) => errors.push(e.to_string()),
+        read.add(ingest(&input.name, &input.bytes, limits));
+    }
+    evaluate_read(read, rules)
+}
+
+/// Inputs as ingest read them, in order, and the errors of those it could not read.
+#[derive(Debug, Default)]
+pub struct Read {
+    ingested: Vec<Ingested>,
+    errors: Vec<String>,
+}
+
+impl Read {
+    /// One more input's outcome.
+    pub fn add(&mut self, outcome: Result<Ingested, hopscope_ingest::IngestError>) {
+        match outcome {
+            Ok(i) => self.ingested.push(i),
+            Err(e) => self.errors.push(e.to_string()),
         }
     }
+}
+
+/// [`evaluate`] of inputs already read.
+pub fn evaluate_read(read: Read, rules: &AppRules) -> Evaluated {
+    let Read { ingested, errors } = read;
     let scripts = Scripts { set: &rules.scripts, failures: Mutex::new(Vec::new()) };
     let plugins = PluginRules::new(&rules.plugins);
     let mut kinds: Vec<&dyn RuleKind> = Vec::new();

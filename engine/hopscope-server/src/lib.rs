@@ -281,7 +281,11 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let state = Arc::new(State {
         dispatcher,
         keys: auth::Keys::default(),
-        live: live::Live::new(live_workers(&config, workers), 100_000),
+        live: live::Live::new(
+            live_workers(&config, workers),
+            100_000,
+            usize::try_from(config.live_read_cache_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+        ),
         metrics: metrics::Metrics::default(),
         ingest_limits: hopscope_ingest::Limits { max_input_bytes: 512 * 1024 * 1024 },
         rules: rules::Active::default(),

@@ -1,9 +1,12 @@
 //! Live conferences: re-evaluated as data arrives, pushed to subscribers, ended by
 //! inactivity.
 //!
-//! The registry holds only bookkeeping per conference (a few hundred bytes plus the latest
-//! update); the observations themselves live in the store, which every evaluation reads, so
-//! a restart resumes exactly where the store is. Evaluations run on blocking threads, a
+//! The registry holds bookkeeping per conference (a few hundred bytes plus the latest
+//! update) and, within a memory budget (`live_read_cache_mib`), what its evaluations have
+//! read so far ([`ReadSoFar`]), so that each observation is read from the store and parsed
+//! once rather than at every evaluation. The store stays the ground truth: a conference
+//! over the budget, or any after a restart, is read from the start again, and gives the
+//! same result. Evaluations run on blocking threads, a
 //! bounded number at once; a conference is re-evaluated at most every
 //! `evaluate_every_ms`, and less often when its evaluations are slow, so one huge call
 //! cannot starve the others.
@@ -12,12 +15,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hopscope_store::{Evaluation, FindingRow, Store, Summary};
+use hopscope_ingest::LiveIngest;
+use hopscope_store::{Evaluation, FindingRow, NATIVE_INPUT, Store, Summary};
 use serde::Serialize;
 use tokio::sync::{Semaphore, broadcast};
 
 use crate::State;
-use crate::evaluate::{evaluate, primary, summarize};
+use crate::evaluate::{Read, evaluate_read, primary, summarize};
 
 /// What subscribers of a conference receive.
 #[derive(Clone, Debug, Serialize)]
@@ -83,6 +87,19 @@ struct Entry {
     version: u64,
     latest: Option<Arc<Snapshot>>,
     tx: broadcast::Sender<LiveEvent>,
+    /// What evaluations have read so far, when kept; out while one runs.
+    read: Option<ReadSoFar>,
+}
+
+/// A live conference's native observations as far as its evaluations have read them: the
+/// next evaluation reads only what the store received after `through`.
+#[derive(Debug)]
+pub(crate) struct ReadSoFar {
+    ingest: LiveIngest,
+    /// The store's position after the last observation read.
+    through: i64,
+    /// What it took in memory when kept (`LiveIngest::memory_bytes`).
+    bytes: usize,
 }
 
 impl Entry {
@@ -96,6 +113,7 @@ impl Entry {
             version: 0,
             latest: None,
             tx,
+            read: None,
         }
     }
 }
@@ -108,6 +126,10 @@ pub struct Live {
     /// How many permits `workers` holds when idle.
     worker_count: u32,
     max_live: usize,
+    /// Most bytes of [`ReadSoFar`] kept across all conferences.
+    read_budget: usize,
+    /// Bytes of [`ReadSoFar`] kept now (changed under the `entries` lock).
+    read_kept: std::sync::atomic::AtomicUsize,
 }
 
 /// Subscribing found the conference live.
@@ -124,14 +146,47 @@ pub struct Subscription {
 pub struct Full;
 
 impl Live {
-    /// An empty registry evaluating at most `workers` conferences at once.
-    pub fn new(workers: usize, max_live: usize) -> Live {
+    /// An empty registry evaluating at most `workers` conferences at once, keeping at most
+    /// `read_budget` bytes of what evaluations have read.
+    pub fn new(workers: usize, max_live: usize, read_budget: usize) -> Live {
         Live {
             entries: Mutex::new(HashMap::new()),
             workers: Arc::new(Semaphore::new(workers.max(1))),
             worker_count: u32::try_from(workers.max(1)).unwrap_or(u32::MAX),
             max_live,
+            read_budget,
+            read_kept: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// Bytes kept of what evaluations have read, across conferences.
+    pub fn read_kept_bytes(&self) -> usize {
+        self.read_kept.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Takes what a conference's evaluations have read so far, for the one starting.
+    fn take_read(&self, key: &Key) -> Option<ReadSoFar> {
+        let mut map = self.lock();
+        let read = map.get_mut(key)?.read.take()?;
+        self.read_kept.fetch_sub(read.bytes, std::sync::atomic::Ordering::Relaxed);
+        Some(read)
+    }
+
+    /// Keeps what an evaluation read for the next one, if the conference is still live and
+    /// the budget has room; says whether it was kept.
+    fn keep_read(&self, key: &Key, ingest: LiveIngest, through: i64) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        let bytes = ingest.memory_bytes();
+        let mut map = self.lock();
+        let Some(e) = map.get_mut(key) else { return false };
+        if self.read_kept.load(Relaxed).saturating_add(bytes) > self.read_budget {
+            return false;
+        }
+        self.read_kept.fetch_add(bytes, Relaxed);
+        if let Some(old) = e.read.replace(ReadSoFar { ingest, through, bytes }) {
+            self.read_kept.fetch_sub(old.bytes, Relaxed);
+        }
+        true
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
@@ -253,8 +308,9 @@ impl Live {
         } else {
             LiveEvent::Update(snapshot.clone())
         });
-        if ended {
-            map.remove(key);
+        if ended && let Some(e) = map.remove(key) {
+            let kept = e.read.map_or(0, |r| r.bytes);
+            self.read_kept.fetch_sub(kept, std::sync::atomic::Ordering::Relaxed);
         }
         (changes, ended.then_some(snapshot))
     }
@@ -293,17 +349,46 @@ pub(crate) fn evaluate_conference(
     ended: bool,
 ) -> Result<Snapshot, String> {
     let store: &dyn Store = state.store.as_ref();
-    let mut inputs = store.observations(app, conference).map_err(|e| e.to_string())?;
+    let key = (app.to_string(), conference.to_string());
+    // Only what arrived since the last evaluation is read and parsed, when that one's
+    // reading was kept.
+    let (mut native, after) = match state.live.take_read(&key) {
+        Some(r) => (r.ingest, r.through),
+        None => (LiveIngest::new(NATIVE_INPUT, &state.ingest_limits), 0),
+    };
+    let reused = after > 0;
+    let observations = store.observations_after(app, conference, after).map_err(|e| e.to_string())?;
+    let mut read = Read::default();
+    let mut keep = true;
+    if let Err(e) = native.read(&observations.native) {
+        // As `ingest` refuses a whole input over the limit: none of it is read.
+        read.add(Err(e));
+        keep = false;
+    } else if native.bytes_read() > 0 {
+        read.add(native.ingested());
+    }
+    for upload in &observations.uploads {
+        read.add(hopscope_ingest::ingest(&upload.name, &upload.bytes, &state.ingest_limits));
+    }
     // Relay observations that named no call, from around the time this one's data came:
     // ingest joins each allocation to the participant it matches (by participant id,
     // relay or client address, username) and leaves the rest out of this conference.
     if let Some(record) = store.conference(app, conference).map_err(|e| e.to_string())? {
         let (from, to) =
             (record.first_received_ms - RELAY_SLACK_MS, record.last_received_ms + RELAY_SLACK_MS);
-        inputs.extend(store.relay_observations(app, from, to).map_err(|e| e.to_string())?);
+        if let Some(relay) = store.relay_observations(app, from, to).map_err(|e| e.to_string())? {
+            read.add(hopscope_ingest::ingest(&relay.name, &relay.bytes, &state.ingest_limits));
+        }
     }
+    let kept = !ended && keep && state.live.keep_read(&key, native, observations.through);
+    state.metrics.live_read(match (reused, kept) {
+        (true, _) => "continued",
+        (false, true) => "started",
+        (false, false) => "whole",
+    });
+    state.metrics.live_read_kept_bytes.set(i64::try_from(state.live.read_kept_bytes()).unwrap_or(i64::MAX));
     let rules = state.rules_for(app);
-    let evaluated = evaluate(&inputs, &rules, &state.ingest_limits);
+    let evaluated = evaluate_read(read, &rules);
     if !evaluated.rule_errors.is_empty() {
         state.metrics.rule_errors.inc_by(evaluated.rule_errors.len() as u64);
         tracing::warn!(%app, %conference, errors = %evaluated.rule_errors.join("; "), "rules failed on a conference; the others ran");
@@ -411,7 +496,7 @@ mod tests {
     /// evaluations are dispatched, and data arriving during one waits until the next.
     #[test]
     fn evaluation_lag_is_the_oldest_data_no_evaluation_has_taken_in() -> Result<(), Full> {
-        let live = Live::new(1, 10);
+        let live = Live::new(1, 10, 1 << 20);
         let inactivity = Duration::from_secs(3600);
         let later = |s: u64| Instant::now() + Duration::from_secs(s);
         live.touch("prod", "c1")?;

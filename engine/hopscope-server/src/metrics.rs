@@ -34,6 +34,12 @@ pub struct Metrics {
     /// How long the oldest data not yet in a live evaluation has waited, seconds: how far
     /// behind live views are (0 when every live conference is evaluated up to date).
     pub evaluation_lag_seconds: Gauge<f64, AtomicU64>,
+    /// Live evaluations by how they read the conference: `continued` (only what arrived
+    /// since the last, the rest kept), `started` (from the start, now kept), `whole` (from
+    /// the start, not kept: over the read budget, or the conference ended).
+    pub live_reads: Family<Labels, Counter>,
+    /// Bytes kept of what live evaluations have read (bounded by `live_read_cache_mib`).
+    pub live_read_kept_bytes: Gauge,
     /// Rule files that failed to load (the previous good set stays in use).
     pub rule_errors: Counter,
     /// The process's resident memory, bytes (read at each scrape).
@@ -53,6 +59,8 @@ impl Default for Metrics {
         let live_conferences = Gauge::default();
         let evaluation_lag_seconds = Gauge::<f64, AtomicU64>::default();
         let rule_errors = Counter::default();
+        let live_reads = Family::<Labels, Counter>::default();
+        let live_read_kept_bytes = Gauge::default();
         let resident_bytes = Gauge::default();
         registry.register(
             "process_resident_bytes",
@@ -81,6 +89,16 @@ impl Default for Metrics {
             evaluation_lag_seconds.clone(),
         );
         registry.register(
+            "live_reads",
+            "Live evaluations by how they read the conference (continued, started, whole)",
+            live_reads.clone(),
+        );
+        registry.register(
+            "live_read_kept_bytes",
+            "Memory kept of what live evaluations have read, bytes",
+            live_read_kept_bytes.clone(),
+        );
+        registry.register(
             "rule_errors",
             "Rule files that failed to load, and scripts or plugins that failed on a conference",
             rule_errors.clone(),
@@ -96,6 +114,8 @@ impl Default for Metrics {
             evaluations_queued,
             live_conferences,
             evaluation_lag_seconds,
+            live_reads,
+            live_read_kept_bytes,
             rule_errors,
             resident_bytes,
         }
@@ -106,6 +126,11 @@ impl Metrics {
     /// Counts an ingest request's result.
     pub fn batch(&self, result: &str) {
         self.batches.get_or_create(&vec![("result".to_string(), result.to_string())]).inc();
+    }
+
+    /// Counts how a live evaluation read its conference.
+    pub fn live_read(&self, how: &str) {
+        self.live_reads.get_or_create(&vec![("read".to_string(), how.to_string())]).inc();
     }
 
     /// The exposition text.

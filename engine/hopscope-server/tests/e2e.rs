@@ -173,6 +173,29 @@ async fn a_live_call_is_diagnosed_as_it_runs_and_found_by_user_after_it_ends() -
     let stored: u64 = detail["conference"]["observations"].as_u64().unwrap_or(0);
     assert_eq!(stored as usize, lines.len(), "every observation once, the retry not again");
 
+    // Live evaluations read each batch once, keeping what they read; the final diagnosis
+    // is still exactly what reading the whole call at once gives.
+    let metrics = client.get(url(&server, "/metrics")).send().await?.text().await?;
+    let reads = |how: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("hopscope_live_reads_total{{read=\"{how}\"}} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    assert_eq!(reads("started"), 1, "{metrics}");
+    assert!(reads("continued") >= 3, "{metrics}");
+    assert_eq!(reads("whole"), 0, "{metrics}");
+    let all: String = lines.iter().map(|(_, l)| format!("{l}\n")).collect();
+    let resp = client
+        .post(url(&server, &format!("/v1/evaluate?name={}", hopscope_store::NATIVE_INPUT)))
+        .bearer_auth(PROD_SECRET)
+        .body(all)
+        .send()
+        .await?;
+    let at_once: Value = resp.json().await?;
+    assert_eq!(detail["diagnosis"], at_once["conferences"][0], "read as it came = read at once");
+
     // Feedback attaches to the call.
     let resp = client
         .post(url(&server, "/v1/feedback"))

@@ -105,7 +105,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     }
     /// A conference's raw data as inputs for ingest: its native observations as one NDJSON
     /// input ([`NATIVE_INPUT`], in arrival order), then each uploaded dump.
-    fn observations(&self, app: &str, conference: &str) -> Result<Vec<Input>>;
+    fn observations(&self, app: &str, conference: &str) -> Result<Vec<Input>> {
+        let Observations { native, uploads, .. } = self.observations_after(app, conference, 0)?;
+        let native = (!native.is_empty()).then(|| Input { name: NATIVE_INPUT.to_string(), bytes: native });
+        Ok(native.into_iter().chain(uploads).collect())
+    }
+    /// The native observations of a conference that arrived after position `after` (0: all
+    /// of them), with every uploaded dump, read at one point in time. A live conference's
+    /// evaluations read each observation once this way, passing the `through` of the
+    /// last read.
+    fn observations_after(&self, app: &str, conference: &str, after: i64) -> Result<Observations>;
     /// Relay observations of the app that named no conference, received between `from_ms`
     /// and `to_ms`, as one NDJSON input ([`RELAY_INPUT`]), oldest first; the newest
     /// [`MAX_RELAY_OBSERVATIONS`] (the batch that crosses the cap whole); `None` when there

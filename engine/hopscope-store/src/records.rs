@@ -254,6 +254,18 @@ pub struct Input {
     pub bytes: Vec<u8>,
 }
 
+/// A conference's raw data from a point of its arrival order on (see
+/// [`Store::observations_after`](crate::Store::observations_after)).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observations {
+    /// Native observations after the point, NDJSON in arrival order.
+    pub native: Vec<u8>,
+    /// Every dump uploaded for the conference, whenever it came: a dump is read whole.
+    pub uploads: Vec<Input>,
+    /// Where what was read ends: pass it as `after` to read only what came since.
+    pub through: i64,
+}
+
 /// A rule file an app uploaded.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RuleFile {

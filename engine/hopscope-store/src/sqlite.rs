@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::{
     Appended, Attempt, AttemptOutcome, Batch, ConferenceQuery, ConferenceRecord, ConferenceState, Delivery,
     DeliveryState, Evaluation, Feedback, FindingRow, HeldGroup, Input, KeyGrant, KeyKind,
-    MAX_RELAY_OBSERVATIONS, NATIVE_INPUT, OutboxEntry, RELAY_INPUT, Result, RuleFile, Store, StoreError,
+    MAX_RELAY_OBSERVATIONS, Observations, OutboxEntry, RELAY_INPUT, Result, RuleFile, Store, StoreError,
     Summary, key_hash,
 };
 
@@ -629,20 +629,21 @@ impl Store for SqliteStore {
         self.append_with(batch, done, Room::NoWait);
     }
 
-    fn observations(&self, app: &str, conference: &str) -> Result<Vec<Input>> {
-        let rows: Vec<(String, Vec<u8>)> = self.read(|conn| {
+    fn observations_after(&self, app: &str, conference: &str, after: i64) -> Result<Observations> {
+        // One statement, so the native rows and the uploads are of one moment.
+        let rows: Vec<(i64, String, Vec<u8>)> = self.read(|conn| {
             conn.prepare_cached(
-                "SELECT upload, body FROM observations WHERE app = ?1 AND conference = ?2 ORDER BY seq",
+                "SELECT seq, upload, body FROM observations
+                 WHERE app = ?1 AND conference = ?2 AND (seq > ?3 OR upload <> '') ORDER BY seq",
             )
             .map_err(sql("prepare observations"))?
-            .query_map(params![app, conference], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map(params![app, conference, after], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .map_err(sql("read observations"))?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(sql("read observations"))
         })?;
-        let mut native = Vec::new();
-        let mut uploads = Vec::new();
-        for (upload, body) in rows {
+        let mut out = Observations { through: after, ..Observations::default() };
+        for (seq, upload, body) in rows {
             let bytes = decompress(&body).map_err(|e| StoreError::Corrupt {
                 what: "observations",
                 app: app.into(),
@@ -650,16 +651,12 @@ impl Store for SqliteStore {
                 message: e.to_string(),
             })?;
             if upload.is_empty() {
-                native.extend_from_slice(&bytes);
+                out.native.extend_from_slice(&bytes);
+                out.through = out.through.max(seq);
             } else {
-                uploads.push(Input { name: upload, bytes });
+                out.uploads.push(Input { name: upload, bytes });
             }
         }
-        let mut out = Vec::new();
-        if !native.is_empty() {
-            out.push(Input { name: NATIVE_INPUT.to_string(), bytes: native });
-        }
-        out.extend(uploads);
         Ok(out)
     }
 
@@ -1250,7 +1247,7 @@ fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::BatchPart;
+    use crate::{BatchPart, NATIVE_INPUT};
 
     fn temp_dir() -> Result<tempfile::TempDir> {
         tempfile::tempdir().map_err(|e| StoreError::Open { path: "tmp".into(), message: e.to_string() })
@@ -1354,6 +1351,20 @@ mod tests {
         // Another app sees nothing.
         assert!(store.conference("staging", "c1")?.is_none());
         assert!(store.observations("staging", "c1")?.is_empty());
+        // Read in steps: each native observation once, the upload every time.
+        let first = store.observations_after("prod", "c1", 0)?;
+        assert_eq!(first.native, b"{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
+        assert_eq!(first.uploads.len(), 1);
+        let nothing_new = store.observations_after("prod", "c1", first.through)?;
+        assert!(nothing_new.native.is_empty());
+        assert_eq!(nothing_new.through, first.through, "nothing read: the position stays");
+        assert_eq!(nothing_new.uploads, first.uploads);
+        store.append(batch("b3", "c1", &["{\"a\":4}"], None))?;
+        let next = store.observations_after("prod", "c1", first.through)?;
+        assert_eq!(next.native, b"{\"a\":4}\n");
+        assert!(next.through > first.through);
+        assert_eq!(store.observations_after("prod", "c1", next.through)?.native, b"");
+        assert!(store.observations_after("staging", "c1", 0)?.native.is_empty());
         Ok(())
     }
 

@@ -150,6 +150,12 @@ impl NativeReader {
         }
     }
 
+    /// About how many bytes the time series read so far hold.
+    pub(crate) fn series_bytes(&self) -> usize {
+        self.builders.values().map(ParticipantBuilder::series_bytes).sum::<usize>()
+            + self.collected.series_bytes()
+    }
+
     /// Reads one envelope (`text`, found at `location`); a problem skips it alone.
     fn envelope(&mut self, text: &str, location: Location) {
         let result = serde_json::from_str::<Envelope>(text)

@@ -493,6 +493,11 @@ struct Group {
 }
 
 impl Collected {
+    /// About how many bytes the time series collected so far hold.
+    pub(super) fn series_bytes(&self) -> usize {
+        self.groups.iter().map(|g| g.obs.series_bytes()).sum()
+    }
+
     /// Adds a checked envelope.
     pub(super) fn apply(&mut self, c: Checked) {
         let key = (c.kind, c.server.clone(), c.conference.clone());
