@@ -70,6 +70,11 @@ fn observations_read_as_they_arrive_give_what_reading_them_at_once_gives() {
         last.notes.iter().find(|n| n.message.contains("2 observations were skipped")).expect("noted");
     assert!(skipped.message.contains(&format!("line {}", lines.len() / 3 + 1)), "{}", skipped.message);
     assert_eq!(live.bytes_read(), joined(&lines).len() as u64);
+    // The estimate of what the kept state takes grows with the call, and stays below the
+    // JSON it was read from (most of a report is names and fields nobody models).
+    let memory = live.memory_bytes();
+    println!("{} bytes of observations kept as {memory} bytes of series", live.bytes_read());
+    assert!(memory > 100_000 && (memory as u64) < live.bytes_read(), "{memory}");
 }
 
 #[test]
