@@ -89,7 +89,7 @@ impl Default for Config {
             inactivity_timeout_s: 30.0,
             evaluate_every_ms: 1000,
             live_evaluation_workers: None,
-            live_read_cache_mib: 1024,
+            live_read_cache_mib: 512,
             max_body_bytes: 8 * 1024 * 1024,
             max_batch_observations: 10_000,
             max_ingest_in_flight: 256,

@@ -53,6 +53,9 @@ CREATE TABLE IF NOT EXISTS observations (
     body BLOB NOT NULL -- zstd (gzip in stores written before)
 );
 CREATE INDEX IF NOT EXISTS observations_by_conference ON observations (app, conference, seq);
+-- A conference's uploads without scanning its native observations (read at every live
+-- evaluation, which reads only the native observations it has not read yet).
+CREATE INDEX IF NOT EXISTS observations_uploads ON observations (app, conference, seq) WHERE upload <> '';
 CREATE TABLE IF NOT EXISTS relay_observations (
     seq INTEGER PRIMARY KEY,
     app TEXT NOT NULL,
@@ -630,11 +633,15 @@ impl Store for SqliteStore {
     }
 
     fn observations_after(&self, app: &str, conference: &str, after: i64) -> Result<Observations> {
-        // One statement, so the native rows and the uploads are of one moment.
+        // One statement, so the native rows and the uploads are of one moment; each half
+        // reads its own index range, not every row of the conference.
         let rows: Vec<(i64, String, Vec<u8>)> = self.read(|conn| {
             conn.prepare_cached(
-                "SELECT seq, upload, body FROM observations
-                 WHERE app = ?1 AND conference = ?2 AND (seq > ?3 OR upload <> '') ORDER BY seq",
+                "SELECT seq, upload, body FROM observations WHERE app = ?1 AND conference = ?2 AND seq > ?3
+                 UNION ALL
+                 SELECT seq, upload, body FROM observations
+                 WHERE app = ?1 AND conference = ?2 AND seq <= ?3 AND upload <> ''
+                 ORDER BY seq",
             )
             .map_err(sql("prepare observations"))?
             .query_map(params![app, conference, after], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
