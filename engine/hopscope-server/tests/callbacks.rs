@@ -364,9 +364,14 @@ async fn dry_runs_dead_letters_kill_switches_and_slack() -> TestResult {
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
     // 404: refused, dead at once, on the dead-letter list; a retry by hand puts it back.
+    // Dead with 200 attempts allowed: the 404 was not retried. (An attempt before it may
+    // have timed out on a loaded machine, which is retried; the 404 that followed is not.)
     let dead = deliveries(&server, &client, "dead").await?;
-    assert!(!dead.is_empty() && dead.iter().all(|d| d["action"] == "gone" && d["attempts"] == 1), "{dead:?}");
-    assert!(dead[0]["last_error"].as_str().unwrap_or("").starts_with("404"), "{dead:?}");
+    assert!(!dead.is_empty() && dead.iter().all(|d| d["action"] == "gone"), "{dead:?}");
+    assert!(
+        dead.iter().all(|d| d["last_error"].as_str().unwrap_or("").starts_with("404")),
+        "every one dead on its 404: {dead:?}"
+    );
     let id = dead[0]["id"].as_i64().ok_or("id")?;
     let resp = client
         .post(format!("http://{}/v1/deliveries/{id}/retry", server.address))
