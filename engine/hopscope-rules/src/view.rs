@@ -962,6 +962,15 @@ impl ParticipantEntity {
         )
     }
 
+    /// Where [`pooled_memo`](Self::pooled_memo) keeps a metric that pools streams.
+    fn pool_slot(metric: MetricId) -> usize {
+        match ParticipantField::of(metric) {
+            ParticipantField::HeardLossPercent => 0,
+            ParticipantField::HeardMos => 1,
+            _ => 2,
+        }
+    }
+
     /// A pooled metric at ticks `first..=last`, (tick, value) where known: the same sums as
     /// [`value`](Self::value) in the same order, but stream by stream (see [`pool`]), worked
     /// out once per view and shared by every rule, script and plugin that reads it.
@@ -972,12 +981,7 @@ impl ParticipantEntity {
         if first > last {
             return Vec::new();
         }
-        let slot = match ParticipantField::of(metric) {
-            ParticipantField::HeardLossPercent => 0,
-            ParticipantField::HeardMos => 1,
-            _ => 2,
-        };
-        let all = self.pooled_memo[slot].get_or_init(|| self.pool(metric, view));
+        let all = self.pooled_memo[Self::pool_slot(metric)].get_or_init(|| self.pool(metric, view));
         all.get(first..=last)
             .unwrap_or_default()
             .iter()
@@ -1035,8 +1039,20 @@ impl ParticipantEntity {
             .collect()
     }
 
-    /// A metric at a tick.
+    /// A metric at a tick; metrics pooled over received streams come from the
+    /// participant's memo, so rules reading them tick by tick fill it for every reader
+    /// after them.
     pub fn value(&self, metric: MetricId, tick: usize, view: &View) -> Val {
+        if self.pools_streams(metric) {
+            let all = self.pooled_memo[Self::pool_slot(metric)].get_or_init(|| self.pool(metric, view));
+            return Val::num(all.get(tick).copied().filter(|v| v.is_finite()));
+        }
+        self.value_computed(metric, tick, view)
+    }
+
+    /// A metric at a tick worked out from the streams' windows, without the memo: what
+    /// the memo is tested against.
+    fn value_computed(&self, metric: MetricId, tick: usize, view: &View) -> Val {
         let t = view.ticks[tick];
         let field = ParticipantField::of(metric);
         let media_pcs = || self.pcs.iter().map(|&i| &view.pcs[i]).filter(|pc| pc.has_media);
@@ -1520,6 +1536,15 @@ impl View {
         let mut best = None;
         self.each_number_at(entity, metric, 0, last, |_, v| keep_extreme(&mut best, v, highest));
         best
+    }
+
+    /// [`value`](Self::value) worked out from the windows at that tick, past every memo (a
+    /// participant's metrics pooled over streams): what the memos are tested against.
+    pub fn value_computed(&self, entity: EntityRef, metric: MetricId, tick: usize) -> Val {
+        match entity {
+            EntityRef::Participant(i) => self.participants[i].value_computed(metric, tick, self),
+            _ => self.value(entity, metric, tick),
+        }
     }
 
     /// A metric of an entity at a tick.

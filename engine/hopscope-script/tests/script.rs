@@ -305,13 +305,25 @@ fn pooled_metrics_scan_to_the_same_values_as_tick_by_tick() {
             let mut scanned = Vec::new();
             view.each_number_at(entity, metric, 0, view.ticks.len() - 1, |t, v| scanned.push((t, v)));
             let by_tick: Vec<(usize, f64)> = (0..view.ticks.len())
-                .filter_map(|t| match view.value(entity, metric, t) {
+                .filter_map(|t| match view.value_computed(entity, metric, t) {
                     Val::Num(v) => Some((t, v)),
                     _ => None,
                 })
                 .collect();
             // Bit for bit: the same sums in the same order.
             assert_eq!(scanned, by_tick, "{name} of {entity:?}");
+            // Read tick by tick, through the memo, too.
+            for &(t, v) in &by_tick {
+                assert_eq!(view.value(entity, metric, t), Val::Num(v), "{name} of {entity:?} at {t}");
+            }
+            let known = by_tick.len();
+            let missing =
+                (0..view.ticks.len()).filter(|&t| view.value(entity, metric, t) == Val::Missing).count();
+            assert_eq!(
+                known + missing,
+                view.ticks.len(),
+                "{name} of {entity:?}: a value or missing at every tick"
+            );
             compared += by_tick.len();
             // A window of the call, too.
             let mut part = Vec::new();
