@@ -820,6 +820,42 @@ fn interval_at(list: &[(Timestamp, Timestamp, f64)], t: Timestamp) -> Option<f64
 }
 
 impl PcEntity {
+    /// A metric read from one list of intervals (RTT, available bandwidth) at ticks
+    /// `first..=last`, (tick, value) where known: what [`interval_at`] finds at each tick,
+    /// but found by walking the list alongside the ticks rather than searching it at every
+    /// one. `None` for other metrics.
+    fn intervals_at(
+        &self,
+        metric: MetricId,
+        first: usize,
+        last: usize,
+        view: &View,
+    ) -> Option<Vec<(usize, f64)>> {
+        let list = match PcField::of(metric) {
+            PcField::RttMs => &self.rtt,
+            PcField::AvailableOutgoingKbps => &self.available,
+            _ => return None,
+        };
+        let last = last.min(view.ticks.len().checked_sub(1)?);
+        let mut out = Vec::new();
+        let mut i = 0;
+        for tick in first..=last {
+            let t = view.ticks[tick];
+            // The first interval not over before `t`, as `interval_at`'s search finds it:
+            // ticks only grow, so it only moves forward.
+            while i < list.len() && list[i].1 < t {
+                i += 1;
+            }
+            if let Some((start, end, v)) = list.get(i)
+                && (*start < t && t <= *end || *end == t)
+                && v.is_finite()
+            {
+                out.push((tick, *v));
+            }
+        }
+        Some(out)
+    }
+
     fn connected_at(&self, t: Timestamp) -> bool {
         match upto(&self.ice, t).last() {
             Some((_, s)) => s.is_connected(),
@@ -1481,6 +1517,11 @@ impl View {
                 }
             }
             EntityRef::Hop(i) if let Some(values) = self.hops[i].pooled(metric, first, last, self) => {
+                for (tick, v) in values {
+                    f(tick, v);
+                }
+            }
+            EntityRef::Pc(i) if let Some(values) = self.pcs[i].intervals_at(metric, first, last, self) => {
                 for (tick, v) in values {
                     f(tick, v);
                 }

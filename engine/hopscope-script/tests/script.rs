@@ -279,16 +279,19 @@ fn native_scans_keep_what_a_script_loop_keeps() {
     }
 }
 
-/// Participant metrics pooled over received streams and hop metrics pooled over routes are
-/// scanned stream by stream and route by route; the scan must give exactly what reading
-/// tick by tick gives.
+/// Participant metrics pooled over received streams, hop metrics pooled over routes and a
+/// connection's metrics kept as intervals are scanned stream by stream, route by route and
+/// interval by interval; the scan must give exactly what reading tick by tick gives.
 #[test]
 fn pooled_metrics_scan_to_the_same_values_as_tick_by_tick() {
     use hopscope_rules::view::EntityRef;
     let view = view();
     let participants = (0..view.participants.len()).map(EntityRef::Participant).collect::<Vec<_>>();
     let hops = (0..view.hops.len()).map(EntityRef::Hop).collect::<Vec<_>>();
+    let pcs = (0..view.pcs.len()).map(EntityRef::Pc).collect::<Vec<_>>();
     let cases = [
+        (Scope::PeerConnection, "rtt_ms", &pcs),
+        (Scope::PeerConnection, "available_outgoing_kbps", &pcs),
         (Scope::Participant, "heard_mos", &participants),
         (Scope::Participant, "heard_loss_percent", &participants),
         (Scope::Participant, "seen_video_quality", &participants),
