@@ -516,4 +516,69 @@ mod tests {
         assert!(lag >= Duration::from_secs(7) && lag < Duration::from_secs(8), "c1's data: {lag:?}");
         Ok(())
     }
+
+    /// A reading of `reports` native observations of one participant.
+    fn reading(reports: usize) -> LiveIngest {
+        let mut ingest = LiveIngest::new(NATIVE_INPUT, &hopscope_ingest::Limits::default());
+        let mut ndjson = String::new();
+        for i in 0..reports {
+            let at = 1_700_000_000_000u64 + 1000 * i as u64;
+            ndjson.push_str(&format!(
+                r#"{{"v":1,"conference":"c1","participant":"alice","pc":"pc1","timestamp":{at},"stats":[{{"id":"IT01A1","type":"inbound-rtp","timestamp":{at},"kind":"audio","ssrc":1,"packetsReceived":{p},"packetsLost":0,"jitter":0.01,"bytesReceived":{b}}}]}}"#,
+                p = 50 * i,
+                b = 8000 * i
+            ));
+            ndjson.push('\n');
+        }
+        assert!(ingest.read(ndjson.as_bytes()).is_ok());
+        ingest
+    }
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            conference: "c1".into(),
+            state: "live",
+            version: 0,
+            summary: Summary::default(),
+            findings: Vec::new(),
+            narrative: serde_json::Value::Null,
+            errors: Vec::new(),
+        }
+    }
+
+    /// What evaluations keep of their reading stays within the budget, is handed to the
+    /// next evaluation whole, and leaves with its conference.
+    #[test]
+    fn kept_readings_stay_within_the_budget_and_leave_with_their_conference() -> Result<(), Full> {
+        let one = reading(60);
+        let bytes = one.memory_bytes();
+        assert!(bytes > 0);
+        let live = Live::new(1, 10, bytes + bytes / 4);
+        let (c1, c2) = (("prod".to_string(), "c1".to_string()), ("prod".to_string(), "c2".to_string()));
+        assert!(!live.keep_read(&c1, reading(60), 7), "not live: nothing to keep it with");
+        live.touch("prod", "c1")?;
+        live.touch("prod", "c2")?;
+        assert!(live.keep_read(&c1, one, 7));
+        assert_eq!(live.read_kept_bytes(), bytes);
+        assert!(!live.keep_read(&c2, reading(60), 9), "a second would pass the budget");
+        assert_eq!(live.read_kept_bytes(), bytes);
+        // The next evaluation takes it, with where it stopped; nothing is counted meanwhile.
+        let taken = live.take_read(&c1).ok_or(Full)?;
+        assert_eq!((taken.through, taken.bytes), (7, bytes));
+        assert_eq!(live.read_kept_bytes(), 0);
+        assert!(live.take_read(&c1).is_none());
+        // Now c2's fits; c1's goes back once more data was read, replacing nothing.
+        assert!(live.keep_read(&c2, reading(20), 9));
+        let c2_bytes = live.read_kept_bytes();
+        assert!(c2_bytes < bytes);
+        assert!(!live.keep_read(&c1, taken.ingest, 12), "c1's and c2's together pass the budget");
+        // The conference ends: what it kept goes with it.
+        let inactivity = Duration::from_secs(3600);
+        let (due, _) = live.due(inactivity, Instant::now() + Duration::from_secs(2));
+        assert_eq!(due.len(), 2);
+        let (_, ended) = live.finish(&c2, true, snapshot(), Duration::ZERO, Duration::from_secs(1));
+        assert!(ended.is_some());
+        assert_eq!(live.read_kept_bytes(), 0);
+        Ok(())
+    }
 }
