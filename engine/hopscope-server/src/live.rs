@@ -386,7 +386,6 @@ pub(crate) fn evaluate_conference(
         (false, true) => "started",
         (false, false) => "whole",
     });
-    state.metrics.live_read_kept_bytes.set(i64::try_from(state.live.read_kept_bytes()).unwrap_or(i64::MAX));
     let rules = state.rules_for(app);
     let evaluated = evaluate_read(read, &rules);
     if !evaluated.rule_errors.is_empty() {
@@ -443,6 +442,10 @@ pub async fn run_scheduler(state: Arc<State>, mut stop: tokio::sync::watch::Rece
         }
         let (due, lag) = state.live.due(inactivity, Instant::now());
         state.metrics.live_conferences.set(state.live.len() as i64);
+        state
+            .metrics
+            .live_read_kept_bytes
+            .set(i64::try_from(state.live.read_kept_bytes()).unwrap_or(i64::MAX));
         state.metrics.evaluation_lag_seconds.set(lag.as_secs_f64());
         let mut due = due.into_iter();
         while let Some((key, ending)) = due.next() {
