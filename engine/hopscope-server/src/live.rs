@@ -352,11 +352,12 @@ pub(crate) fn evaluate_conference(
     let key = (app.to_string(), conference.to_string());
     // Only what arrived since the last evaluation is read and parsed, when that one's
     // reading was kept.
-    let (mut native, after) = match state.live.take_read(&key) {
+    let kept_before = state.live.take_read(&key);
+    let reused = kept_before.is_some();
+    let (mut native, after) = match kept_before {
         Some(r) => (r.ingest, r.through),
         None => (LiveIngest::new(NATIVE_INPUT, &state.ingest_limits), 0),
     };
-    let reused = after > 0;
     let observations = store.observations_after(app, conference, after).map_err(|e| e.to_string())?;
     let mut read = Read::default();
     let mut keep = true;

@@ -43,6 +43,12 @@ struct ServerFigures {
     resident_mib_before: f64,
     resident_mib_after: f64,
     resident_kib_per_live_conference: f64,
+    /// Live evaluations that read only what arrived since the last one.
+    reads_continued: f64,
+    /// Live evaluations that read their conference from the start.
+    reads_from_start: f64,
+    /// Memory kept of what live evaluations read, at the end.
+    read_kept_mib: f64,
 }
 
 fn now_ms() -> f64 {
@@ -170,6 +176,12 @@ pub fn run(args: &LoadgenArgs) -> anyhow::Result<ExitCode> {
                     s.resident_mib_before,
                     s.resident_mib_after,
                     s.resident_kib_per_live_conference
+                );
+                outln!(
+                    "live reads: {:.0} of only what was new, {:.0} from the start of the call; {:.1} MiB kept (live_read_cache_mib)",
+                    s.reads_continued,
+                    s.reads_from_start,
+                    s.read_kept_mib
                 );
             }
         }
@@ -300,6 +312,9 @@ async fn play(args: &LoadgenArgs, template: String, collectors: Vec<Batches>) ->
     let server = match (before, after) {
         (Some(b), Some(a)) => {
             let get = |m: &std::collections::HashMap<String, f64>, k: &str| m.get(k).copied().unwrap_or(0.0);
+            let reads = |m: &std::collections::HashMap<String, f64>, how: &str| {
+                get(m, &format!("hopscope_live_reads_total{{read=\"{how}\"}}"))
+            };
             let evaluations =
                 get(&a, "hopscope_evaluation_seconds_count") - get(&b, "hopscope_evaluation_seconds_count");
             let eval_s =
@@ -315,6 +330,9 @@ async fn play(args: &LoadgenArgs, template: String, collectors: Vec<Batches>) ->
                 resident_mib_before: rb / 1048576.0,
                 resident_mib_after: ra / 1048576.0,
                 resident_kib_per_live_conference: if live > 0.0 { (ra - rb) / live / 1024.0 } else { 0.0 },
+                reads_continued: reads(&a, "continued") - reads(&b, "continued"),
+                reads_from_start: ["started", "whole"].iter().map(|r| reads(&a, r) - reads(&b, r)).sum(),
+                read_kept_mib: get(&a, "hopscope_live_read_kept_bytes") / 1048576.0,
             })
         }
         _ => None,
