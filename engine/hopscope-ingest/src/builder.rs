@@ -754,7 +754,7 @@ impl ParticipantBuilder {
     /// [`PeerConnection::series_bytes`](hopscope_model::PeerConnection::series_bytes)).
     pub(crate) fn series_bytes(&self) -> usize {
         self.pcs.iter().map(|b| b.pc.series_bytes()).sum::<usize>()
-            + self.events.capacity() * std::mem::size_of::<Event>()
+            + hopscope_model::conference::capacity_bytes(&self.events)
     }
 
     /// The builder of peer connection `key`, created on first use.

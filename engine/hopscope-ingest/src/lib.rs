@@ -157,15 +157,7 @@ pub fn ingest(name: &str, bytes: &[u8], limits: &Limits) -> Result<Ingested, Ing
         }
         Format::GetStatsSnapshot => one(&|b| formats::snapshot::read(name, text, b))?,
         Format::ObserveRtc => one(&|b| formats::observertc::read(name, text, b))?,
-        Format::Native => {
-            let read = formats::native::read(name, text, &fallback)?;
-            if let Some(c) = read.conference {
-                result.conference_keys.push(("conference".into(), c));
-            }
-            result.middleboxes.extend(read.middleboxes);
-            result.notes.extend(read.notes);
-            read.participants
-        }
+        Format::Native => add_native(&mut result, formats::native::read(name, text, &fallback)?),
         Format::JitsiServer => {
             let dump = formats::jitsi_server::read(name, text)?;
             result.middleboxes.extend(dump.middlebox);
@@ -178,6 +170,17 @@ pub fn ingest(name: &str, bytes: &[u8], limits: &Limits) -> Result<Ingested, Ing
     };
     add_participants(&mut result, builders);
     Ok(result)
+}
+
+/// Adds what a native reader found besides participants (the conference key, middlebox
+/// observations, notes) to `result`; gives the participants' builders.
+fn add_native(result: &mut Ingested, read: formats::native::NativeRead) -> Vec<builder::ParticipantBuilder> {
+    if let Some(c) = read.conference {
+        result.conference_keys.push(("conference".into(), c));
+    }
+    result.middleboxes.extend(read.middleboxes);
+    result.notes.extend(read.notes);
+    read.participants
 }
 
 /// Finishes the participants an input's reader built into `result`, with the conference
@@ -278,15 +281,12 @@ impl LiveIngest {
 
     /// Everything read so far, as [`ingest`] reads it; the stream goes on.
     pub fn ingested(&self) -> Result<Ingested, IngestError> {
-        if self.bytes == 0 {
-            return Err(IngestError::Empty { source_name: self.name.clone() });
-        }
         let read = self.reader.clone().finish()?;
         let mut result = Ingested {
             source: self.name.clone(),
             format: Format::Native,
             participants: Vec::new(),
-            middleboxes: read.middleboxes,
+            middleboxes: Vec::new(),
             conference_keys: Vec::new(),
             notes: Vec::new(),
         };
@@ -297,11 +297,8 @@ impl LiveIngest {
                 message: "invalid UTF-8 replaced with U+FFFD".into(),
             });
         }
-        if let Some(c) = read.conference {
-            result.conference_keys.push(("conference".into(), c));
-        }
-        result.notes.extend(read.notes);
-        add_participants(&mut result, read.participants);
+        let builders = add_native(&mut result, read);
+        add_participants(&mut result, builders);
         Ok(result)
     }
 }

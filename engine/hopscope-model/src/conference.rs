@@ -233,26 +233,28 @@ pub struct PeerConnection {
     pub stats_times: Vec<Timestamp>,
 }
 
+/// Bytes a vector holds room for: what its series takes in memory, for memory budgets.
+pub fn capacity_bytes<T>(v: &Vec<T>) -> usize {
+    v.capacity() * std::mem::size_of::<T>()
+}
+
 impl PeerConnection {
     /// About how many bytes its time series hold (samples, events, report times): what
     /// grows with a call's length, for memory budgets. Ids, names and other fixed parts are
     /// left out.
     pub fn series_bytes(&self) -> usize {
-        fn bytes<T>(v: &Vec<T>) -> usize {
-            v.capacity() * std::mem::size_of::<T>()
-        }
-        let streams = self.inbound.iter().map(|s| bytes(&s.samples)).sum::<usize>()
-            + self.outbound.iter().map(|s| bytes(&s.samples)).sum::<usize>()
-            + self.remote_inbound.iter().map(|s| bytes(&s.samples)).sum::<usize>()
-            + self.remote_outbound.iter().map(|s| bytes(&s.samples)).sum::<usize>()
-            + self.media_sources.iter().map(|s| bytes(&s.samples)).sum::<usize>()
-            + self.transports.iter().map(|s| bytes(&s.samples)).sum::<usize>()
-            + self.candidate_pairs.iter().map(|s| bytes(&s.samples)).sum::<usize>();
+        let streams = self.inbound.iter().map(|s| capacity_bytes(&s.samples)).sum::<usize>()
+            + self.outbound.iter().map(|s| capacity_bytes(&s.samples)).sum::<usize>()
+            + self.remote_inbound.iter().map(|s| capacity_bytes(&s.samples)).sum::<usize>()
+            + self.remote_outbound.iter().map(|s| capacity_bytes(&s.samples)).sum::<usize>()
+            + self.media_sources.iter().map(|s| capacity_bytes(&s.samples)).sum::<usize>()
+            + self.transports.iter().map(|s| capacity_bytes(&s.samples)).sum::<usize>()
+            + self.candidate_pairs.iter().map(|s| capacity_bytes(&s.samples)).sum::<usize>();
         streams
-            + bytes(&self.events)
-            + bytes(&self.bandwidth)
-            + bytes(&self.stats_times)
-            + bytes(&self.selected_pairs)
+            + capacity_bytes(&self.events)
+            + capacity_bytes(&self.bandwidth)
+            + capacity_bytes(&self.stats_times)
+            + capacity_bytes(&self.selected_pairs)
     }
 
     /// First and last time seen (events or stats).

@@ -87,24 +87,23 @@ pub struct MiddleboxObservation {
     pub not_modelled: Vec<String>,
 }
 
+use crate::conference::capacity_bytes;
+
 impl MiddleboxObservation {
     /// About how many bytes its time series hold (see [`PeerConnection::series_bytes`]).
     ///
     /// [`PeerConnection::series_bytes`]: crate::PeerConnection::series_bytes
     pub fn series_bytes(&self) -> usize {
-        fn bytes<T>(v: &Vec<T>) -> usize {
-            v.capacity() * std::mem::size_of::<T>()
-        }
         let clients: usize = self
             .clients
             .iter()
             .map(|c| {
-                bytes(&c.samples)
-                    + c.inbound.iter().map(|s| bytes(&s.samples)).sum::<usize>()
-                    + c.outbound.iter().map(|s| bytes(&s.samples)).sum::<usize>()
+                capacity_bytes(&c.samples)
+                    + c.inbound.iter().map(|s| capacity_bytes(&s.samples)).sum::<usize>()
+                    + c.outbound.iter().map(|s| capacity_bytes(&s.samples)).sum::<usize>()
             })
             .sum();
-        clients + self.allocations.iter().map(|a| bytes(&a.samples)).sum::<usize>()
+        clients + self.allocations.iter().map(|a| capacity_bytes(&a.samples)).sum::<usize>()
     }
 }
 

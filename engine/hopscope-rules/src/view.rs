@@ -815,15 +815,23 @@ fn upto<T>(list: &[(Timestamp, T)], t: Timestamp) -> &[(Timestamp, T)] {
 }
 
 fn interval_at(list: &[(Timestamp, Timestamp, f64)], t: Timestamp) -> Option<f64> {
-    let i = list.partition_point(|(_, end, _)| *end < t);
-    list.get(i).filter(|(start, end, _)| *start < t && t <= *end || *end == t).map(|(_, _, v)| *v)
+    interval_from(list, 0, t).1
+}
+
+/// [`interval_at`] searching `list` from index `from` on: the index of the first interval
+/// not over before `t`, and its value if it covers `t`. Ticks only grow, so a walk over
+/// them passes each answer's index as the next one's `from`.
+fn interval_from(list: &[(Timestamp, Timestamp, f64)], from: usize, t: Timestamp) -> (usize, Option<f64>) {
+    let i = from + list.get(from..).unwrap_or_default().partition_point(|(_, end, _)| *end < t);
+    let v = list.get(i).filter(|(start, end, _)| *start < t && t <= *end || *end == t).map(|(_, _, v)| *v);
+    (i, v)
 }
 
 impl PcEntity {
     /// A metric read from one list of intervals (RTT, available bandwidth) at ticks
     /// `first..=last`, (tick, value) where known: what [`interval_at`] finds at each tick,
-    /// but found by walking the list alongside the ticks rather than searching it at every
-    /// one. `None` for other metrics.
+    /// each search starting where the last one ended rather than at the list's start.
+    /// `None` for other metrics.
     fn intervals_at(
         &self,
         metric: MetricId,
@@ -838,19 +846,12 @@ impl PcEntity {
         };
         let last = last.min(view.ticks.len().checked_sub(1)?);
         let mut out = Vec::new();
-        let mut i = 0;
+        let mut from = 0;
         for tick in first..=last {
-            let t = view.ticks[tick];
-            // The first interval not over before `t`, as `interval_at`'s search finds it:
-            // ticks only grow, so it only moves forward.
-            while i < list.len() && list[i].1 < t {
-                i += 1;
-            }
-            if let Some((start, end, v)) = list.get(i)
-                && (*start < t && t <= *end || *end == t)
-                && v.is_finite()
-            {
-                out.push((tick, *v));
+            let (i, v) = interval_from(list, from, view.ticks[tick]);
+            from = i;
+            if let Some(v) = v.filter(|v| v.is_finite()) {
+                out.push((tick, v));
             }
         }
         Some(out)
@@ -1007,6 +1008,11 @@ impl ParticipantEntity {
         }
     }
 
+    /// A pooled metric at every tick (NaN where unknown), from the memo.
+    fn pooled_all(&self, metric: MetricId, view: &View) -> &[f64] {
+        self.pooled_memo[Self::pool_slot(metric)].get_or_init(|| self.pool(metric, view))
+    }
+
     /// A pooled metric at ticks `first..=last`, (tick, value) where known: the same sums as
     /// [`value`](Self::value) in the same order, but stream by stream (see [`pool`]), worked
     /// out once per view and shared by every rule, script and plugin that reads it.
@@ -1017,8 +1023,8 @@ impl ParticipantEntity {
         if first > last {
             return Vec::new();
         }
-        let all = self.pooled_memo[Self::pool_slot(metric)].get_or_init(|| self.pool(metric, view));
-        all.get(first..=last)
+        self.pooled_all(metric, view)
+            .get(first..=last)
             .unwrap_or_default()
             .iter()
             .enumerate()
@@ -1080,8 +1086,7 @@ impl ParticipantEntity {
     /// after them.
     pub fn value(&self, metric: MetricId, tick: usize, view: &View) -> Val {
         if self.pools_streams(metric) {
-            let all = self.pooled_memo[Self::pool_slot(metric)].get_or_init(|| self.pool(metric, view));
-            return Val::num(all.get(tick).copied().filter(|v| v.is_finite()));
+            return Val::num(self.pooled_all(metric, view).get(tick).copied());
         }
         self.value_computed(metric, tick, view)
     }
