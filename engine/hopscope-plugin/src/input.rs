@@ -88,14 +88,20 @@ enum Column {
 
 /// One pass of plugins over a view: the view, the findings of the rules run before them,
 /// and the parts of a plugin's input that depend only on those (every stream's attributes,
-/// the stream metric columns, megabytes on a big call, and the earlier findings in the
-/// sandbox's terms). These are built once and lent to each plugin of the pass: they move
+/// the stream metric columns, megabytes on a big call, the participants, connections and
+/// hops with their ids and lists, and the earlier findings in the sandbox's terms). These
+/// are built once and lent to each plugin of the pass: they move
 /// into a plugin's input for its call and back afterwards, so the plugins share them
 /// without copying.
 pub struct SharedInput<'v> {
     view: &'v View,
     earlier: &'v [Finding],
     table: Option<(wit::Streams, Vec<String>)>,
+    /// Participants and connections by whether their stream lists are filled in, and
+    /// hops: the metrics in them are the last plugin's, replaced for each.
+    participants: HashMap<bool, Vec<wit::Participant>>,
+    peer_connections: HashMap<bool, Vec<wit::PeerConnection>>,
+    hops: Option<Vec<wit::Hop>>,
     columns: HashMap<(MetricId, bool), Column>,
     /// Stream summaries plugins asked for (`summarise-streams`), kept for the next one.
     pub(crate) summaries: RefCell<HashMap<MetricId, wit::StreamSummary>>,
@@ -118,6 +124,9 @@ impl<'v> SharedInput<'v> {
             view,
             earlier,
             table: None,
+            participants: HashMap::new(),
+            peer_connections: HashMap::new(),
+            hops: None,
             columns: HashMap::new(),
             summaries: RefCell::new(HashMap::new()),
             earlier_findings: None,
@@ -137,14 +146,65 @@ impl<'v> SharedInput<'v> {
         self.table.take().unwrap_or_else(|| stream_table(self.view))
     }
 
+    fn take_participants(&mut self, with_streams: bool) -> Vec<wit::Participant> {
+        self.participants.remove(&with_streams).unwrap_or_else(|| {
+            let view = self.view;
+            view.participants
+                .iter()
+                .map(|p| wit::Participant {
+                    id: p.id.to_string(),
+                    peer_connections: indices(&p.pcs),
+                    streams: if with_streams { indices(&p.streams) } else { Vec::new() },
+                    metrics: no_metrics(),
+                })
+                .collect()
+        })
+    }
+
+    fn take_peer_connections(&mut self, with_streams: bool) -> Vec<wit::PeerConnection> {
+        self.peer_connections.remove(&with_streams).unwrap_or_else(|| {
+            let view = self.view;
+            view.pcs
+                .iter()
+                .map(|pc| wit::PeerConnection {
+                    id: pc.id.to_string(),
+                    participant: index(pc.participant),
+                    streams: if with_streams { indices(&pc.streams) } else { Vec::new() },
+                    metrics: no_metrics(),
+                })
+                .collect()
+        })
+    }
+
+    fn take_hops(&mut self) -> Vec<wit::Hop> {
+        self.hops.take().unwrap_or_else(|| {
+            let view = self.view;
+            (0..view.hops.len())
+                .map(|i| wit::Hop {
+                    from: hop_text(view, i, "from"),
+                    to: hop_text(view, i, "to"),
+                    from_kind: hop_text(view, i, "from_kind"),
+                    to_kind: hop_text(view, i, "to_kind"),
+                    metrics: no_metrics(),
+                })
+                .collect()
+        })
+    }
+
     fn take_column(&mut self, w: &Wanted) -> Column {
         self.columns.remove(&(w.id, w.text)).unwrap_or_else(|| stream_column(self.view, w))
     }
 
     /// Takes back what [`conference`] lent to `input`.
     pub(crate) fn put_back(&mut self, input: wit::Conference, wanted: &[Wanted]) {
+        let with_streams = reads(wanted, Scope::Stream);
         if !input.streams.participant.is_empty() {
             self.table = Some((input.streams, input.codecs));
+        }
+        self.participants.insert(with_streams, input.participants);
+        self.peer_connections.insert(with_streams, input.peer_connections);
+        if !input.hops.is_empty() {
+            self.hops = Some(input.hops);
         }
         self.earlier_findings = Some(input.earlier_findings);
         let mut numbers = input.stream_metrics.numbers.into_iter();
@@ -173,6 +233,15 @@ fn stream_columns(shared: &mut SharedInput<'_>, wanted: &[Wanted]) -> wit::Metri
         }
     }
     out
+}
+
+/// Whether a plugin wanting `wanted` reads metrics of `scope`.
+fn reads(wanted: &[Wanted], scope: Scope) -> bool {
+    wanted.iter().any(|w| w.scope == scope)
+}
+
+fn no_metrics() -> wit::Metrics {
+    wit::Metrics { numbers: Vec::new(), texts: Vec::new() }
 }
 
 fn hop_text(view: &View, hop: usize, metric: &str) -> String {
@@ -263,41 +332,20 @@ pub(crate) fn conference(shared: &mut SharedInput<'_>, wanted: &[Wanted]) -> wit
     let view = shared.view;
     // A 50-person SFU call has 5000 streams: a plugin that reads no stream (or hop)
     // metric gets none, rather than paying to copy them into its sandbox.
-    let reads = |scope: Scope| wanted.iter().any(|w| w.scope == scope);
-    let (with_streams, with_hops) = (reads(Scope::Stream), reads(Scope::Hop));
-    let stream_list = |v: &[usize]| if with_streams { indices(v) } else { Vec::new() };
-    let participants: Vec<wit::Participant> = view
-        .participants
-        .iter()
-        .enumerate()
-        .map(|(i, p)| wit::Participant {
-            id: p.id.to_string(),
-            peer_connections: indices(&p.pcs),
-            streams: stream_list(&p.streams),
-            metrics: metrics(view, EntityRef::Participant(i), Scope::Participant, wanted),
-        })
-        .collect();
-    let peer_connections = view
-        .pcs
-        .iter()
-        .enumerate()
-        .map(|(i, pc)| wit::PeerConnection {
-            id: pc.id.to_string(),
-            participant: index(pc.participant),
-            streams: stream_list(&pc.streams),
-            metrics: metrics(view, EntityRef::Pc(i), Scope::PeerConnection, wanted),
-        })
-        .collect();
+    let (with_streams, with_hops) = (reads(wanted, Scope::Stream), reads(wanted, Scope::Hop));
+    let mut participants = shared.take_participants(with_streams);
+    for (i, p) in participants.iter_mut().enumerate() {
+        p.metrics = metrics(view, EntityRef::Participant(i), Scope::Participant, wanted);
+    }
+    let mut peer_connections = shared.take_peer_connections(with_streams);
+    for (i, pc) in peer_connections.iter_mut().enumerate() {
+        pc.metrics = metrics(view, EntityRef::Pc(i), Scope::PeerConnection, wanted);
+    }
     let (streams, codecs) = if with_streams { shared.take_table() } else { (no_streams(), Vec::new()) };
-    let hops = (0..if with_hops { view.hops.len() } else { 0 })
-        .map(|i| wit::Hop {
-            from: hop_text(view, i, "from"),
-            to: hop_text(view, i, "to"),
-            from_kind: hop_text(view, i, "from_kind"),
-            to_kind: hop_text(view, i, "to_kind"),
-            metrics: metrics(view, EntityRef::Hop(i), Scope::Hop, wanted),
-        })
-        .collect();
+    let mut hops = if with_hops { shared.take_hops() } else { Vec::new() };
+    for (i, hop) in hops.iter_mut().enumerate() {
+        hop.metrics = metrics(view, EntityRef::Hop(i), Scope::Hop, wanted);
+    }
     wit::Conference {
         id: view.conference.to_string(),
         ticks_ms: view.ticks.iter().map(|t| t.epoch_ms()).collect(),
@@ -323,10 +371,17 @@ fn earlier_findings(view: &View, earlier: &[Finding]) -> Vec<wit::EarlierFinding
     }
     // Findings name entities by ids; a finding's stream is found under its peer connection
     // (a few dozen streams) rather than through a map of all 5000 built per plugin.
-    let participants: HashMap<&str, usize> =
+    // Sorted ids, searched: cheaper to build than a hash map for the few findings a
+    // call has.
+    let mut participants: Vec<(&str, usize)> =
         view.participants.iter().enumerate().map(|(i, p)| (&*p.id, i)).collect();
+    participants.sort_unstable();
+    let participant_index = |id: &str| -> Option<usize> {
+        let at = participants.binary_search_by(|(known, _)| (*known).cmp(id)).ok()?;
+        participants.get(at).map(|(_, i)| *i)
+    };
     let pc_of = |participant: &str, pc: &str| -> Option<usize> {
-        let p = view.participants.get(*participants.get(participant)?)?;
+        let p = view.participants.get(participant_index(participant)?)?;
         p.pcs.iter().copied().find(|&i| view.pcs.get(i).is_some_and(|c| &*c.id == pc))
     };
     let stream_of = |participant: &str, pc: &str, direction: &str, ssrc: Option<u32>| -> Option<usize> {
@@ -351,7 +406,7 @@ fn earlier_findings(view: &View, earlier: &[Finding]) -> Vec<wit::EarlierFinding
                 Scope::Stream => stream_of(p, pc, s.direction.as_deref().unwrap_or_default(), s.ssrc)
                     .map(|i| wit::Subject::Stream(index(i))),
                 Scope::PeerConnection => pc_of(p, pc).map(|i| wit::Subject::PeerConnection(index(i))),
-                Scope::Participant => participants.get(p).map(|&i| wit::Subject::Participant(index(i))),
+                Scope::Participant => participant_index(p).map(|i| wit::Subject::Participant(index(i))),
                 Scope::Hop => {
                     s.hop.as_deref().and_then(|h| hops.get(h)).map(|&i| wit::Subject::Hop(index(i)))
                 }
@@ -359,7 +414,7 @@ fn earlier_findings(view: &View, earlier: &[Finding]) -> Vec<wit::EarlierFinding
             }
             .unwrap_or(wit::Subject::Conference);
             wit::EarlierFinding {
-                participant: s.participant.as_deref().and_then(|p| participants.get(p)).map(|&i| index(i)),
+                participant: s.participant.as_deref().and_then(participant_index).map(index),
                 rule: f.rule.clone(),
                 severity: convert::severity_to_wit(f.severity),
                 category: convert::category_to_wit(f.category),

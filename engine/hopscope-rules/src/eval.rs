@@ -579,7 +579,7 @@ fn finish(rule: &Rule, view: &View, entity: EntityRef, episode: Episode, last: u
     let ticks = &view.ticks;
     let end = cleared.unwrap_or(last);
     let metrics = rule.scope.metrics();
-    let at = |t: usize| ticks[t].to_rfc3339();
+    let at = |t: usize| view.tick_time(t).to_string();
     let evidence: Vec<Evidence> = rule
         .evidence
         .iter()
@@ -662,7 +662,7 @@ fn render(rule: &Rule, view: &View, entity: EntityRef, raised: usize, end: usize
         match part {
             Part::Text(t) => out.push_str(t),
             Part::Duration => out.push_str(&format_duration(duration_s)),
-            Part::Since => out.push_str(view.ticks[raised].to_rfc3339().get(11..19).unwrap_or_default()),
+            Part::Since => out.push_str(view.tick_time(raised).get(11..19).unwrap_or_default()),
             Part::Rule => out.push_str(&rule.id),
             Part::Severity => out.push_str(rule.severity.as_str()),
             Part::Metric(m, pick, format, fallback) => {

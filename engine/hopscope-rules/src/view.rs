@@ -799,6 +799,10 @@ pub struct PcEntity {
     paths: Vec<(Timestamp, PathFacts)>,
     rtt: Vec<(Timestamp, Timestamp, f64)>,
     available: Vec<(Timestamp, Timestamp, f64)>,
+    /// RTT and the bandwidth estimate at every tick (NaN where unknown), worked out on
+    /// first read: a connection's RTT without ICE figures comes from every sent stream's
+    /// RTCP reports, a list of thousands of intervals to search at each tick.
+    interval_memo: [std::sync::OnceLock<Box<[f64]>>; 2],
 }
 
 #[derive(Debug, Clone, Default)]
@@ -812,6 +816,17 @@ struct PathFacts {
 
 fn upto<T>(list: &[(Timestamp, T)], t: Timestamp) -> &[(Timestamp, T)] {
     &list[..list.partition_point(|(at, _)| *at <= t)]
+}
+
+/// Calls `f` with (tick, value) for each finite value of `values` (one per tick) at ticks
+/// `first..=last`.
+fn each_known(values: &[f64], first: usize, last: usize, mut f: impl FnMut(usize, f64)) {
+    let last = last.min(values.len().saturating_sub(1));
+    for (k, &v) in values.get(first..=last).unwrap_or_default().iter().enumerate() {
+        if v.is_finite() {
+            f(first + k, v);
+        }
+    }
 }
 
 fn interval_at(list: &[(Timestamp, Timestamp, f64)], t: Timestamp) -> Option<f64> {
@@ -828,33 +843,32 @@ fn interval_from(list: &[(Timestamp, Timestamp, f64)], from: usize, t: Timestamp
 }
 
 impl PcEntity {
-    /// A metric read from one list of intervals (RTT, available bandwidth) at ticks
-    /// `first..=last`, (tick, value) where known: what [`interval_at`] finds at each tick,
-    /// each search starting where the last one ended rather than at the list's start.
-    /// `None` for other metrics.
-    fn intervals_at(
-        &self,
-        metric: MetricId,
-        first: usize,
-        last: usize,
-        view: &View,
-    ) -> Option<Vec<(usize, f64)>> {
-        let list = match PcField::of(metric) {
-            PcField::RttMs => &self.rtt,
-            PcField::AvailableOutgoingKbps => &self.available,
-            _ => return None,
-        };
-        let last = last.min(view.ticks.len().checked_sub(1)?);
-        let mut out = Vec::new();
-        let mut from = 0;
-        for tick in first..=last {
-            let (i, v) = interval_from(list, from, view.ticks[tick]);
-            from = i;
-            if let Some(v) = v.filter(|v| v.is_finite()) {
-                out.push((tick, v));
-            }
+    /// The list of intervals a metric reads (RTT, available bandwidth) and where its
+    /// memo is; `None` for other metrics.
+    fn interval_list(&self, metric: MetricId) -> Option<(&[(Timestamp, Timestamp, f64)], usize)> {
+        match PcField::of(metric) {
+            PcField::RttMs => Some((&self.rtt, 0)),
+            PcField::AvailableOutgoingKbps => Some((&self.available, 1)),
+            _ => None,
         }
-        Some(out)
+    }
+
+    /// A metric read from one list of intervals at every tick (NaN where unknown), from
+    /// the memo: what [`interval_at`] finds at each tick, each search starting where the
+    /// last one ended rather than at the list's start. `None` for other metrics.
+    fn intervals_all(&self, metric: MetricId, view: &View) -> Option<&[f64]> {
+        let (list, slot) = self.interval_list(metric)?;
+        Some(self.interval_memo[slot].get_or_init(|| {
+            let mut from = 0;
+            view.ticks
+                .iter()
+                .map(|&t| {
+                    let (i, v) = interval_from(list, from, t);
+                    from = i;
+                    v.filter(|v| v.is_finite()).unwrap_or(f64::NAN)
+                })
+                .collect()
+        }))
     }
 
     fn connected_at(&self, t: Timestamp) -> bool {
@@ -949,8 +963,9 @@ impl PcEntity {
             PcField::RemoteCandidateType => Val::text(self.path(t).and_then(|p| p.remote_type.as_ref())),
             PcField::NetworkType => Val::text(self.path(t).and_then(|p| p.network_type.as_ref())),
             PcField::IcePolicy => Val::text(self.ice_policy.as_ref()),
-            PcField::RttMs => Val::num(interval_at(&self.rtt, t)),
-            PcField::AvailableOutgoingKbps => Val::num(interval_at(&self.available, t)),
+            PcField::RttMs | PcField::AvailableOutgoingKbps => {
+                Val::num(self.intervals_all(metric, view).and_then(|v| v.get(tick).copied()))
+            }
             PcField::SendKbps => sum(|s, w| s.active_kbps(w), false),
             PcField::ReceiveKbps => sum(|s, w| s.active_kbps(w), true),
             PcField::OutboundPacketRate => sum(|s, w| s.packet_rate_or_zero(w), false),
@@ -989,7 +1004,7 @@ pub struct ParticipantEntity {
 
 impl ParticipantEntity {
     /// Whether a metric pools what the participant received (over dozens of streams in a
-    /// big call), which [`pooled`](Self::pooled) computes for many ticks at once.
+    /// big call), which [`pooled_all`](Self::pooled_all) computes for every tick at once.
     fn pools_streams(&self, metric: MetricId) -> bool {
         matches!(
             ParticipantField::of(metric),
@@ -1008,29 +1023,12 @@ impl ParticipantEntity {
         }
     }
 
-    /// A pooled metric at every tick (NaN where unknown), from the memo.
+    /// A pooled metric at every tick (NaN where unknown), from the memo: the same sums as
+    /// [`value_computed`](Self::value_computed) in the same order, but stream by stream
+    /// (see [`pool`](Self::pool)), worked out once per view and shared by every rule, script
+    /// and plugin that reads it.
     fn pooled_all(&self, metric: MetricId, view: &View) -> &[f64] {
         self.pooled_memo[Self::pool_slot(metric)].get_or_init(|| self.pool(metric, view))
-    }
-
-    /// A pooled metric at ticks `first..=last`, (tick, value) where known: the same sums as
-    /// [`value`](Self::value) in the same order, but stream by stream (see [`pool`]), worked
-    /// out once per view and shared by every rule, script and plugin that reads it.
-    ///
-    /// [`pool`]: Self::pool
-    fn pooled(&self, metric: MetricId, first: usize, last: usize, view: &View) -> Vec<(usize, f64)> {
-        let last = last.min(view.ticks.len().saturating_sub(1));
-        if first > last {
-            return Vec::new();
-        }
-        self.pooled_all(metric, view)
-            .get(first..=last)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.is_finite())
-            .map(|(k, &v)| (first + k, v))
-            .collect()
     }
 
     /// A pooled metric at every tick (NaN where unknown), stream by stream, so the scan
@@ -1307,6 +1305,8 @@ pub struct View {
     pub conf: ConferenceEntity,
     /// Every stream's numbers.
     numbers: StreamNumbers,
+    /// Each tick's time in RFC 3339, written on first read: every finding quotes a few.
+    tick_times: std::sync::OnceLock<Box<[Box<str>]>>,
 }
 
 /// One entity of some scope.
@@ -1358,6 +1358,7 @@ impl View {
             participants: Vec::new(),
             hops: Vec::new(),
             numbers,
+            tick_times: std::sync::OnceLock::new(),
             conf: ConferenceEntity {
                 id: conference.id.as_str().into(),
                 topology: topology(conference).into(),
@@ -1516,20 +1517,17 @@ impl View {
     ) {
         match entity {
             EntityRef::Stream(i) => self.stream(i).each_number_at(metric, first, last, f),
+            // Participants' pooled metrics and connections' interval metrics: from the memo.
             EntityRef::Participant(i) if self.participants[i].pools_streams(metric) => {
-                for (tick, v) in self.participants[i].pooled(metric, first, last, self) {
-                    f(tick, v);
-                }
+                each_known(self.participants[i].pooled_all(metric, self), first, last, f);
             }
             EntityRef::Hop(i) if let Some(values) = self.hops[i].pooled(metric, first, last, self) => {
                 for (tick, v) in values {
                     f(tick, v);
                 }
             }
-            EntityRef::Pc(i) if let Some(values) = self.pcs[i].intervals_at(metric, first, last, self) => {
-                for (tick, v) in values {
-                    f(tick, v);
-                }
+            EntityRef::Pc(i) if let Some(values) = self.pcs[i].intervals_all(metric, self) => {
+                each_known(values, first, last, f);
             }
             _ => {
                 for tick in first..=last.min(self.ticks.len().saturating_sub(1)) {
@@ -1541,12 +1539,18 @@ impl View {
         }
     }
 
-    /// Drops what reads worked out and kept (each participant's pooled series), so that a
-    /// benchmark repeating evaluations on one view pays for them on every run, as each
-    /// evaluation of a fresh view does.
+    /// Drops what reads worked out and kept (each participant's pooled series, each
+    /// connection's RTT and bandwidth estimate per tick), so that a benchmark repeating
+    /// evaluations on one view pays for them on every run, as each evaluation of a fresh
+    /// view does.
     pub fn forget_memos(&mut self) {
         for p in &mut self.participants {
             for memo in &mut p.pooled_memo {
+                memo.take();
+            }
+        }
+        for pc in &mut self.pcs {
+            for memo in &mut pc.interval_memo {
                 memo.take();
             }
         }
@@ -1584,11 +1588,23 @@ impl View {
         best
     }
 
+    /// The time of tick `t` in RFC 3339 (`2024-05-01T10:00:02.000Z`), as findings quote it.
+    ///
+    /// # Panics
+    /// When `t` is not a tick of the grid, as indexing `ticks` would.
+    pub fn tick_time(&self, t: usize) -> &str {
+        &self.tick_times.get_or_init(|| self.ticks.iter().map(|t| t.to_rfc3339().into()).collect())[t]
+    }
+
     /// [`value`](Self::value) worked out from the windows at that tick, past every memo (a
-    /// participant's metrics pooled over streams): what the memos are tested against.
+    /// participant's metrics pooled over streams, a connection's RTT and bandwidth
+    /// estimate): what the memos are tested against.
     pub fn value_computed(&self, entity: EntityRef, metric: MetricId, tick: usize) -> Val {
         match entity {
             EntityRef::Participant(i) => self.participants[i].value_computed(metric, tick, self),
+            EntityRef::Pc(i) if let Some((list, _)) = self.pcs[i].interval_list(metric) => {
+                Val::num(interval_at(list, self.ticks[tick]))
+            }
             _ => self.value(entity, metric, tick),
         }
     }
@@ -1768,6 +1784,7 @@ fn pc_entity(pi: usize, ci: usize, p: &Participant, pc: &PeerConnection) -> PcEn
         paths,
         rtt,
         available,
+        interval_memo: Default::default(),
     }
 }
 

@@ -19,6 +19,7 @@
 //! The view is reachable only while a script runs: the host lends it through a scoped
 //! thread-local, so nothing a script holds can outlive it or write to it.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -32,6 +33,13 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, INT, ImmutableString, M
 
 scoped_tls::scoped_thread_local!(static VIEW: View);
 scoped_tls::scoped_thread_local!(static EARLIER: Array);
+scoped_tls::scoped_thread_local!(static LISTS: RefCell<Lists>);
+
+/// Lists of entities already given out during one run of the scripts, by what was asked
+/// (parent, scope, direction, kind): the scripts of a set mostly ask the same questions
+/// (`conf.streams("inbound")`), and on a 5000-stream call each answer is a pass over
+/// every stream's attributes. A list is read-only, so the scripts share one copy.
+type Lists = HashMap<(EntityRef, Scope, Option<bool>, Option<MediaKind>), Entities>;
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
@@ -116,7 +124,26 @@ impl Iterator for EntitiesIter {
 
 /// Runs `f` with `view` and `earlier` readable by scripts on this thread.
 pub(crate) fn lend<R>(view: &View, earlier: &Array, f: impl FnOnce() -> R) -> R {
-    VIEW.set(view, || EARLIER.set(earlier, f))
+    let lists = RefCell::new(Lists::new());
+    VIEW.set(view, || EARLIER.set(earlier, || LISTS.set(&lists, f)))
+}
+
+/// The list asked for by `key`, from an earlier ask of this run or from `make`.
+fn list(
+    key: (EntityRef, Scope, Option<bool>, Option<MediaKind>),
+    make: impl FnOnce() -> Entities,
+) -> Entities {
+    if !LISTS.is_set() {
+        return make();
+    }
+    LISTS.with(|lists| {
+        if let Some(known) = lists.borrow().get(&key) {
+            return known.clone();
+        }
+        let made = make();
+        lists.borrow_mut().insert(key, made.clone());
+        made
+    })
 }
 
 /// The view, while a script runs.
@@ -193,7 +220,7 @@ pub(crate) fn to_dynamic(v: Val) -> Dynamic {
 }
 
 fn children(e: Entity, scope: Scope) -> Fallible<Entities> {
-    with_view(e, |view| Ok(Entities::from_refs(view.children(e.0, scope))))
+    with_view(e, |view| Ok(list((e.0, scope, None, None), || Entities::from_refs(view.children(e.0, scope)))))
 }
 
 /// Streams of an entity going one way (`inbound`/`outbound`), of one kind (`audio`/`video`)
@@ -211,11 +238,13 @@ fn streams_of(e: Entity, direction: &str, kind: Option<&str>) -> Fallible<Entiti
         Some(k) => return Err(format!("kind `{k}`: one of audio, video").into()),
     };
     with_view(e, |view| {
-        Ok(Entities::from_refs(view.children(e.0, Scope::Stream).into_iter().filter(|r| {
-            let EntityRef::Stream(i) = r else { return false };
-            let a = &view.streams[*i].attrs;
-            a.inbound == inbound && media.is_none_or(|m| a.media == Some(m))
-        })))
+        Ok(list((e.0, Scope::Stream, Some(inbound), media), || {
+            Entities::from_refs(view.children(e.0, Scope::Stream).into_iter().filter(|r| {
+                let EntityRef::Stream(i) = r else { return false };
+                let a = &view.streams[*i].attrs;
+                a.inbound == inbound && media.is_none_or(|m| a.media == Some(m))
+            }))
+        }))
     })
 }
 
@@ -462,7 +491,7 @@ fn step_ms(e: &mut Entity) -> Fallible<f64> {
 }
 
 fn time(e: &mut Entity, t: INT) -> Fallible<ImmutableString> {
-    with_view(*e, |view| Ok(view.ticks[tick(view, t)?].to_rfc3339().into()))
+    with_view(*e, |view| Ok(view.tick_time(tick(view, t)?).into()))
 }
 
 fn findings(_: &mut Entity) -> Fallible<Array> {

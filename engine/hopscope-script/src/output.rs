@@ -100,7 +100,7 @@ pub(crate) fn finding(meta: &Meta, view: &View, item: Dynamic) -> Result<Finding
         }
     };
     let ticks = &view.ticks;
-    let at = |t: usize| ticks[t].to_rfc3339();
+    let at = |t: usize| view.tick_time(t).to_string();
     let mut evidence = Vec::new();
     let mut peak = Vec::new();
     for n in &names {
