@@ -1307,6 +1307,9 @@ pub struct View {
     numbers: StreamNumbers,
     /// Each tick's time in RFC 3339, written on first read: every finding quotes a few.
     tick_times: std::sync::OnceLock<Box<[Box<str>]>>,
+    /// Each stream's direction and kind, two bytes a stream: picking one way and kind out
+    /// of a 5000-stream call reads these rather than every stream's attributes.
+    flows: Vec<(bool, Option<MediaKind>)>,
 }
 
 /// One entity of some scope.
@@ -1359,6 +1362,7 @@ impl View {
             hops: Vec::new(),
             numbers,
             tick_times: std::sync::OnceLock::new(),
+            flows: Vec::new(),
             conf: ConferenceEntity {
                 id: conference.id.as_str().into(),
                 topology: topology(conference).into(),
@@ -1425,6 +1429,7 @@ impl View {
         for st in &mut view.streams {
             st.attrs.sender_index = st.attrs.sender.as_deref().and_then(|id| index_of.get(id).copied());
         }
+        view.flows = view.streams.iter().map(|s| (s.attrs.inbound, s.attrs.media)).collect();
         let graph = PathGraph::build(conference);
         for link in graph.links() {
             let (Some(a), Some(b)) = (graph.hop(link.from), graph.hop(link.to)) else { continue };
@@ -1474,6 +1479,24 @@ impl View {
             Scope::Participant => (0..self.participants.len()).map(EntityRef::Participant).collect(),
             Scope::Hop => (0..self.hops.len()).map(EntityRef::Hop).collect(),
             Scope::Conference => vec![EntityRef::Conference],
+        }
+    }
+
+    /// The streams of `parent` (the conference, a participant or a connection) received
+    /// (`inbound`) or sent, of one kind when `media` says which.
+    pub fn streams_flowing(&self, parent: EntityRef, inbound: bool, media: Option<MediaKind>) -> Vec<usize> {
+        let flows = |i: usize| {
+            self.flows
+                .get(i)
+                .is_some_and(|&(way, kind)| way == inbound && media.is_none_or(|m| kind == Some(m)))
+        };
+        match parent {
+            EntityRef::Conference => (0..self.streams.len()).filter(|&i| flows(i)).collect(),
+            EntityRef::Participant(p) => {
+                self.participants[p].streams.iter().copied().filter(|&i| flows(i)).collect()
+            }
+            EntityRef::Pc(c) => self.pcs[c].streams.iter().copied().filter(|&i| flows(i)).collect(),
+            EntityRef::Stream(_) | EntityRef::Hop(_) => Vec::new(),
         }
     }
 

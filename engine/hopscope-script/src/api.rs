@@ -239,11 +239,7 @@ fn streams_of(e: Entity, direction: &str, kind: Option<&str>) -> Fallible<Entiti
     };
     with_view(e, |view| {
         Ok(list((e.0, Scope::Stream, Some(inbound), media), || {
-            Entities::from_refs(view.children(e.0, Scope::Stream).into_iter().filter(|r| {
-                let EntityRef::Stream(i) = r else { return false };
-                let a = &view.streams[*i].attrs;
-                a.inbound == inbound && media.is_none_or(|m| a.media == Some(m))
-            }))
+            Entities::from_refs(view.streams_flowing(e.0, inbound, media).into_iter().map(EntityRef::Stream))
         }))
     })
 }

@@ -180,9 +180,17 @@ fn streams_filter_by_direction_and_kind_natively() {
     let body = r#"
         let a = conf.streams("inbound", "audio").len();
         let b = conf.participants()[0].streams("outbound").len();
-        [#{ about: conf, message: `${a} ${b}` }]
+        let c = conf.peer_connections()[1].streams("inbound", "video").len();
+        // Asked again in the same run: the list given out the first time.
+        let again = conf.streams("inbound", "audio").len() + conf.participants()[0].streams("outbound").len();
+        [#{ about: conf, message: `${a} ${b} ${c} ${again}` }]
     "#;
     let run = one("conference", body).run(&view, &[]);
+    let pc_inbound_video = view
+        .streams
+        .iter()
+        .filter(|s| s.pc == 1 && &*s.attrs.direction == "inbound" && s.attrs.kind.as_deref() == Some("video"))
+        .count();
     let inbound_audio = view
         .streams
         .iter()
@@ -192,7 +200,11 @@ fn streams_filter_by_direction_and_kind_natively() {
         view.streams.iter().filter(|s| s.participant == 0 && &*s.attrs.direction == "outbound").count();
     // Four people through an SFU: each hears the three others.
     assert_eq!(inbound_audio, 12);
-    assert_eq!(run.findings[0].message, format!("{inbound_audio} {first_outbound}"));
+    assert!(pc_inbound_video > 0);
+    assert_eq!(
+        run.findings[0].message,
+        format!("{inbound_audio} {first_outbound} {pc_inbound_video} {}", inbound_audio + first_outbound)
+    );
     let run = one("conference", "conf.streams(\"incoming\"); []").run(&view, &[]);
     let err = run.errors().next().expect("an error");
     assert!(err.to_string().contains("direction `incoming`: one of inbound, outbound"), "{err}");
