@@ -797,8 +797,8 @@ pub struct PcEntity {
     negotiation_failures: Vec<(Timestamp, Arc<str>)>,
     /// Selected path per selection change: (from, relay, relay protocol, local type, remote type, network).
     paths: Vec<(Timestamp, PathFacts)>,
-    rtt: Vec<(Timestamp, Timestamp, f64)>,
-    available: Vec<(Timestamp, Timestamp, f64)>,
+    rtt: Vec<Interval>,
+    available: Vec<Interval>,
     /// RTT and the bandwidth estimate at every tick (NaN where unknown), worked out on
     /// first read: a connection's RTT without ICE figures comes from every sent stream's
     /// RTCP reports, a list of thousands of intervals to search at each tick.
@@ -829,14 +829,17 @@ fn each_known(values: &[f64], first: usize, last: usize, mut f: impl FnMut(usize
     }
 }
 
-fn interval_at(list: &[(Timestamp, Timestamp, f64)], t: Timestamp) -> Option<f64> {
+/// A value over (start, end].
+type Interval = (Timestamp, Timestamp, f64);
+
+fn interval_at(list: &[Interval], t: Timestamp) -> Option<f64> {
     interval_from(list, 0, t).1
 }
 
 /// [`interval_at`] searching `list` from index `from` on: the index of the first interval
 /// not over before `t`, and its value if it covers `t`. Ticks only grow, so a walk over
 /// them passes each answer's index as the next one's `from`.
-fn interval_from(list: &[(Timestamp, Timestamp, f64)], from: usize, t: Timestamp) -> (usize, Option<f64>) {
+fn interval_from(list: &[Interval], from: usize, t: Timestamp) -> (usize, Option<f64>) {
     let i = from + list.get(from..).unwrap_or_default().partition_point(|(_, end, _)| *end < t);
     let v = list.get(i).filter(|(start, end, _)| *start < t && t <= *end || *end == t).map(|(_, _, v)| *v);
     (i, v)
@@ -845,7 +848,7 @@ fn interval_from(list: &[(Timestamp, Timestamp, f64)], from: usize, t: Timestamp
 impl PcEntity {
     /// The list of intervals a metric reads (RTT, available bandwidth) and where its
     /// memo is; `None` for other metrics.
-    fn interval_list(&self, metric: MetricId) -> Option<(&[(Timestamp, Timestamp, f64)], usize)> {
+    fn interval_list(&self, metric: MetricId) -> Option<(&[Interval], usize)> {
         match PcField::of(metric) {
             PcField::RttMs => Some((&self.rtt, 0)),
             PcField::AvailableOutgoingKbps => Some((&self.available, 1)),
