@@ -91,14 +91,22 @@ fn text_field(name: &str, v: Option<serde_json::Value>) -> Result<Option<String>
 
 impl<'a> Header<'a> {
     fn parse(text: &'a str) -> Result<Header<'a>, String> {
-        let raw: RawHeader<'a> = serde_json::from_str(text).map_err(|e| {
-            let found = text.trim_start().chars().next().unwrap_or(' ');
-            if found == '{' {
-                format!("unreadable envelope: {e}")
-            } else {
-                "not an observation object".to_string()
-            }
-        })?;
+        match serde_json::from_str::<RawHeader<'a>>(text) {
+            Ok(raw) => Header::from_raw(raw),
+            Err(e) => Err(Header::unreadable(text, &e)),
+        }
+    }
+
+    /// Why `text`, which is JSON, is not an envelope.
+    fn unreadable(text: &str, e: &serde_json::Error) -> String {
+        if text.trim_start().starts_with('{') {
+            format!("unreadable envelope: {e}")
+        } else {
+            "not an observation object".to_string()
+        }
+    }
+
+    fn from_raw(raw: RawHeader<'a>) -> Result<Header<'a>, String> {
         let v = match raw.v {
             None | Some(serde_json::Value::Null) => None,
             Some(x) => {
@@ -162,8 +170,23 @@ fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
-/// The observations of a body, each with the line it starts on.
-fn split(text: &str) -> Result<Vec<(usize, &RawValue)>, ApiError> {
+/// One observation of a body: the line it starts on, its text, and its envelope read.
+struct Item<'a> {
+    line: usize,
+    text: &'a str,
+    header: Result<Header<'a>, String>,
+}
+
+impl<'a> Item<'a> {
+    fn of_raw(line: usize, raw: &'a RawValue) -> Item<'a> {
+        Item { line, text: raw.get(), header: Header::parse(raw.get()) }
+    }
+}
+
+/// The observations of a body. NDJSON, what collectors send, is read line by line straight
+/// into envelopes, so a 13 KB report is scanned once; an array, or one pretty-printed
+/// object, is split first and each observation read after.
+fn split(text: &str) -> Result<Vec<Item<'_>>, ApiError> {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     let start = text.len() - trimmed.len();
     if trimmed.is_empty() {
@@ -184,23 +207,31 @@ fn split(text: &str) -> Result<Vec<(usize, &RawValue)>, ApiError> {
         })?;
         return Ok(list
             .into_iter()
-            .map(|raw| (line_of(text, raw.get().as_ptr() as usize - text.as_ptr() as usize), raw))
+            .map(|raw| Item::of_raw(line_of(text, raw.get().as_ptr() as usize - text.as_ptr() as usize), raw))
             .collect());
     }
-    // One (possibly pretty-printed) object, or NDJSON.
-    if let Ok(one) = serde_json::from_str::<&RawValue>(trimmed) {
-        return Ok(vec![(line_of(text, start), one)]);
-    }
+    let first_line = line_of(text, start);
     let mut out = Vec::new();
     let mut problems = Vec::new();
-    for (i, line) in text.split('\n').enumerate() {
-        let line = line.trim();
+    for (i, line) in trimmed.split('\n').enumerate() {
+        let (number, line) = (first_line + i, line.trim());
         if line.is_empty() {
             continue;
         }
-        match serde_json::from_str::<&RawValue>(line) {
-            Ok(raw) => out.push((i + 1, raw)),
-            Err(e) => problems.push(format!("line {}, column {}: {e}", i + 1, e.column())),
+        match serde_json::from_str::<RawHeader<'_>>(line) {
+            Ok(raw) => out.push(Item { line: number, text: line, header: Header::from_raw(raw) }),
+            // JSON, but not an envelope: named with the other problems of observations.
+            Err(e) if e.is_data() => {
+                out.push(Item { line: number, text: line, header: Err(Header::unreadable(line, &e)) })
+            }
+            // The first line ends mid-value: one object over several lines.
+            Err(e) if e.is_eof() && i == 0 => {
+                if let Ok(one) = serde_json::from_str::<&RawValue>(trimmed) {
+                    return Ok(vec![Item::of_raw(first_line, one)]);
+                }
+                problems.push(format!("line {number}, column {}: {e}", e.column()));
+            }
+            Err(e) => problems.push(format!("line {number}, column {}: {e}", e.column())),
         }
         if problems.len() >= MAX_DETAILS {
             break;
@@ -309,11 +340,12 @@ pub fn check(body: &[u8], app: &str, now_ms: i64, limits: &BatchLimits) -> Resul
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     let (mut unfiled, mut unfiled_observations) = (Vec::new(), 0u32);
     let mut problems = Vec::new();
-    for (line, raw) in &items {
+    let observations = items.len();
+    for Item { line, text, header } in items {
         if problems.len() >= MAX_DETAILS {
             break;
         }
-        let header = match Header::parse(raw.get()) {
+        let header = match header {
             Ok(h) => h,
             Err(why) => {
                 problems.push(format!("observation at line {line}: {why}"));
@@ -327,7 +359,7 @@ pub fn check(body: &[u8], app: &str, now_ms: i64, limits: &BatchLimits) -> Resul
                 continue;
             }
         };
-        let text = match as_line(raw.get()) {
+        let text = match as_line(text) {
             Ok(text) => text,
             Err(e) => {
                 problems.push(format!("observation at line {line}: {e}"));
@@ -366,7 +398,7 @@ pub fn check(body: &[u8], app: &str, now_ms: i64, limits: &BatchLimits) -> Resul
         )
         .details(problems));
     }
-    Ok(CheckedBatch { parts, unfiled, unfiled_observations, observations: items.len() })
+    Ok(CheckedBatch { parts, unfiled, unfiled_observations, observations })
 }
 
 /// An observation as one NDJSON line: pretty-printed inside an array, it is re-serialised
@@ -440,6 +472,35 @@ mod tests {
         let err = check(&bomb, "prod", NOW, &LIMITS).err().map(|e| (e.status, e.code));
         assert_eq!(err, Some((StatusCode::PAYLOAD_TOO_LARGE, "body_too_large")));
         assert_eq!(check(&[0x1f, 0x8b, 1, 2], "prod", NOW, &LIMITS).err().map(|e| e.code), Some("bad_gzip"));
+    }
+
+    #[test]
+    fn ndjson_lines_are_read_as_envelopes_and_json_errors_still_name_their_line() {
+        // A byte-order mark and blank lines before NDJSON: the lines keep their numbers.
+        let body = format!("\u{feff}\n{}\n{}\n", obs("c1", "alice", "u1"), obs("c2", "bob", "u2"));
+        let b = check(body.as_bytes(), "prod", NOW, &LIMITS)
+            .map_err(|e| e.message)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.parts.iter().map(|p| p.conference.as_str()).collect::<Vec<_>>(), ["c1", "c2"]);
+        assert_eq!(b.parts[1].ndjson, format!("{}\n", obs("c2", "bob", "u2")).into_bytes());
+        // A first line cut short, then a good one: not one object over two lines, but JSON
+        // broken on line 2 (after the mark's line).
+        let cut = obs("c1", "alice", "u1");
+        let body = format!("\n{}\n{}\n", &cut[..cut.len() - 1], obs("c1", "bob", "u1"));
+        let err = check(body.as_bytes(), "prod", NOW, &LIMITS).err().unwrap_or_else(|| panic!("accepted"));
+        assert_eq!((err.status, err.code), (StatusCode::BAD_REQUEST, "bad_json"));
+        assert_eq!(err.details.len(), 1, "{:?}", err.details);
+        assert!(err.details[0].starts_with("line 2, column"), "{:?}", err.details);
+        // JSON that is no envelope (a field twice) is named among the observations' problems.
+        let body = format!("{}\n{{\"conference\":\"c1\",\"conference\":\"c2\"}}", obs("c1", "a", "u"));
+        let err = check(body.as_bytes(), "prod", NOW, &LIMITS).err().unwrap_or_else(|| panic!("accepted"));
+        assert_eq!((err.status, err.code), (StatusCode::UNPROCESSABLE_ENTITY, "bad_observation"));
+        assert!(
+            err.details[0]
+                .starts_with("observation at line 2: unreadable envelope: duplicate field `conference`"),
+            "{:?}",
+            err.details
+        );
     }
 
     #[test]
