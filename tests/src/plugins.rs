@@ -21,7 +21,8 @@ pub fn build() -> &'static Path {
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let out = Command::new(cargo)
-            .current_dir(root())
+            // From `plugins/`, so its `.cargo/config.toml` (the plugins' link flags) applies.
+            .current_dir(root().join("plugins"))
             .args(["build", "--release", "--locked", "--target", "wasm32-wasip2", "--manifest-path"])
             .arg(root().join("plugins/Cargo.toml"))
             .arg("--target-dir")
