@@ -801,7 +801,8 @@ pub struct PcEntity {
     available: Vec<Interval>,
     /// RTT and the bandwidth estimate at every tick (NaN where unknown), worked out on
     /// first read: a connection's RTT without ICE figures comes from every sent stream's
-    /// RTCP reports, a list of thousands of intervals to search at each tick.
+    /// RTCP reports, a list searched at every tick by every rule, script and plugin that
+    /// reads it.
     interval_memo: [std::sync::OnceLock<Box<[f64]>>; 2],
 }
 
