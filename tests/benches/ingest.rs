@@ -16,11 +16,12 @@ use hopscope_server::batch::{BatchLimits, check};
 use hopscope_store::{Batch, BatchPart, SqliteStore, Store};
 use hopscope_tests::root;
 
-/// One report as a collector sends it: its conference, its time and its line.
+/// One report as a collector sends it: its conference, its time and its NDJSON line
+/// (newline included), the request body it travels in.
 struct Report {
     conference: String,
     timestamp_ms: f64,
-    line: String,
+    body: String,
 }
 
 /// The 4-party SFU call `hopscope loadgen` plays (60 s), every collector's reports.
@@ -37,7 +38,7 @@ fn reports() -> Vec<Report> {
             out.push(Report {
                 conference: v["conference"].as_str().unwrap_or("room").to_string(),
                 timestamp_ms: v["timestamp"].as_f64().unwrap_or(0.0),
-                line: line.to_string(),
+                body: format!("{line}\n"),
             });
         }
     }
@@ -58,9 +59,8 @@ fn time_check(reports: &[Report]) -> Duration {
     let started = ThreadTime::now();
     for _ in 0..rounds() {
         for r in reports {
-            let body = format!("{}\n", r.line);
             let checked =
-                check(body.as_bytes(), "bench", r.timestamp_ms as i64, &limits).expect("a valid report");
+                check(r.body.as_bytes(), "bench", r.timestamp_ms as i64, &limits).expect("a valid report");
             std::hint::black_box(checked);
         }
     }
@@ -86,7 +86,7 @@ fn time_store(reports: &[Report], in_flight: usize) -> (Duration, Duration) {
                     received_ms: r.timestamp_ms as i64,
                     parts: vec![BatchPart {
                         conference: format!("{}-{round}", r.conference),
-                        ndjson: format!("{}\n", r.line).into_bytes(),
+                        ndjson: r.body.clone().into_bytes(),
                         observations: 1,
                         users: Vec::new(),
                     }],
@@ -114,7 +114,7 @@ fn time_parse(reports: &[Report]) -> Duration {
     for _ in 0..rounds() {
         let mut live = LiveIngest::new("observations.ndjson", &Limits::default());
         for r in reports {
-            live.read(format!("{}\n", r.line).as_bytes()).expect("a valid report");
+            live.read(r.body.as_bytes()).expect("a valid report");
         }
         std::hint::black_box(live.ingested().expect("ingested"));
     }
@@ -124,7 +124,7 @@ fn time_parse(reports: &[Report]) -> Duration {
 fn main() {
     let reports = reports();
     let n = reports.len() * rounds();
-    let bytes: usize = reports.iter().map(|r| r.line.len()).sum();
+    let bytes: usize = reports.iter().map(|r| r.body.len()).sum();
     println!(
         "sfu-wifi-loss (4 people through an SFU, 60 s, as loadgen plays it): {} reports, mean {:.1} KB, {} rounds",
         reports.len(),

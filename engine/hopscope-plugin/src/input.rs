@@ -90,9 +90,8 @@ enum Column {
 /// and the parts of a plugin's input that depend only on those (every stream's attributes,
 /// the stream metric columns, megabytes on a big call, the participants, connections and
 /// hops with their ids and lists, and the earlier findings in the sandbox's terms). These
-/// are built once and lent to each plugin of the pass: they move
-/// into a plugin's input for its call and back afterwards, so the plugins share them
-/// without copying.
+/// are built once and lent to each plugin of the pass: they move into a plugin's input for
+/// its call and back afterwards, so the plugins share them without copying.
 pub struct SharedInput<'v> {
     view: &'v View,
     earlier: &'v [Finding],

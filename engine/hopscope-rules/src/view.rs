@@ -1489,17 +1489,17 @@ impl View {
     /// The streams of `parent` (the conference, a participant or a connection) received
     /// (`inbound`) or sent, of one kind when `media` says which.
     pub fn streams_flowing(&self, parent: EntityRef, inbound: bool, media: Option<MediaKind>) -> Vec<usize> {
-        let flows = |i: usize| {
+        let wanted = |i: usize| {
             self.flows
                 .get(i)
                 .is_some_and(|&(way, kind)| way == inbound && media.is_none_or(|m| kind == Some(m)))
         };
         match parent {
-            EntityRef::Conference => (0..self.streams.len()).filter(|&i| flows(i)).collect(),
+            EntityRef::Conference => (0..self.streams.len()).filter(|&i| wanted(i)).collect(),
             EntityRef::Participant(p) => {
-                self.participants[p].streams.iter().copied().filter(|&i| flows(i)).collect()
+                self.participants[p].streams.iter().copied().filter(|&i| wanted(i)).collect()
             }
-            EntityRef::Pc(c) => self.pcs[c].streams.iter().copied().filter(|&i| flows(i)).collect(),
+            EntityRef::Pc(c) => self.pcs[c].streams.iter().copied().filter(|&i| wanted(i)).collect(),
             EntityRef::Stream(_) | EntityRef::Hop(_) => Vec::new(),
         }
     }
@@ -1567,9 +1567,9 @@ impl View {
     }
 
     /// Drops what reads worked out and kept (each participant's pooled series, each
-    /// connection's RTT and bandwidth estimate per tick), so that a benchmark repeating
-    /// evaluations on one view pays for them on every run, as each evaluation of a fresh
-    /// view does.
+    /// connection's RTT and bandwidth estimate per tick, the ticks' times), so that a
+    /// benchmark repeating evaluations on one view pays for them on every run, as each
+    /// evaluation of a fresh view does.
     pub fn forget_memos(&mut self) {
         for p in &mut self.participants {
             for memo in &mut p.pooled_memo {
@@ -1581,6 +1581,7 @@ impl View {
                 memo.take();
             }
         }
+        self.tick_times.take();
     }
 
     /// [`extreme`](Self::extreme) of a stream metric for many streams at once, each with its

@@ -38,7 +38,7 @@ scoped_tls::scoped_thread_local!(static LISTS: RefCell<Lists>);
 /// Lists of entities already given out during one run of the scripts, by what was asked
 /// (parent, scope, direction, kind): the scripts of a set mostly ask the same questions
 /// (`conf.streams("inbound")`), and on a 5000-stream call each answer is a pass over
-/// every stream's attributes. A list is read-only, so the scripts share one copy.
+/// every stream. A list is read-only, so the scripts share one copy.
 type Lists = HashMap<(EntityRef, Scope, Option<bool>, Option<MediaKind>), Entities>;
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
