@@ -1,6 +1,7 @@
 //! Perceived quality end to end: real dumps through ingest → model → scores.
 
 use hopscope_diagnose::diagnose;
+use hopscope_model::Reading;
 use hopscope_model::stats::{InboundRtpSample, InboundRtpStream, MediaKind, StreamInfo};
 use hopscope_model::{Conference, Participant, ParticipantId, PeerConnection, PeerConnectionId, Timestamp};
 use hopscope_score::aggregate::Media;
@@ -95,18 +96,18 @@ fn missing_rtt_is_unknown_with_a_reason_not_a_perfect_score() {
     let samples: Vec<InboundRtpSample> = (0..6)
         .map(|i| InboundRtpSample {
             at: t(f64::from(i)),
-            packets_received: Some(50.0 * f64::from(i)),
-            packets_lost: Some(0.0),
-            bytes_received: Some(4000.0 * f64::from(i)),
-            jitter_s: Some(0.004),
-            jitter_buffer_delay_s: Some(0.05 * 960.0 * f64::from(i)),
-            jitter_buffer_emitted_count: Some(960.0 * f64::from(i)),
-            total_samples_received: Some(48_000.0 * f64::from(i)),
-            concealed_samples: Some(0.0),
-            silent_concealed_samples: Some(0.0),
-            concealment_events: Some(0.0),
-            total_audio_energy: Some(0.01 * f64::from(i)),
-            total_samples_duration_s: Some(f64::from(i)),
+            packets_received: Reading::some(50.0 * f64::from(i)),
+            packets_lost: Reading::some(0.0),
+            bytes_received: Reading::some(4000.0 * f64::from(i)),
+            jitter_s: Reading::some(0.004),
+            jitter_buffer_delay_s: Reading::some(0.05 * 960.0 * f64::from(i)),
+            jitter_buffer_emitted_count: Reading::some(960.0 * f64::from(i)),
+            total_samples_received: Reading::some(48_000.0 * f64::from(i)),
+            concealed_samples: Reading::some(0.0),
+            silent_concealed_samples: Reading::some(0.0),
+            concealment_events: Reading::some(0.0),
+            total_audio_energy: Reading::some(0.01 * f64::from(i)),
+            total_samples_duration_s: Reading::some(f64::from(i)),
             ..InboundRtpSample::default()
         })
         .collect();

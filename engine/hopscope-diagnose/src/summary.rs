@@ -244,7 +244,7 @@ pub fn outbound(stream: &OutboundRtpStream) -> StreamSummary {
     let ivs = stream.intervals();
     let mut s = StreamSummary::empty("outbound", &stream.info, stream.samples.len());
     summarize_outbound(&mut s, ivs);
-    s.packets = cumulative_total(stream.samples.iter().map(|x| x.packets_sent));
+    s.packets = cumulative_total(stream.samples.iter().map(|x| x.packets_sent.get()));
     s
 }
 
@@ -278,15 +278,15 @@ pub fn remote_inbound(stream: &RemoteInboundRtpStream, sent: Option<&OutboundRtp
     let last = stream.samples.last();
     let point = |v: Option<f64>| v.map(|v| Range { min: v, mean: v, max: v });
     if s.rtt_ms.is_none() {
-        s.rtt_ms = point(last.and_then(|x| x.round_trip_time_s).map(|v| v * 1000.0));
+        s.rtt_ms = point(last.and_then(|x| x.round_trip_time_s.get()).map(|v| v * 1000.0));
     }
     if s.jitter_ms.is_none() {
-        s.jitter_ms = point(last.and_then(|x| x.jitter_s).map(|v| v * 1000.0));
+        s.jitter_ms = point(last.and_then(|x| x.jitter_s.get()).map(|v| v * 1000.0));
     }
     // The receiver's cumulative count, from the start of the stream.
-    let lost = stream.samples.iter().rev().find_map(|x| x.packets_lost).map(|l| l.max(0.0));
+    let lost = stream.samples.iter().rev().find_map(|x| x.packets_lost.get()).map(|l| l.max(0.0));
     s.packets_lost = lost.or(s.packets_lost);
-    let sent_total = sent.and_then(|o| cumulative_total(o.samples.iter().map(|x| x.packets_sent)));
+    let sent_total = sent.and_then(|o| cumulative_total(o.samples.iter().map(|x| x.packets_sent.get())));
     if let (Some(l), Some(n)) = (s.packets_lost, sent_total)
         && n > 0.0
     {

@@ -5,6 +5,7 @@
 //! video frame counters and jitter-buffer figures that later moved into `inbound-rtp`:
 //! its values fill the gaps of the inbound stream that references it.
 
+use hopscope_model::Reading;
 use hopscope_model::Timestamp;
 use hopscope_model::stats::{
     CandidatePairSample, CandidateType, Codec, IceCandidate, InboundRtpSample, MediaSourceSample,
@@ -19,46 +20,46 @@ pub(crate) fn inbound(raw: &RawStats, track: Option<&RawStats>, at: Timestamp) -
     let n = |f: Num| raw.num(f).or_else(|| track.and_then(|t| t.num(f)));
     InboundRtpSample {
         at,
-        packets_received: raw.num(Num::PacketsReceived),
-        packets_lost: raw.num(Num::PacketsLost),
-        packets_discarded: raw.num(Num::PacketsDiscarded),
-        retransmitted_packets_received: raw.num(Num::RetransmittedPacketsReceived),
-        fec_packets_received: raw.num(Num::FecPacketsReceived),
-        bytes_received: raw.num(Num::BytesReceived),
-        header_bytes_received: raw.num(Num::HeaderBytesReceived),
-        jitter_s: raw.num(Num::Jitter),
-        frames_received: n(Num::FramesReceived),
-        frames_decoded: n(Num::FramesDecoded),
-        frames_dropped: n(Num::FramesDropped),
-        key_frames_decoded: raw.num(Num::KeyFramesDecoded),
-        frames_per_second: raw.num(Num::FramesPerSecond),
-        frame_width: n(Num::FrameWidth),
-        frame_height: n(Num::FrameHeight),
-        freeze_count: n(Num::FreezeCount),
-        total_freezes_duration_s: n(Num::TotalFreezesDuration),
-        pause_count: n(Num::PauseCount),
-        total_pauses_duration_s: n(Num::TotalPausesDuration),
-        total_inter_frame_delay_s: raw.num(Num::TotalInterFrameDelay),
-        total_squared_inter_frame_delay_s: raw.num(Num::TotalSquaredInterFrameDelay),
-        total_decode_time_s: raw.num(Num::TotalDecodeTime),
-        nack_count: raw.num(Num::NackCount),
-        pli_count: raw.num(Num::PliCount),
-        fir_count: raw.num(Num::FirCount),
-        jitter_buffer_delay_s: n(Num::JitterBufferDelay),
-        jitter_buffer_emitted_count: n(Num::JitterBufferEmittedCount),
-        jitter_buffer_target_delay_s: n(Num::JitterBufferTargetDelay),
-        current_delay_s: None,
-        concealed_samples: n(Num::ConcealedSamples),
-        silent_concealed_samples: n(Num::SilentConcealedSamples),
-        concealment_events: n(Num::ConcealmentEvents),
-        total_samples_received: n(Num::TotalSamplesReceived),
-        inserted_samples_for_deceleration: n(Num::InsertedSamplesForDeceleration),
-        removed_samples_for_acceleration: n(Num::RemovedSamplesForAcceleration),
-        audio_level: n(Num::AudioLevel),
-        total_audio_energy: n(Num::TotalAudioEnergy),
-        total_samples_duration_s: n(Num::TotalSamplesDuration),
-        bitrate_mean_bps: raw.num(Num::BitrateMean),
-        framerate_mean: raw.num(Num::FramerateMean),
+        packets_received: raw.num(Num::PacketsReceived).into(),
+        packets_lost: raw.num(Num::PacketsLost).into(),
+        packets_discarded: raw.num(Num::PacketsDiscarded).into(),
+        retransmitted_packets_received: raw.num(Num::RetransmittedPacketsReceived).into(),
+        fec_packets_received: raw.num(Num::FecPacketsReceived).into(),
+        bytes_received: raw.num(Num::BytesReceived).into(),
+        header_bytes_received: raw.num(Num::HeaderBytesReceived).into(),
+        jitter_s: raw.num(Num::Jitter).into(),
+        frames_received: n(Num::FramesReceived).into(),
+        frames_decoded: n(Num::FramesDecoded).into(),
+        frames_dropped: n(Num::FramesDropped).into(),
+        key_frames_decoded: raw.num(Num::KeyFramesDecoded).into(),
+        frames_per_second: raw.num(Num::FramesPerSecond).into(),
+        frame_width: n(Num::FrameWidth).into(),
+        frame_height: n(Num::FrameHeight).into(),
+        freeze_count: n(Num::FreezeCount).into(),
+        total_freezes_duration_s: n(Num::TotalFreezesDuration).into(),
+        pause_count: n(Num::PauseCount).into(),
+        total_pauses_duration_s: n(Num::TotalPausesDuration).into(),
+        total_inter_frame_delay_s: raw.num(Num::TotalInterFrameDelay).into(),
+        total_squared_inter_frame_delay_s: raw.num(Num::TotalSquaredInterFrameDelay).into(),
+        total_decode_time_s: raw.num(Num::TotalDecodeTime).into(),
+        nack_count: raw.num(Num::NackCount).into(),
+        pli_count: raw.num(Num::PliCount).into(),
+        fir_count: raw.num(Num::FirCount).into(),
+        jitter_buffer_delay_s: n(Num::JitterBufferDelay).into(),
+        jitter_buffer_emitted_count: n(Num::JitterBufferEmittedCount).into(),
+        jitter_buffer_target_delay_s: n(Num::JitterBufferTargetDelay).into(),
+        current_delay_s: Reading::NONE,
+        concealed_samples: n(Num::ConcealedSamples).into(),
+        silent_concealed_samples: n(Num::SilentConcealedSamples).into(),
+        concealment_events: n(Num::ConcealmentEvents).into(),
+        total_samples_received: n(Num::TotalSamplesReceived).into(),
+        inserted_samples_for_deceleration: n(Num::InsertedSamplesForDeceleration).into(),
+        removed_samples_for_acceleration: n(Num::RemovedSamplesForAcceleration).into(),
+        audio_level: n(Num::AudioLevel).into(),
+        total_audio_energy: n(Num::TotalAudioEnergy).into(),
+        total_samples_duration_s: n(Num::TotalSamplesDuration).into(),
+        bitrate_mean_bps: raw.num(Num::BitrateMean).into(),
+        framerate_mean: raw.num(Num::FramerateMean).into(),
     }
 }
 
@@ -66,33 +67,33 @@ pub(crate) fn inbound(raw: &RawStats, track: Option<&RawStats>, at: Timestamp) -
 pub(crate) fn outbound(raw: &RawStats, at: Timestamp) -> OutboundRtpSample {
     OutboundRtpSample {
         at,
-        packets_sent: raw.num(Num::PacketsSent),
-        bytes_sent: raw.num(Num::BytesSent),
-        header_bytes_sent: raw.num(Num::HeaderBytesSent),
-        retransmitted_packets_sent: raw.num(Num::RetransmittedPacketsSent),
-        retransmitted_bytes_sent: raw.num(Num::RetransmittedBytesSent),
-        target_bitrate_bps: raw.num(Num::TargetBitrate),
-        frames_encoded: raw.num(Num::FramesEncoded),
-        frames_sent: raw.num(Num::FramesSent),
-        frames_per_second: raw.num(Num::FramesPerSecond),
-        frame_width: raw.num(Num::FrameWidth),
-        frame_height: raw.num(Num::FrameHeight),
-        total_encode_time_s: raw.num(Num::TotalEncodeTime),
-        total_packet_send_delay_s: raw.num(Num::TotalPacketSendDelay),
-        nack_count: raw.num(Num::NackCount),
-        pli_count: raw.num(Num::PliCount),
-        fir_count: raw.num(Num::FirCount),
-        huge_frames_sent: raw.num(Num::HugeFramesSent),
+        packets_sent: raw.num(Num::PacketsSent).into(),
+        bytes_sent: raw.num(Num::BytesSent).into(),
+        header_bytes_sent: raw.num(Num::HeaderBytesSent).into(),
+        retransmitted_packets_sent: raw.num(Num::RetransmittedPacketsSent).into(),
+        retransmitted_bytes_sent: raw.num(Num::RetransmittedBytesSent).into(),
+        target_bitrate_bps: raw.num(Num::TargetBitrate).into(),
+        frames_encoded: raw.num(Num::FramesEncoded).into(),
+        frames_sent: raw.num(Num::FramesSent).into(),
+        frames_per_second: raw.num(Num::FramesPerSecond).into(),
+        frame_width: raw.num(Num::FrameWidth).into(),
+        frame_height: raw.num(Num::FrameHeight).into(),
+        total_encode_time_s: raw.num(Num::TotalEncodeTime).into(),
+        total_packet_send_delay_s: raw.num(Num::TotalPacketSendDelay).into(),
+        nack_count: raw.num(Num::NackCount).into(),
+        pli_count: raw.num(Num::PliCount).into(),
+        fir_count: raw.num(Num::FirCount).into(),
+        huge_frames_sent: raw.num(Num::HugeFramesSent).into(),
         quality_limitation_reason: raw
             .text(Text::QualityLimitationReason)
             .and_then(QualityLimitationReason::parse),
         quality_limitation_durations: raw.quality_limitation_durations,
-        quality_limitation_resolution_changes: raw.num(Num::QualityLimitationResolutionChanges),
+        quality_limitation_resolution_changes: raw.num(Num::QualityLimitationResolutionChanges).into(),
         active: raw.flag(Num::Active),
         scalability_mode: raw.nonempty(Text::ScalabilityMode).map(String::from),
-        encode_usage_percent: None,
-        bitrate_mean_bps: raw.num(Num::BitrateMean),
-        framerate_mean: raw.num(Num::FramerateMean),
+        encode_usage_percent: Reading::NONE,
+        bitrate_mean_bps: raw.num(Num::BitrateMean).into(),
+        framerate_mean: raw.num(Num::FramerateMean).into(),
     }
 }
 
@@ -100,15 +101,17 @@ pub(crate) fn outbound(raw: &RawStats, at: Timestamp) -> OutboundRtpSample {
 pub(crate) fn remote_inbound(raw: &RawStats, at: Timestamp) -> RemoteInboundRtpSample {
     RemoteInboundRtpSample {
         at,
-        packets_lost: raw.num(Num::PacketsLost),
-        packets_received: raw.num(Num::PacketsReceived),
-        fraction_lost: raw.num(Num::FractionLost),
-        jitter_s: raw.num(Num::Jitter),
+        packets_lost: raw.num(Num::PacketsLost).into(),
+        packets_received: raw.num(Num::PacketsReceived).into(),
+        fraction_lost: raw.num(Num::FractionLost).into(),
+        jitter_s: raw.num(Num::Jitter).into(),
         // Old Firefox reported `roundTripTime` in ms on isRemote stats; values above
         // 60 s cannot be seconds.
-        round_trip_time_s: raw.num(Num::RoundTripTime).map(|r| if r > 60.0 { r / 1000.0 } else { r }),
-        total_round_trip_time_s: raw.num(Num::TotalRoundTripTime),
-        round_trip_time_measurements: raw.num(Num::RoundTripTimeMeasurements),
+        round_trip_time_s: Reading::from(
+            raw.num(Num::RoundTripTime).map(|r| if r > 60.0 { r / 1000.0 } else { r }),
+        ),
+        total_round_trip_time_s: raw.num(Num::TotalRoundTripTime).into(),
+        round_trip_time_measurements: raw.num(Num::RoundTripTimeMeasurements).into(),
     }
 }
 
@@ -116,11 +119,11 @@ pub(crate) fn remote_inbound(raw: &RawStats, at: Timestamp) -> RemoteInboundRtpS
 pub(crate) fn remote_outbound(raw: &RawStats, at: Timestamp) -> RemoteOutboundRtpSample {
     RemoteOutboundRtpSample {
         at,
-        packets_sent: raw.num(Num::PacketsSent),
-        bytes_sent: raw.num(Num::BytesSent),
-        remote_timestamp_ms: raw.num(Num::RemoteTimestamp),
-        reports_sent: raw.num(Num::ReportsSent),
-        round_trip_time_s: raw.num(Num::RoundTripTime),
+        packets_sent: raw.num(Num::PacketsSent).into(),
+        bytes_sent: raw.num(Num::BytesSent).into(),
+        remote_timestamp_ms: raw.num(Num::RemoteTimestamp).into(),
+        reports_sent: raw.num(Num::ReportsSent).into(),
+        round_trip_time_s: raw.num(Num::RoundTripTime).into(),
     }
 }
 
@@ -131,17 +134,17 @@ pub(crate) fn pair(raw: &RawStats, at: Timestamp) -> CandidatePairSample {
         state: raw.text(Text::State).and_then(PairState::parse),
         nominated: raw.flag(Num::Nominated),
         selected: raw.flag(Num::Selected),
-        current_round_trip_time_s: raw.num(Num::CurrentRoundTripTime),
-        total_round_trip_time_s: raw.num(Num::TotalRoundTripTime),
-        responses_received: raw.num(Num::ResponsesReceived),
-        requests_sent: raw.num(Num::RequestsSent),
-        consent_requests_sent: raw.num(Num::ConsentRequestsSent),
-        available_outgoing_bitrate_bps: raw.num(Num::AvailableOutgoingBitrate),
-        available_incoming_bitrate_bps: raw.num(Num::AvailableIncomingBitrate),
-        bytes_sent: raw.num(Num::BytesSent),
-        bytes_received: raw.num(Num::BytesReceived),
-        packets_sent: raw.num(Num::PacketsSent),
-        packets_received: raw.num(Num::PacketsReceived),
+        current_round_trip_time_s: raw.num(Num::CurrentRoundTripTime).into(),
+        total_round_trip_time_s: raw.num(Num::TotalRoundTripTime).into(),
+        responses_received: raw.num(Num::ResponsesReceived).into(),
+        requests_sent: raw.num(Num::RequestsSent).into(),
+        consent_requests_sent: raw.num(Num::ConsentRequestsSent).into(),
+        available_outgoing_bitrate_bps: raw.num(Num::AvailableOutgoingBitrate).into(),
+        available_incoming_bitrate_bps: raw.num(Num::AvailableIncomingBitrate).into(),
+        bytes_sent: raw.num(Num::BytesSent).into(),
+        bytes_received: raw.num(Num::BytesReceived).into(),
+        packets_sent: raw.num(Num::PacketsSent).into(),
+        packets_received: raw.num(Num::PacketsReceived).into(),
     }
 }
 
@@ -171,9 +174,9 @@ pub(crate) fn transport(raw: &RawStats, at: Timestamp) -> TransportSample {
         selected_candidate_pair_id: raw.nonempty(Text::SelectedCandidatePairId).map(String::from),
         ice_state: raw.nonempty(Text::IceState).map(String::from),
         dtls_state: raw.nonempty(Text::DtlsState).map(String::from),
-        selected_candidate_pair_changes: raw.num(Num::SelectedCandidatePairChanges),
-        bytes_sent: raw.num(Num::BytesSent),
-        bytes_received: raw.num(Num::BytesReceived),
+        selected_candidate_pair_changes: raw.num(Num::SelectedCandidatePairChanges).into(),
+        bytes_sent: raw.num(Num::BytesSent).into(),
+        bytes_received: raw.num(Num::BytesReceived).into(),
     }
 }
 
@@ -181,11 +184,11 @@ pub(crate) fn transport(raw: &RawStats, at: Timestamp) -> TransportSample {
 pub(crate) fn media_source(raw: &RawStats, at: Timestamp) -> MediaSourceSample {
     MediaSourceSample {
         at,
-        audio_level: raw.num(Num::AudioLevel),
-        width: raw.num(Num::Width),
-        height: raw.num(Num::Height),
-        frames_per_second: raw.num(Num::FramesPerSecond),
-        frames: raw.num(Num::Frames),
+        audio_level: raw.num(Num::AudioLevel).into(),
+        width: raw.num(Num::Width).into(),
+        height: raw.num(Num::Height).into(),
+        frames_per_second: raw.num(Num::FramesPerSecond).into(),
+        frames: raw.num(Num::Frames).into(),
     }
 }
 

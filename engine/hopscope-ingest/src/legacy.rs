@@ -4,6 +4,7 @@
 //! `googJitterReceived` are milliseconds, candidate types are spelled `local`/`stun`, and an
 //! `ssrc_<n>_send` report mixes what we send with what the remote reported back over RTCP.
 
+use hopscope_model::Reading;
 use hopscope_model::Timestamp;
 use hopscope_model::stats::{
     BandwidthSample, CandidatePairSample, CandidateType, IceCandidate, InboundRtpSample, OutboundRtpSample,
@@ -44,29 +45,28 @@ pub(crate) fn inbound(raw: &RawStats, at: Timestamp) -> InboundRtpSample {
         .or(raw.num(Num::GoogFrameRateReceived));
     InboundRtpSample {
         at,
-        packets_received: raw.num(Num::PacketsReceived),
-        packets_lost: raw.num(Num::PacketsLost),
-        bytes_received: raw.num(Num::BytesReceived),
-        jitter_s: raw.num(Num::GoogJitterReceived).map(|ms| ms / MS),
-        frames_decoded: raw.num(Num::FramesDecoded),
-        frames_per_second: fps,
-        frame_width: raw.num(Num::GoogFrameWidthReceived),
-        frame_height: raw.num(Num::GoogFrameHeightReceived),
-        nack_count: raw.num(Num::GoogNacksSent),
-        pli_count: raw.num(Num::GoogPlisSent),
-        fir_count: raw.num(Num::GoogFirsSent),
+        packets_received: raw.num(Num::PacketsReceived).into(),
+        packets_lost: raw.num(Num::PacketsLost).into(),
+        bytes_received: raw.num(Num::BytesReceived).into(),
+        jitter_s: Reading::from(raw.num(Num::GoogJitterReceived).map(|ms| ms / MS)),
+        frames_decoded: raw.num(Num::FramesDecoded).into(),
+        frames_per_second: fps.into(),
+        frame_width: raw.num(Num::GoogFrameWidthReceived).into(),
+        frame_height: raw.num(Num::GoogFrameHeightReceived).into(),
+        nack_count: raw.num(Num::GoogNacksSent).into(),
+        pli_count: raw.num(Num::GoogPlisSent).into(),
+        fir_count: raw.num(Num::GoogFirsSent).into(),
         // Legacy stats have no cumulative jitter-buffer delay, only the current one.
-        current_delay_s: raw
-            .num(Num::GoogCurrentDelayMs)
-            .or(raw.num(Num::GoogJitterBufferMs))
-            .map(|ms| ms / MS),
-        total_samples_duration_s: raw.num(Num::TotalSamplesDuration),
-        total_audio_energy: raw.num(Num::TotalAudioEnergy),
-        concealed_samples: raw.num(Num::ConcealedSamples),
-        concealment_events: raw.num(Num::ConcealmentEvents),
-        total_samples_received: raw.num(Num::TotalSamplesReceived),
+        current_delay_s: Reading::from(
+            raw.num(Num::GoogCurrentDelayMs).or(raw.num(Num::GoogJitterBufferMs)).map(|ms| ms / MS),
+        ),
+        total_samples_duration_s: raw.num(Num::TotalSamplesDuration).into(),
+        total_audio_energy: raw.num(Num::TotalAudioEnergy).into(),
+        concealed_samples: raw.num(Num::ConcealedSamples).into(),
+        concealment_events: raw.num(Num::ConcealmentEvents).into(),
+        total_samples_received: raw.num(Num::TotalSamplesReceived).into(),
         // audioOutputLevel is 0..32767.
-        audio_level: raw.num(Num::AudioOutputLevel).map(|l| l / 32767.0),
+        audio_level: Reading::from(raw.num(Num::AudioOutputLevel).map(|l| l / 32767.0)),
         ..InboundRtpSample::default()
     }
 }
@@ -84,20 +84,20 @@ pub(crate) fn outbound(raw: &RawStats, at: Timestamp) -> OutboundRtpSample {
     };
     OutboundRtpSample {
         at,
-        packets_sent: raw.num(Num::PacketsSent),
-        bytes_sent: raw.num(Num::BytesSent),
+        packets_sent: raw.num(Num::PacketsSent).into(),
+        bytes_sent: raw.num(Num::BytesSent).into(),
         // Legacy simulcast reports every layer under one SSRC and framesEncoded counts
         // them all, so the frame counter would overstate the rate; googFrameRateSent is
         // the browser's own figure for the track.
-        frames_encoded: None,
-        frames_per_second: raw.num(Num::GoogFrameRateSent),
-        frame_width: raw.num(Num::GoogFrameWidthSent),
-        frame_height: raw.num(Num::GoogFrameHeightSent),
-        nack_count: raw.num(Num::GoogNacksReceived),
-        pli_count: raw.num(Num::GoogPlisReceived),
-        fir_count: raw.num(Num::GoogFirsReceived),
+        frames_encoded: Reading::NONE,
+        frames_per_second: raw.num(Num::GoogFrameRateSent).into(),
+        frame_width: raw.num(Num::GoogFrameWidthSent).into(),
+        frame_height: raw.num(Num::GoogFrameHeightSent).into(),
+        nack_count: raw.num(Num::GoogNacksReceived).into(),
+        pli_count: raw.num(Num::GoogPlisReceived).into(),
+        fir_count: raw.num(Num::GoogFirsReceived).into(),
         quality_limitation_reason: reason,
-        encode_usage_percent: raw.num(Num::GoogEncodeUsagePercent),
+        encode_usage_percent: raw.num(Num::GoogEncodeUsagePercent).into(),
         ..OutboundRtpSample::default()
     }
 }
@@ -112,9 +112,9 @@ pub(crate) fn remote_inbound(raw: &RawStats, at: Timestamp) -> Option<RemoteInbo
     }
     Some(RemoteInboundRtpSample {
         at,
-        packets_lost: lost,
+        packets_lost: lost.into(),
         // googRtt is 0 until the first RTCP report arrives.
-        round_trip_time_s: rtt.filter(|r| *r > 0.0).map(|ms| ms / MS),
+        round_trip_time_s: Reading::from(rtt.filter(|r| *r > 0.0).map(|ms| ms / MS)),
         ..RemoteInboundRtpSample::default()
     })
 }
@@ -127,16 +127,17 @@ pub(crate) fn pair(raw: &RawStats, at: Timestamp) -> CandidatePairSample {
         at,
         selected: active,
         nominated: active,
-        current_round_trip_time_s: raw
-            .num(Num::GoogRtt)
-            .filter(|r| *r > 0.0 && !responses.is_some_and(|n| decaying_default_rtt(*r, n)))
-            .map(|ms| ms / MS),
-        responses_received: raw.num(Num::ResponsesReceived),
-        requests_sent: raw.num(Num::RequestsSent),
-        consent_requests_sent: raw.num(Num::ConsentRequestsSent),
-        bytes_sent: raw.num(Num::BytesSent),
-        bytes_received: raw.num(Num::BytesReceived),
-        packets_sent: raw.num(Num::PacketsSent),
+        current_round_trip_time_s: Reading::from(
+            raw.num(Num::GoogRtt)
+                .filter(|r| *r > 0.0 && !responses.is_some_and(|n| decaying_default_rtt(*r, n)))
+                .map(|ms| ms / MS),
+        ),
+        responses_received: raw.num(Num::ResponsesReceived).into(),
+        requests_sent: raw.num(Num::RequestsSent).into(),
+        consent_requests_sent: raw.num(Num::ConsentRequestsSent).into(),
+        bytes_sent: raw.num(Num::BytesSent).into(),
+        bytes_received: raw.num(Num::BytesReceived).into(),
+        packets_sent: raw.num(Num::PacketsSent).into(),
         ..CandidatePairSample::default()
     }
 }
@@ -190,7 +191,7 @@ pub(crate) fn clear_default_rtt_decay(samples: &mut [CandidatePairSample]) {
     }
     let end = steps.get(decaying).map_or(samples.len(), |(i, _)| *i);
     for s in &mut samples[..end] {
-        s.current_round_trip_time_s = None;
+        s.current_round_trip_time_s = Reading::NONE;
     }
 }
 
@@ -223,12 +224,12 @@ pub(crate) fn pair_candidates(pair_id: &str, raw: &RawStats) -> (Option<IceCandi
 pub(crate) fn bandwidth(raw: &RawStats, at: Timestamp) -> BandwidthSample {
     BandwidthSample {
         at,
-        available_send_bps: raw.num(Num::GoogAvailableSendBandwidth),
-        available_receive_bps: raw.num(Num::GoogAvailableReceiveBandwidth),
-        target_encode_bps: raw.num(Num::GoogTargetEncBitrate),
-        actual_encode_bps: raw.num(Num::GoogActualEncBitrate),
-        transmit_bps: raw.num(Num::GoogTransmitBitrate),
-        retransmit_bps: raw.num(Num::GoogRetransmitBitrate),
+        available_send_bps: raw.num(Num::GoogAvailableSendBandwidth).into(),
+        available_receive_bps: raw.num(Num::GoogAvailableReceiveBandwidth).into(),
+        target_encode_bps: raw.num(Num::GoogTargetEncBitrate).into(),
+        actual_encode_bps: raw.num(Num::GoogActualEncBitrate).into(),
+        transmit_bps: raw.num(Num::GoogTransmitBitrate).into(),
+        retransmit_bps: raw.num(Num::GoogRetransmitBitrate).into(),
     }
 }
 
@@ -259,12 +260,15 @@ mod tests {
     fn series(rtts_ms: &[f64]) -> Vec<CandidatePairSample> {
         rtts_ms
             .iter()
-            .map(|ms| CandidatePairSample { current_round_trip_time_s: Some(ms / MS), ..Default::default() })
+            .map(|ms| CandidatePairSample {
+                current_round_trip_time_s: Reading::some(ms / MS),
+                ..Default::default()
+            })
             .collect()
     }
 
     fn kept(samples: &[CandidatePairSample]) -> Vec<f64> {
-        samples.iter().filter_map(|s| s.current_round_trip_time_s).map(|s| (s * MS).round()).collect()
+        samples.iter().filter_map(|s| s.current_round_trip_time_s.get()).map(|s| (s * MS).round()).collect()
     }
 
     #[test]

@@ -25,20 +25,20 @@ const MIN_GAP_S: f64 = 5.0;
 
 /// Increase of a cumulative counter; `None` when unknown or when the counter went
 /// backwards (a reset).
-pub(crate) fn increase(prev: Option<f64>, cur: Option<f64>) -> Option<f64> {
-    let d = cur? - prev?;
+pub(crate) fn increase(prev: impl Into<Option<f64>>, cur: impl Into<Option<f64>>) -> Option<f64> {
+    let d = cur.into()? - prev.into()?;
     (d >= 0.0).then_some(d)
 }
 
 /// Whether a counter went backwards.
-pub(crate) fn went_backwards(prev: Option<f64>, cur: Option<f64>) -> bool {
-    matches!((prev, cur), (Some(p), Some(c)) if c < p)
+pub(crate) fn went_backwards(prev: impl Into<Option<f64>>, cur: impl Into<Option<f64>>) -> bool {
+    matches!((prev.into(), cur.into()), (Some(p), Some(c)) if c < p)
 }
 
 /// Safe ratio: `None` when the denominator is not positive.
-pub(crate) fn ratio(num: Option<f64>, den: Option<f64>) -> Option<f64> {
-    let den = den?;
-    (den > 0.0).then(|| num.map(|n| n / den)).flatten()
+pub(crate) fn ratio(num: impl Into<Option<f64>>, den: impl Into<Option<f64>>) -> Option<f64> {
+    let den = den.into()?;
+    (den > 0.0).then(|| num.into().map(|n| n / den)).flatten()
 }
 
 /// The typical spacing of samples: the median positive step.
@@ -128,13 +128,13 @@ pub fn inbound_totals(samples: &[InboundRtpSample]) -> (Option<f64>, Option<f64>
         }
     };
     for s in samples {
-        let Some(r) = s.packets_received else { continue };
+        let Some(r) = s.packets_received.get() else { continue };
         if let Some((prev, _)) = seg
             && r < prev
         {
             close(seg.take(), &mut received, &mut lost);
         }
-        seg = Some((r, s.packets_lost.or(seg.and_then(|(_, l)| l))));
+        seg = Some((r, s.packets_lost.get().or(seg.and_then(|(_, l)| l))));
     }
     close(seg, &mut received, &mut lost);
     (received, lost)
@@ -230,7 +230,7 @@ fn inbound_interval(p: &InboundRtpSample, c: &InboundRtpSample, dt: f64) -> Inbo
         jitter_ms: c.jitter_s.map(|j| j * 1000.0),
         frame_width: c.frame_width.filter(|w| *w > 0.0),
         frame_height: c.frame_height.filter(|h| *h > 0.0),
-        audio_level: c.audio_level,
+        audio_level: c.audio_level.get(),
         ..InboundInterval::default()
     };
     if reset {
@@ -246,7 +246,7 @@ fn inbound_interval(p: &InboundRtpSample, c: &InboundRtpSample, dt: f64) -> Inbo
         return iv;
     }
     // packetsLost may fall when late packets arrive: clamp instead of calling it a reset.
-    let lost = match (p.packets_lost, c.packets_lost) {
+    let lost = match (p.packets_lost.get(), c.packets_lost.get()) {
         (Some(a), Some(b)) => Some((b - a).max(0.0)),
         _ => None,
     };
@@ -260,12 +260,12 @@ fn inbound_interval(p: &InboundRtpSample, c: &InboundRtpSample, dt: f64) -> Inbo
         (Some(l), Some(r), Some(x)) if l + (r - x).max(0.0) > 0.0 => Some(l / (l + (r - x).max(0.0))),
         _ => iv.loss_fraction,
     };
-    iv.bitrate_bps = bytes.map(|b| b * 8.0 / dt).or(c.bitrate_mean_bps);
+    iv.bitrate_bps = bytes.map(|b| b * 8.0 / dt).or(c.bitrate_mean_bps.get());
     iv.packet_rate = received.map(|n| n / dt);
     iv.fps = increase(p.frames_decoded, c.frames_decoded)
         .map(|f| f / dt)
-        .or(c.frames_per_second)
-        .or(c.framerate_mean);
+        .or(c.frames_per_second.get())
+        .or(c.framerate_mean.get());
     iv.frames_dropped = increase(p.frames_dropped, c.frames_dropped);
     iv.frames_received = increase(p.frames_received, c.frames_received);
     iv.freezes = increase(p.freeze_count, c.freeze_count);
@@ -349,7 +349,7 @@ fn outbound_interval(p: &OutboundRtpSample, c: &OutboundRtpSample, dt: f64) -> O
         reset,
         frame_width: c.frame_width.filter(|w| *w > 0.0),
         frame_height: c.frame_height.filter(|h| *h > 0.0),
-        target_bitrate_bps: c.target_bitrate_bps,
+        target_bitrate_bps: c.target_bitrate_bps.get(),
         quality_limitation: c.quality_limitation_reason,
         ..OutboundInterval::default()
     };
@@ -366,7 +366,7 @@ fn outbound_interval(p: &OutboundRtpSample, c: &OutboundRtpSample, dt: f64) -> O
     if !iv.active {
         return iv;
     }
-    iv.bitrate_bps = bytes.map(|b| b * 8.0 / dt).or(c.bitrate_mean_bps);
+    iv.bitrate_bps = bytes.map(|b| b * 8.0 / dt).or(c.bitrate_mean_bps.get());
     iv.packet_rate = packets.map(|n| n / dt);
     iv.retransmit_fraction =
         ratio(increase(p.retransmitted_packets_sent, c.retransmitted_packets_sent), packets);
@@ -375,9 +375,9 @@ fn outbound_interval(p: &OutboundRtpSample, c: &OutboundRtpSample, dt: f64) -> O
     // number of active layers changes with bandwidth: the browser's own rate is the truth.
     let svc = c.spatial_layers().is_some_and(|n| n > 1);
     iv.fps = if svc {
-        c.frames_per_second.or(frames.map(|f| f / dt))
+        c.frames_per_second.get().or(frames.map(|f| f / dt))
     } else {
-        frames.map(|f| f / dt).or(c.frames_per_second).or(c.framerate_mean)
+        frames.map(|f| f / dt).or(c.frames_per_second.get()).or(c.framerate_mean.get())
     };
     iv.encode_ms_per_frame =
         ratio(increase(p.total_encode_time_s, c.total_encode_time_s), frames).map(|s| s * 1000.0);
@@ -436,7 +436,7 @@ pub fn remote_inbound_intervals(samples: &[RemoteInboundRtpSample]) -> Vec<Remot
         samples,
         |s| s.at,
         |p, c, _dt| {
-            let lost = match (p.packets_lost, c.packets_lost) {
+            let lost = match (p.packets_lost.get(), c.packets_lost.get()) {
                 (Some(a), Some(b)) => Some((b - a).max(0.0)),
                 _ => None,
             };
@@ -454,7 +454,7 @@ pub fn remote_inbound_intervals(samples: &[RemoteInboundRtpSample]) -> Vec<Remot
                 end: c.at,
                 packets_lost: lost,
                 loss_fraction: counted.or(c.fraction_lost.map(|f| f.clamp(0.0, 1.0))),
-                rtt_ms: mean_rtt.or(c.round_trip_time_s).map(|s| s * 1000.0),
+                rtt_ms: mean_rtt.or(c.round_trip_time_s.get()).map(|s| s * 1000.0),
                 jitter_ms: c.jitter_s.map(|j| j * 1000.0),
             }
         },
@@ -492,8 +492,8 @@ pub fn pair_intervals(samples: &[CandidatePairSample]) -> Vec<PairInterval> {
             PairInterval {
                 start: p.at,
                 end: c.at,
-                rtt_ms: mean_rtt.or(c.current_round_trip_time_s).map(|s| s * 1000.0),
-                available_outgoing_bitrate_bps: c.available_outgoing_bitrate_bps,
+                rtt_ms: mean_rtt.or(c.current_round_trip_time_s.get()).map(|s| s * 1000.0),
+                available_outgoing_bitrate_bps: c.available_outgoing_bitrate_bps.get(),
                 send_bitrate_bps: increase(p.bytes_sent, c.bytes_sent).map(|b| b * 8.0 / dt),
                 receive_bitrate_bps: increase(p.bytes_received, c.bytes_received).map(|b| b * 8.0 / dt),
             }
@@ -532,6 +532,7 @@ impl crate::stats::CandidatePair {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reading::Reading;
 
     fn t(s: f64) -> Timestamp {
         Timestamp::from_epoch_ms(1_700_000_000_000.0 + s * 1000.0).expect("finite")
@@ -540,9 +541,9 @@ mod tests {
     fn inbound(at: f64, received: f64, lost: f64, bytes: f64) -> InboundRtpSample {
         InboundRtpSample {
             at: t(at),
-            packets_received: Some(received),
-            packets_lost: Some(lost),
-            bytes_received: Some(bytes),
+            packets_received: Reading::some(received),
+            packets_lost: Reading::some(lost),
+            bytes_received: Reading::some(bytes),
             ..InboundRtpSample::default()
         }
     }
@@ -586,9 +587,9 @@ mod tests {
     fn repeated_timestamps_do_not_divide_by_zero() {
         let r = |at: f64, lost: f64, rtt: f64| RemoteInboundRtpSample {
             at: t(at),
-            packets_lost: Some(lost),
-            fraction_lost: Some(0.02),
-            round_trip_time_s: Some(rtt),
+            packets_lost: Reading::some(lost),
+            fraction_lost: Reading::some(0.02),
+            round_trip_time_s: Reading::some(rtt),
             ..RemoteInboundRtpSample::default()
         };
         let s = [r(0.0, 1.0, 0.05), r(0.0, 1.0, 0.05), r(0.0, 1.0, 0.05), r(5.0, 4.0, 0.08)];
@@ -639,8 +640,8 @@ mod tests {
         use crate::stats::QualityLimitationDurations as D;
         let o = |at: f64, bytes: f64, d: D| OutboundRtpSample {
             at: t(at),
-            packets_sent: Some(bytes / 1000.0),
-            bytes_sent: Some(bytes),
+            packets_sent: Reading::some(bytes / 1000.0),
+            bytes_sent: Reading::some(bytes),
             quality_limitation_durations: Some(d),
             ..OutboundRtpSample::default()
         };
@@ -658,9 +659,9 @@ mod tests {
     fn pair_rtt_prefers_cumulative_mean() {
         let p = |at: f64, total: f64, responses: f64, current: f64| CandidatePairSample {
             at: t(at),
-            total_round_trip_time_s: Some(total),
-            responses_received: Some(responses),
-            current_round_trip_time_s: Some(current),
+            total_round_trip_time_s: Reading::some(total),
+            responses_received: Reading::some(responses),
+            current_round_trip_time_s: Reading::some(current),
             ..CandidatePairSample::default()
         };
         let iv = pair_intervals(&[p(0.0, 1.0, 10.0, 0.1), p(5.0, 1.5, 12.0, 0.3)]);

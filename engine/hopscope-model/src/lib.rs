@@ -16,6 +16,7 @@ pub mod graph;
 pub mod ids;
 pub mod intervals;
 pub mod middlebox;
+pub mod reading;
 pub mod stats;
 pub mod time;
 
@@ -25,4 +26,5 @@ pub use conference::{
 };
 pub use events::{Event, EventKind};
 pub use ids::{ConferenceId, ParticipantId, PeerConnectionId};
+pub use reading::Reading;
 pub use time::Timestamp;

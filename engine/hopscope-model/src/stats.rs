@@ -1,11 +1,14 @@
 //! Typed stats: the W3C webrtc-stats objects of one peer connection, as series over time.
 //!
-//! Every metric is an `Option`: browsers omit fields the spec lists (Firefox has no pair RTT,
-//! Safari no `relayProtocol`), and `None` must never be confused with 0. Units are
+//! Every metric may be missing: browsers omit fields the spec lists (Firefox has no pair RTT,
+//! Safari no `relayProtocol`), and a missing value must never be confused with 0. A sample's
+//! numbers are [`Reading`]s (an `Option<f64>` in 8 bytes, because a call keeps every sample)
+//! and its other fields `Option`s. Units are
 //! normalised at ingest: durations and delays in seconds (suffix `_s`), rates in bits per
 //! second (`_bps`); plain counters are cumulative, exactly as the browser reported them.
 //! Interval metrics (loss %, bitrate, ...) are derived from these in [`crate::intervals`].
 
+pub use crate::reading::Reading;
 use crate::time::Timestamp;
 
 /// Audio or video.
@@ -69,85 +72,85 @@ pub struct InboundRtpSample {
     /// The stats timestamp.
     pub at: Timestamp,
     /// Cumulative packets received (includes retransmissions in Chromium).
-    pub packets_received: Option<f64>,
+    pub packets_received: Reading,
     /// Cumulative packets lost; may decrease (late packets) and may be negative.
-    pub packets_lost: Option<f64>,
+    pub packets_lost: Reading,
     /// Cumulative packets discarded by the jitter buffer.
-    pub packets_discarded: Option<f64>,
+    pub packets_discarded: Reading,
     /// Cumulative retransmitted (RTX) packets received.
-    pub retransmitted_packets_received: Option<f64>,
+    pub retransmitted_packets_received: Reading,
     /// Cumulative FEC packets received.
-    pub fec_packets_received: Option<f64>,
+    pub fec_packets_received: Reading,
     /// Cumulative payload bytes received.
-    pub bytes_received: Option<f64>,
+    pub bytes_received: Reading,
     /// Cumulative header bytes received.
-    pub header_bytes_received: Option<f64>,
+    pub header_bytes_received: Reading,
     /// Interarrival jitter, seconds (instantaneous).
-    pub jitter_s: Option<f64>,
+    pub jitter_s: Reading,
     /// Cumulative frames received (video).
-    pub frames_received: Option<f64>,
+    pub frames_received: Reading,
     /// Cumulative frames decoded (video).
-    pub frames_decoded: Option<f64>,
+    pub frames_decoded: Reading,
     /// Cumulative frames dropped before decoding (video).
-    pub frames_dropped: Option<f64>,
+    pub frames_dropped: Reading,
     /// Cumulative key frames decoded.
-    pub key_frames_decoded: Option<f64>,
+    pub key_frames_decoded: Reading,
     /// Decoded frames per second as the browser reports it (instantaneous).
-    pub frames_per_second: Option<f64>,
+    pub frames_per_second: Reading,
     /// Decoded frame width, pixels.
-    pub frame_width: Option<f64>,
+    pub frame_width: Reading,
     /// Decoded frame height, pixels.
-    pub frame_height: Option<f64>,
+    pub frame_height: Reading,
     /// Cumulative freezes (W3C definition).
-    pub freeze_count: Option<f64>,
+    pub freeze_count: Reading,
     /// Cumulative freeze time, seconds.
-    pub total_freezes_duration_s: Option<f64>,
+    pub total_freezes_duration_s: Reading,
     /// Cumulative pauses (no frame for ≥ 5 s).
-    pub pause_count: Option<f64>,
+    pub pause_count: Reading,
     /// Cumulative pause time, seconds.
-    pub total_pauses_duration_s: Option<f64>,
+    pub total_pauses_duration_s: Reading,
     /// Cumulative inter-frame delay, seconds.
-    pub total_inter_frame_delay_s: Option<f64>,
+    pub total_inter_frame_delay_s: Reading,
     /// Cumulative squared inter-frame delay, seconds².
-    pub total_squared_inter_frame_delay_s: Option<f64>,
+    pub total_squared_inter_frame_delay_s: Reading,
     /// Cumulative decode time, seconds.
-    pub total_decode_time_s: Option<f64>,
+    pub total_decode_time_s: Reading,
     /// Cumulative NACKs sent.
-    pub nack_count: Option<f64>,
+    pub nack_count: Reading,
     /// Cumulative PLIs sent.
-    pub pli_count: Option<f64>,
+    pub pli_count: Reading,
     /// Cumulative FIRs sent.
-    pub fir_count: Option<f64>,
+    pub fir_count: Reading,
     /// Cumulative jitter-buffer delay, seconds (divide by the emitted count).
-    pub jitter_buffer_delay_s: Option<f64>,
+    pub jitter_buffer_delay_s: Reading,
     /// Cumulative samples/frames emitted by the jitter buffer.
-    pub jitter_buffer_emitted_count: Option<f64>,
+    pub jitter_buffer_emitted_count: Reading,
     /// Cumulative jitter-buffer target delay, seconds.
-    pub jitter_buffer_target_delay_s: Option<f64>,
+    pub jitter_buffer_target_delay_s: Reading,
     /// Current playout delay in seconds, from legacy stats that have no cumulative form.
-    pub current_delay_s: Option<f64>,
+    pub current_delay_s: Reading,
     /// Cumulative concealed audio samples.
-    pub concealed_samples: Option<f64>,
+    pub concealed_samples: Reading,
     /// Cumulative concealed samples during silence.
-    pub silent_concealed_samples: Option<f64>,
+    pub silent_concealed_samples: Reading,
     /// Cumulative concealment events.
-    pub concealment_events: Option<f64>,
+    pub concealment_events: Reading,
     /// Cumulative audio samples received.
-    pub total_samples_received: Option<f64>,
+    pub total_samples_received: Reading,
     /// Cumulative samples inserted to slow playout.
-    pub inserted_samples_for_deceleration: Option<f64>,
+    pub inserted_samples_for_deceleration: Reading,
     /// Cumulative samples removed to speed playout.
-    pub removed_samples_for_acceleration: Option<f64>,
+    pub removed_samples_for_acceleration: Reading,
     /// Audio level 0..1 (instantaneous).
-    pub audio_level: Option<f64>,
+    pub audio_level: Reading,
     /// Cumulative audio energy.
-    pub total_audio_energy: Option<f64>,
+    pub total_audio_energy: Reading,
     /// Cumulative audio duration, seconds.
-    pub total_samples_duration_s: Option<f64>,
+    pub total_samples_duration_s: Reading,
     /// Firefox ≤ 9x: mean bitrate, bits per second.
-    pub bitrate_mean_bps: Option<f64>,
+    pub bitrate_mean_bps: Reading,
     /// Firefox ≤ 9x: mean frame rate.
-    pub framerate_mean: Option<f64>,
+    pub framerate_mean: Reading,
 }
 
 /// One sample of an `outbound-rtp` stream (one simulcast layer of what this endpoint sends).
@@ -156,55 +159,55 @@ pub struct OutboundRtpSample {
     /// The stats timestamp.
     pub at: Timestamp,
     /// Cumulative packets sent.
-    pub packets_sent: Option<f64>,
+    pub packets_sent: Reading,
     /// Cumulative payload bytes sent.
-    pub bytes_sent: Option<f64>,
+    pub bytes_sent: Reading,
     /// Cumulative header bytes sent.
-    pub header_bytes_sent: Option<f64>,
+    pub header_bytes_sent: Reading,
     /// Cumulative retransmitted packets sent.
-    pub retransmitted_packets_sent: Option<f64>,
+    pub retransmitted_packets_sent: Reading,
     /// Cumulative retransmitted bytes sent.
-    pub retransmitted_bytes_sent: Option<f64>,
+    pub retransmitted_bytes_sent: Reading,
     /// Encoder target bitrate, bits per second.
-    pub target_bitrate_bps: Option<f64>,
+    pub target_bitrate_bps: Reading,
     /// Cumulative frames encoded.
-    pub frames_encoded: Option<f64>,
+    pub frames_encoded: Reading,
     /// Cumulative frames sent.
-    pub frames_sent: Option<f64>,
+    pub frames_sent: Reading,
     /// Encoded frames per second (instantaneous).
-    pub frames_per_second: Option<f64>,
+    pub frames_per_second: Reading,
     /// Encoded width, pixels.
-    pub frame_width: Option<f64>,
+    pub frame_width: Reading,
     /// Encoded height, pixels.
-    pub frame_height: Option<f64>,
+    pub frame_height: Reading,
     /// Cumulative encode time, seconds.
-    pub total_encode_time_s: Option<f64>,
+    pub total_encode_time_s: Reading,
     /// Cumulative packet send delay (pacer), seconds.
-    pub total_packet_send_delay_s: Option<f64>,
+    pub total_packet_send_delay_s: Reading,
     /// Cumulative NACKs received.
-    pub nack_count: Option<f64>,
+    pub nack_count: Reading,
     /// Cumulative PLIs received.
-    pub pli_count: Option<f64>,
+    pub pli_count: Reading,
     /// Cumulative FIRs received.
-    pub fir_count: Option<f64>,
+    pub fir_count: Reading,
     /// Cumulative huge frames sent.
-    pub huge_frames_sent: Option<f64>,
+    pub huge_frames_sent: Reading,
     /// The reason the encoder is limited now.
     pub quality_limitation_reason: Option<QualityLimitationReason>,
     /// Cumulative time spent in each limitation state.
     pub quality_limitation_durations: Option<QualityLimitationDurations>,
     /// Cumulative resolution changes caused by limitations.
-    pub quality_limitation_resolution_changes: Option<f64>,
+    pub quality_limitation_resolution_changes: Reading,
     /// Whether this encoding is active (simulcast layers can be paused).
     pub active: Option<bool>,
     /// SVC mode (`L1T3`, `L3T3_KEY`, ...).
     pub scalability_mode: Option<String>,
     /// Legacy Chrome encoder CPU usage, percent.
-    pub encode_usage_percent: Option<f64>,
+    pub encode_usage_percent: Reading,
     /// Firefox ≤ 9x: mean bitrate, bits per second.
-    pub bitrate_mean_bps: Option<f64>,
+    pub bitrate_mean_bps: Reading,
     /// Firefox ≤ 9x: mean frame rate.
-    pub framerate_mean: Option<f64>,
+    pub framerate_mean: Reading,
 }
 
 /// `qualityLimitationReason`.
@@ -272,19 +275,19 @@ pub struct RemoteInboundRtpSample {
     /// The stats timestamp (the RTCP arrival time).
     pub at: Timestamp,
     /// Cumulative packets lost as the receiver reports it.
-    pub packets_lost: Option<f64>,
+    pub packets_lost: Reading,
     /// Cumulative packets received (Firefox only).
-    pub packets_received: Option<f64>,
+    pub packets_received: Reading,
     /// Fraction lost in the last RTCP interval, 0..1.
-    pub fraction_lost: Option<f64>,
+    pub fraction_lost: Reading,
     /// Jitter at the receiver, seconds.
-    pub jitter_s: Option<f64>,
+    pub jitter_s: Reading,
     /// RTCP round-trip time, seconds (last measurement).
-    pub round_trip_time_s: Option<f64>,
+    pub round_trip_time_s: Reading,
     /// Cumulative RTT, seconds.
-    pub total_round_trip_time_s: Option<f64>,
+    pub total_round_trip_time_s: Reading,
     /// Number of RTT measurements.
-    pub round_trip_time_measurements: Option<f64>,
+    pub round_trip_time_measurements: Reading,
 }
 
 /// One sample of a `remote-outbound-rtp` stream: the far end's RTCP sender report about
@@ -294,15 +297,15 @@ pub struct RemoteOutboundRtpSample {
     /// The stats timestamp.
     pub at: Timestamp,
     /// Cumulative packets the remote sent.
-    pub packets_sent: Option<f64>,
+    pub packets_sent: Reading,
     /// Cumulative bytes the remote sent.
-    pub bytes_sent: Option<f64>,
+    pub bytes_sent: Reading,
     /// The remote's clock at the report, epoch ms.
-    pub remote_timestamp_ms: Option<f64>,
+    pub remote_timestamp_ms: Reading,
     /// Cumulative reports sent.
-    pub reports_sent: Option<f64>,
+    pub reports_sent: Reading,
     /// RTT from DLRR, seconds (Chrome, when present).
-    pub round_trip_time_s: Option<f64>,
+    pub round_trip_time_s: Reading,
 }
 
 /// A series of samples with what we know about the stream.
@@ -594,27 +597,27 @@ pub struct CandidatePairSample {
     /// Firefox's `selected` flag, or legacy `googActiveConnection`.
     pub selected: Option<bool>,
     /// Last ICE consent RTT, seconds.
-    pub current_round_trip_time_s: Option<f64>,
+    pub current_round_trip_time_s: Reading,
     /// Cumulative RTT over all responses, seconds.
-    pub total_round_trip_time_s: Option<f64>,
+    pub total_round_trip_time_s: Reading,
     /// Cumulative STUN responses received.
-    pub responses_received: Option<f64>,
+    pub responses_received: Reading,
     /// Cumulative STUN requests sent.
-    pub requests_sent: Option<f64>,
+    pub requests_sent: Reading,
     /// Cumulative consent requests sent.
-    pub consent_requests_sent: Option<f64>,
+    pub consent_requests_sent: Reading,
     /// Bandwidth estimate for sending, bits per second.
-    pub available_outgoing_bitrate_bps: Option<f64>,
+    pub available_outgoing_bitrate_bps: Reading,
     /// Bandwidth estimate for receiving, bits per second.
-    pub available_incoming_bitrate_bps: Option<f64>,
+    pub available_incoming_bitrate_bps: Reading,
     /// Cumulative bytes sent.
-    pub bytes_sent: Option<f64>,
+    pub bytes_sent: Reading,
     /// Cumulative bytes received.
-    pub bytes_received: Option<f64>,
+    pub bytes_received: Reading,
     /// Cumulative packets sent.
-    pub packets_sent: Option<f64>,
+    pub packets_sent: Reading,
     /// Cumulative packets received.
-    pub packets_received: Option<f64>,
+    pub packets_received: Reading,
 }
 
 /// A `candidate-pair` and its samples.
@@ -646,11 +649,11 @@ pub struct TransportSample {
     /// DTLS state.
     pub dtls_state: Option<String>,
     /// Cumulative selected-pair changes.
-    pub selected_candidate_pair_changes: Option<f64>,
+    pub selected_candidate_pair_changes: Reading,
     /// Cumulative bytes sent.
-    pub bytes_sent: Option<f64>,
+    pub bytes_sent: Reading,
     /// Cumulative bytes received.
-    pub bytes_received: Option<f64>,
+    pub bytes_received: Reading,
 }
 
 /// A `transport` and its samples.
@@ -683,15 +686,15 @@ pub struct MediaSourceSample {
     /// The stats timestamp.
     pub at: Timestamp,
     /// Audio level 0..1.
-    pub audio_level: Option<f64>,
+    pub audio_level: Reading,
     /// Captured width, pixels.
-    pub width: Option<f64>,
+    pub width: Reading,
     /// Captured height, pixels.
-    pub height: Option<f64>,
+    pub height: Reading,
     /// Capture frame rate.
-    pub frames_per_second: Option<f64>,
+    pub frames_per_second: Reading,
     /// Cumulative frames captured.
-    pub frames: Option<f64>,
+    pub frames: Reading,
 }
 
 /// A `codec` entry.
@@ -717,15 +720,15 @@ pub struct BandwidthSample {
     /// The stats timestamp.
     pub at: Timestamp,
     /// Available send bandwidth, bits per second.
-    pub available_send_bps: Option<f64>,
+    pub available_send_bps: Reading,
     /// Available receive bandwidth, bits per second.
-    pub available_receive_bps: Option<f64>,
+    pub available_receive_bps: Reading,
     /// Encoder target bitrate, bits per second.
-    pub target_encode_bps: Option<f64>,
+    pub target_encode_bps: Reading,
     /// Actual encoder bitrate, bits per second.
-    pub actual_encode_bps: Option<f64>,
+    pub actual_encode_bps: Reading,
     /// Transmit bitrate, bits per second.
-    pub transmit_bps: Option<f64>,
+    pub transmit_bps: Reading,
     /// Retransmit bitrate, bits per second.
-    pub retransmit_bps: Option<f64>,
+    pub retransmit_bps: Reading,
 }

@@ -1786,7 +1786,9 @@ fn pc_entity(pi: usize, ci: usize, p: &Participant, pc: &PeerConnection) -> PcEn
         .filter_map(|i| Some((i.start, i.end, i.available_outgoing_bitrate_bps? / 1000.0)))
         .collect();
     available.extend(
-        pc.bandwidth.windows(2).filter_map(|w| Some((w[0].at, w[1].at, w[1].available_send_bps? / 1000.0))),
+        pc.bandwidth
+            .windows(2)
+            .filter_map(|w| Some((w[0].at, w[1].at, w[1].available_send_bps.get()? / 1000.0))),
     );
     available.sort_by_key(|a| a.1);
     PcEntity {

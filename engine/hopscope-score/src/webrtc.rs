@@ -329,10 +329,10 @@ impl<'a> RttTimeline<'a> {
         rtcp.measured_then_first(
             &pc.remote_inbound,
             |s| s.intervals().iter().filter_map(|i| Some((i.end, i.rtt_ms? / 1000.0))),
-            |s| s.samples.first().and_then(|x| Some((x.at, x.round_trip_time_s?))),
+            |s| s.samples.first().and_then(|x| Some((x.at, x.round_trip_time_s.get()?))),
         );
         for s in &pc.remote_outbound {
-            rtcp.run(s.samples.iter().filter_map(|x| Some((x.at, x.round_trip_time_s?))));
+            rtcp.run(s.samples.iter().filter_map(|x| Some((x.at, x.round_trip_time_s.get()?))));
         }
         RttTimeline { rtcp: rtcp.merged(), ice: std::cell::OnceCell::new(), pc: Some(pc) }
     }
@@ -345,7 +345,7 @@ impl<'a> RttTimeline<'a> {
             ice.measured_then_first(
                 &pc.candidate_pairs,
                 |p| p.intervals().iter().filter_map(|i| Some((i.end, i.rtt_ms? / 1000.0))),
-                |p| p.samples.first().and_then(|x| Some((x.at, x.current_round_trip_time_s?))),
+                |p| p.samples.first().and_then(|x| Some((x.at, x.current_round_trip_time_s.get()?))),
             );
             ice.merged()
         })

@@ -100,7 +100,7 @@ participants:
     let audio = call.sent("carol", MediaKind::Audio);
     let rr =
         call.pc("carol").remote_inbound.iter().find(|r| r.info.ssrc == audio.info.ssrc).expect("reports");
-    let reported = rr.samples.last().and_then(|s| s.packets_lost).expect("packetsLost");
+    let reported = rr.samples.last().and_then(|s| s.packets_lost.get()).expect("packetsLost");
     let server = num(&by_ssrc(transport(&b, "carol"), "inbound", audio.info.ssrc)["packetsLost"]);
     assert!((server - reported).abs() <= 0.1 * server + 5.0, "server {server}, reported to carol {reported}");
     // Downstream of the server nothing is lost: carol's gaps are not the receivers' links.
@@ -173,7 +173,8 @@ fn relay_loss_is_visible_in_the_allocation_counters() {
         0.02,
     );
     // Alice's access link is clean: the relay got everything she sent.
-    let sent: f64 = call.pc("alice").outbound.iter().filter_map(|s| s.samples.last()?.packets_sent).sum();
+    let sent: f64 =
+        call.pc("alice").outbound.iter().filter_map(|s| s.samples.last()?.packets_sent.get()).sum();
     assert_near("packets from alice", num(&a["packetsFromClient"]) / sent, 1.0, 0.01);
     // Addresses: the relay candidate alice uses, her srflx address, bob's address.
     let alice = call.pc("alice");
@@ -430,10 +431,10 @@ participants:
     assert_eq!(allocation["protocol"], "tcp");
     // What the relay delivered is what bob received (his own link is clean) ...
     let bob = call.pc("bob");
-    let received: f64 = bob.inbound.iter().filter_map(|s| s.samples.last()?.packets_received).sum();
+    let received: f64 = bob.inbound.iter().filter_map(|s| s.samples.last()?.packets_received.get()).sum();
     assert_eq!(num(&allocation["packetsToClient"]), received);
     // ... and it got about everything he sent.
-    let sent: f64 = bob.outbound.iter().filter_map(|s| s.samples.last()?.packets_sent).sum();
+    let sent: f64 = bob.outbound.iter().filter_map(|s| s.samples.last()?.packets_sent.get()).sum();
     assert_near("from bob", num(&allocation["packetsFromClient"]) / sent, 1.0, 0.02);
     // The relay's 5 % shows at the server as loss from bob, and not from alice.
     let audio = by_ssrc(&t, "inbound", call.sent("bob", MediaKind::Audio).info.ssrc);

@@ -3,6 +3,7 @@
 //! configured.
 
 use hopscope_ingest::{Limits, assemble, ingest};
+use hopscope_model::Reading;
 use hopscope_model::events::{ConnectionState, EventKind, IceConnectionState, MediaRequestSource, Outcome};
 use hopscope_model::intervals::{
     InboundInterval, OutboundInterval, inbound_intervals, outbound_intervals, pair_intervals,
@@ -178,7 +179,12 @@ fn uplink_loss_reaches_everyone_through_the_sfu() {
     let pc = call.pc("carol");
     let rr = pc.remote_inbound.iter().find(|s| s.info.ssrc == video.info.ssrc).expect("receiver reports");
     let lost_at = |t: f64| {
-        rr.samples.iter().rev().find(|s| call.secs(s.at) <= t).and_then(|s| s.packets_lost).unwrap_or(0.0)
+        rr.samples
+            .iter()
+            .rev()
+            .find(|s| call.secs(s.at) <= t)
+            .and_then(|s| s.packets_lost.get())
+            .unwrap_or(0.0)
     };
     assert_near(
         "the server reports losing carol's video",
@@ -349,7 +355,10 @@ fn muted_dtx_is_neither_loss_nor_silence_trouble() {
     let source =
         &call.pc("bob").media_sources.iter().find(|m| m.kind == Some(MediaKind::Audio)).expect("mic").samples;
     assert!(
-        source.iter().filter(|s| (12.0..49.0).contains(&call.secs(s.at))).all(|s| s.audio_level == Some(0.0))
+        source
+            .iter()
+            .filter(|s| (12.0..49.0).contains(&call.secs(s.at)))
+            .all(|s| s.audio_level == Reading::some(0.0))
     );
 }
 
@@ -406,7 +415,7 @@ fn failures_and_disconnections_appear_as_events() {
         let dead = call.inbound(who, other, MediaKind::Audio, 41.0, 56.0);
         assert!(dead.iter().all(|i| !i.active), "{who} still receives");
         let stream = call.received(who, other, MediaKind::Audio);
-        let lost = stream.samples.last().and_then(|s| s.packets_lost);
+        let lost = stream.samples.last().and_then(|s| s.packets_lost.get());
         assert_eq!(lost, Some(0.0));
         let video = call.inbound(who, other, MediaKind::Video, 26.0, 30.0);
         let frozen: f64 = video.iter().filter_map(|i| i.freeze_duration_s).sum();

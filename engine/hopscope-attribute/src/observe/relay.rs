@@ -40,11 +40,11 @@ impl PcCounts {
         let mut out = PcCounts::default();
         let mut steps = Vec::new();
         for s in &pc.outbound {
-            let counted = s.samples.iter().filter_map(|x| Some((x.at.epoch_ms(), x.packets_sent?)));
+            let counted = s.samples.iter().filter_map(|x| Some((x.at.epoch_ms(), x.packets_sent.get()?)));
             spans(counted, &mut out.sent, &mut out.edges, &mut steps);
         }
         for s in &pc.inbound {
-            let counted = s.samples.iter().filter_map(|x| Some((x.at.epoch_ms(), x.packets_received?)));
+            let counted = s.samples.iter().filter_map(|x| Some((x.at.epoch_ms(), x.packets_received.get()?)));
             spans(counted, &mut out.received, &mut out.edges, &mut steps);
         }
         steps.sort_by(f64::total_cmp);
@@ -169,6 +169,7 @@ pub(super) fn legs(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hopscope_model::Reading;
     use hopscope_model::middlebox::TurnAllocationSample;
     use hopscope_model::stats::{InboundRtpSample, OutboundRtpSample, Stream};
 
@@ -183,14 +184,14 @@ mod tests {
         let out = (0..=seconds)
             .map(|i| OutboundRtpSample {
                 at: t(i as f64 + 0.5),
-                packets_sent: Some(100.0 * (i as f64 + 0.5)),
+                packets_sent: Reading::some(100.0 * (i as f64 + 0.5)),
                 ..OutboundRtpSample::default()
             })
             .collect();
         let inb = (0..=seconds)
             .map(|i| InboundRtpSample {
                 at: t(i as f64 + 0.5),
-                packets_received: Some(50.0 * (i as f64 + 0.5)),
+                packets_received: Reading::some(50.0 * (i as f64 + 0.5)),
                 ..InboundRtpSample::default()
             })
             .collect();
