@@ -23,12 +23,12 @@ pub struct Config {
     pub inactivity_timeout_s: f64,
     /// A live conference is re-evaluated at most this often after new data.
     pub evaluate_every_ms: u64,
-    /// Live conferences evaluated at once. Unset: one less than the machine's cores (at
-    /// least one), so ingest always keeps a core: under overload, live findings refresh
-    /// less often while acknowledged data keeps flowing in.
+    /// Live conferences evaluated at once. Unset: one per core. Evaluations run at a lower
+    /// CPU priority than ingest (10 nice steps down), so under overload live findings
+    /// refresh less often while acknowledged data keeps flowing in at full speed.
     pub live_evaluation_workers: Option<u32>,
     /// Memory for what live evaluations have read, MiB: within it, each evaluation parses
-    /// only the observations that arrived since the last (about 1.8 MiB per minute of a
+    /// only the observations that arrived since the last (about 0.8 MiB per minute of a
     /// four-party call); past it, conferences are read from the start at every evaluation.
     pub live_read_cache_mib: u64,
     /// Largest request body, bytes (after gzip decompression too).

@@ -71,6 +71,9 @@ pub enum ServerError {
     /// No randomness for keys.
     #[error("cannot generate a key: {0}")]
     Random(String),
+    /// The live evaluation threads could not start.
+    #[error("cannot start the live evaluation threads: {0}")]
+    Threads(#[source] std::io::Error),
 }
 
 /// What every request handler shares.
@@ -232,9 +235,10 @@ fn provision(store: &dyn Store, config: &Config) -> Result<Vec<CreatedKeys>, Ser
     Ok(created)
 }
 
-/// Live evaluation workers: as configured, else all cores but one (at least one).
+/// Live evaluation workers: as configured, else one per core. They run at a lower CPU
+/// priority than ingest ([`live::Evaluators`]), so they can have every core ingest leaves.
 fn live_workers(config: &Config, cores: u32) -> usize {
-    config.live_evaluation_workers.unwrap_or(cores.saturating_sub(1)).max(1) as usize
+    config.live_evaluation_workers.unwrap_or(cores).max(1) as usize
 }
 
 /// Opens the store, provisions apps, binds and starts serving. `workers` bounds the
@@ -336,7 +340,8 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     }
 
     let (stop, stop_rx) = watch::channel(false);
-    let scheduler = tokio::spawn(live::run_scheduler(state.clone(), stop_rx.clone()));
+    let evaluators = live::Evaluators::start(state.live.worker_count()).map_err(ServerError::Threads)?;
+    let scheduler = tokio::spawn(live::run_scheduler(state.clone(), evaluators, stop_rx.clone()));
     tokio::spawn(retention(state.clone(), stop_rx.clone()));
     let dispatcher = tokio::spawn(state.dispatcher.clone().run(stop_rx.clone()));
     tokio::spawn(callbacks::summarise_held(state.clone(), stop_rx.clone()));
@@ -376,11 +381,11 @@ async fn retention(state: Arc<State>, mut stop: watch::Receiver<bool>) {
 mod tests {
     use super::*;
 
-    /// Ingest keeps a core unless the operator says otherwise; never zero workers.
+    /// A worker per core unless the operator says otherwise; never zero workers.
     #[test]
-    fn live_evaluation_leaves_ingest_a_core() {
+    fn live_evaluation_has_a_worker_per_core() {
         let mut config = Config::default();
-        assert_eq!([1, 2, 8].map(|cores| live_workers(&config, cores)), [1, 1, 7]);
+        assert_eq!([0, 1, 2, 8].map(|cores| live_workers(&config, cores)), [1, 1, 2, 8]);
         config.live_evaluation_workers = Some(3);
         assert_eq!(live_workers(&config, 2), 3);
         config.live_evaluation_workers = Some(0);

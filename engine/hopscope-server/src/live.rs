@@ -6,8 +6,8 @@
 //! read so far ([`ReadSoFar`]), so that each observation is read from the store and parsed
 //! once rather than at every evaluation. The store stays the ground truth: a conference
 //! over the budget, or any after a restart, is read from the start again, and gives the
-//! same result. Evaluations run on blocking threads, a
-//! bounded number at once; a conference is re-evaluated at most every
+//! same result. Evaluations run on their own threads ([`Evaluators`]), at a lower CPU
+//! priority than ingest; a conference is re-evaluated at most every
 //! `evaluate_every_ms`, and less often when its evaluations are slow, so one huge call
 //! cannot starve the others.
 
@@ -157,6 +157,11 @@ impl Live {
             read_budget,
             read_kept: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// How many conferences are evaluated at once, at most.
+    pub fn worker_count(&self) -> usize {
+        self.worker_count as usize
     }
 
     /// Bytes kept of what evaluations have read, across conferences.
@@ -432,7 +437,11 @@ pub(crate) fn evaluate_conference(
 }
 
 /// Runs until `stop` fires: picks due conferences and evaluates them.
-pub async fn run_scheduler(state: Arc<State>, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn run_scheduler(
+    state: Arc<State>,
+    evaluators: Evaluators,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let inactivity = Duration::from_secs_f64(state.config.inactivity_timeout_s);
     let every = Duration::from_millis(state.config.evaluate_every_ms);
     let tick = Duration::from_millis(100).min(every);
@@ -465,7 +474,7 @@ pub async fn run_scheduler(state: Arc<State>, mut stop: tokio::sync::watch::Rece
             let Ok(permit) = permit else { return };
             let state = state.clone();
             state.metrics.evaluations_queued.inc();
-            tokio::task::spawn_blocking(move || {
+            evaluators.run(Box::new(move || {
                 let _permit = permit;
                 state.metrics.evaluations_queued.dec();
                 let started = Instant::now();
@@ -485,11 +494,80 @@ pub async fn run_scheduler(state: Arc<State>, mut stop: tokio::sync::watch::Rece
                         state.live.abandon(&key);
                     }
                 }
-            });
+            }));
         }
     }
     // Let running evaluations finish before the store closes.
     let _ = state.live.workers.acquire_many(state.live.worker_count).await;
+}
+
+/// How much lower than the rest of the server live evaluations run, in nice steps (0 is
+/// everyone's default, 19 the lowest). A thread 10 steps down gets about a tenth of a core
+/// that a thread at the server's own level also wants: under overload live views refresh
+/// less often, but they never stop.
+const EVALUATION_NICENESS: i32 = 10;
+
+type EvaluationJob = Box<dyn FnOnce() + Send>;
+
+/// The threads live evaluations run on, at a lower CPU priority than the rest of the
+/// server. When the CPU is short the kernel gives it to ingest first, so an acknowledgement
+/// never waits behind a diagnosis; when ingest is quiet, evaluations use every core.
+pub struct Evaluators {
+    jobs: std::sync::mpsc::Sender<EvaluationJob>,
+}
+
+impl std::fmt::Debug for Evaluators {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evaluators").finish_non_exhaustive()
+    }
+}
+
+impl Evaluators {
+    /// Starts `threads` threads; they stop once the `Evaluators` is dropped and the jobs
+    /// already given are done.
+    pub fn start(threads: usize) -> std::io::Result<Evaluators> {
+        let (jobs, queue) = std::sync::mpsc::channel::<EvaluationJob>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..threads.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new().name(format!("hopscope-evaluate-{i}")).spawn(move || {
+                lower_priority();
+                loop {
+                    // The lock is held only while waiting for the next job.
+                    let next = match queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = next else { return };
+                    // A panicking evaluation (a bug) costs its conference one evaluation,
+                    // not the server a thread.
+                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                        tracing::error!(
+                            "a live evaluation panicked; its conference is evaluated again later"
+                        );
+                    }
+                }
+            })?;
+        }
+        Ok(Evaluators { jobs })
+    }
+
+    /// Hands a job to the next free thread.
+    fn run(&self, job: EvaluationJob) {
+        // The threads only stop once `self` is dropped, so the send cannot fail here.
+        let _ = self.jobs.send(job);
+    }
+}
+
+fn lower_priority() {
+    // On Linux a nice value belongs to one thread (setpriority(2), NOTES), so this leaves
+    // ingest's threads as they are.
+    let thread = Some(rustix::thread::gettid());
+    let lowered = rustix::process::getpriority_process(thread)
+        .and_then(|now| rustix::process::setpriority_process(thread, (now + EVALUATION_NICENESS).min(19)));
+    if let Err(error) = lowered {
+        tracing::warn!(%error, "cannot lower the evaluation threads' CPU priority; they compete with ingest for the CPU");
+    }
 }
 
 #[cfg(test)]
@@ -518,6 +596,32 @@ mod tests {
         let (due, lag) = live.due(inactivity, later(7));
         assert_eq!(due, vec![(("prod".to_string(), "c2".to_string()), false)]);
         assert!(lag >= Duration::from_secs(7) && lag < Duration::from_secs(8), "c1's data: {lag:?}");
+        Ok(())
+    }
+
+    /// Evaluations run on their own threads, below the server's CPU priority, and a
+    /// panicking one does not take its thread down.
+    #[test]
+    fn evaluations_run_below_the_servers_priority_and_survive_a_panic()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let ours = rustix::process::getpriority_process(Some(rustix::thread::gettid()))?;
+        let evaluators = Evaluators::start(2)?;
+        evaluators.run(Box::new(|| panic!("a bug in an evaluation")));
+        evaluators.run(Box::new(|| panic!("another one")));
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..6 {
+            let tx = tx.clone();
+            evaluators.run(Box::new(move || {
+                let nice = rustix::process::getpriority_process(Some(rustix::thread::gettid())).ok();
+                let name = std::thread::current().name().map(str::to_string);
+                let _ = tx.send((name, nice));
+            }));
+        }
+        for _ in 0..6 {
+            let (name, nice) = rx.recv_timeout(Duration::from_secs(10))?;
+            assert!(name.as_deref().is_some_and(|n| n.starts_with("hopscope-evaluate-")), "{name:?}");
+            assert_eq!(nice, Some((ours + EVALUATION_NICENESS).min(19)));
+        }
         Ok(())
     }
 
