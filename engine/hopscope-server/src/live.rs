@@ -478,7 +478,13 @@ pub(crate) async fn run_scheduler(
                 let _permit = permit;
                 state.metrics.evaluations_queued.dec();
                 let started = Instant::now();
-                match evaluate_conference(&state, &key.0, &key.1, ending) {
+                // A panic (a bug) must not leave the conference marked as being evaluated,
+                // which would keep it from ever being evaluated or ended again.
+                let evaluated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    evaluate_conference(&state, &key.0, &key.1, ending)
+                }))
+                .unwrap_or_else(|_| Err("the evaluation panicked (a bug)".to_string()));
+                match evaluated {
                     Ok(snapshot) => {
                         let cost = started.elapsed();
                         state.metrics.evaluation_seconds.observe(cost.as_secs_f64());
@@ -539,12 +545,10 @@ impl Evaluators {
                         Err(_) => return,
                     };
                     let Ok(job) = next else { return };
-                    // A panicking evaluation (a bug) costs its conference one evaluation,
-                    // not the server a thread.
+                    // A panicking job (a bug) must not cost the server a thread. The
+                    // scheduler's jobs catch their own panics and retry the conference.
                     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
-                        tracing::error!(
-                            "a live evaluation panicked; its conference is evaluated again later"
-                        );
+                        tracing::error!("a live evaluation job panicked; its thread goes on");
                     }
                 }
             })?;
