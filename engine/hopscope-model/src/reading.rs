@@ -59,12 +59,6 @@ impl Reading {
         self.get().map(f)
     }
 
-    /// [`Option::and_then`] on the value.
-    #[inline]
-    pub fn and_then<U>(self, f: impl FnOnce(f64) -> Option<U>) -> Option<U> {
-        self.get().and_then(f)
-    }
-
     /// [`Option::filter`] on the value.
     #[inline]
     pub fn filter(self, keep: impl FnOnce(&f64) -> bool) -> Option<f64> {
@@ -75,18 +69,6 @@ impl Reading {
     #[inline]
     pub fn unwrap_or(self, default: f64) -> f64 {
         self.get().unwrap_or(default)
-    }
-
-    /// Both values, when both were reported.
-    #[inline]
-    pub fn zip(self, other: Reading) -> Option<(f64, f64)> {
-        self.get().zip(other.get())
-    }
-
-    /// This value, or `other`'s when this one was not reported.
-    #[inline]
-    pub fn or(self, other: Reading) -> Reading {
-        if self.is_some() { self } else { other }
     }
 }
 
@@ -116,13 +98,6 @@ impl From<Option<f64>> for Reading {
     }
 }
 
-impl From<f64> for Reading {
-    #[inline]
-    fn from(value: f64) -> Self {
-        Reading::some(value)
-    }
-}
-
 impl From<Reading> for Option<f64> {
     #[inline]
     fn from(value: Reading) -> Self {
@@ -149,9 +124,6 @@ mod tests {
         assert_eq!(Reading::some((-1.0f64).sqrt()).get(), None);
         assert_eq!(Reading::default(), Reading::NONE);
         assert_ne!(Reading::some(1.0), Reading::NONE);
-        assert_eq!(Reading::some(2.0).zip(Reading::some(3.0)), Some((2.0, 3.0)));
-        assert_eq!(Reading::some(2.0).zip(Reading::NONE), None);
-        assert_eq!(Reading::NONE.or(Reading::some(4.0)).get(), Some(4.0));
         assert_eq!(Reading::NONE.unwrap_or(7.0), 7.0);
         assert_eq!(format!("{:?}", Reading::some(1.5)), "Some(1.5)");
     }
