@@ -23,10 +23,14 @@ pub struct Config {
     pub inactivity_timeout_s: f64,
     /// A live conference is re-evaluated at most this often after new data.
     pub evaluate_every_ms: u64,
-    /// Live conferences evaluated at once. Unset: one per core. Evaluations run at a lower
-    /// CPU priority than ingest (10 nice steps down), so under overload live findings
-    /// refresh less often while acknowledged data keeps flowing in at full speed.
+    /// Live conferences evaluated at once. Unset: one per core. Evaluations run on the CPU
+    /// ingest leaves idle, so under overload live findings refresh less often while
+    /// acknowledged data keeps flowing in at full speed.
     pub live_evaluation_workers: Option<u32>,
+    /// How far behind live views may fall, in seconds, before evaluations take a share of
+    /// the CPU from ingest (a tenth of a core each, 10 nice steps down) until they are back
+    /// under half of it. Below it they run only on idle CPU.
+    pub live_evaluation_max_lag_s: f64,
     /// Memory for what live evaluations have read, MiB: within it, each evaluation parses
     /// only the observations that arrived since the last (about 0.8 MiB per minute of a
     /// four-party call); past it, conferences are read from the start at every evaluation.
@@ -89,6 +93,7 @@ impl Default for Config {
             inactivity_timeout_s: 30.0,
             evaluate_every_ms: 1000,
             live_evaluation_workers: None,
+            live_evaluation_max_lag_s: 30.0,
             live_read_cache_mib: 512,
             max_body_bytes: 8 * 1024 * 1024,
             max_batch_observations: 10_000,
@@ -156,6 +161,12 @@ impl Config {
         let bad = |m: String| Err(ServerError::Config(m));
         if self.inactivity_timeout_s.is_nan() || self.inactivity_timeout_s <= 0.0 {
             return bad(format!("inactivity_timeout_s must be positive, not {}", self.inactivity_timeout_s));
+        }
+        if !(self.live_evaluation_max_lag_s.is_finite() && self.live_evaluation_max_lag_s > 0.0) {
+            return bad(format!(
+                "live_evaluation_max_lag_s must be a positive number of seconds, not {}",
+                self.live_evaluation_max_lag_s
+            ));
         }
         if self.max_body_bytes < 1024 {
             return bad(format!(
