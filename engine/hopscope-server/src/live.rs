@@ -188,9 +188,13 @@ impl Live {
             return false;
         }
         self.read_kept.fetch_add(bytes, Relaxed);
-        if let Some(old) = e.read.replace(ReadSoFar { ingest, through, bytes }) {
+        let old = e.read.replace(ReadSoFar { ingest, through, bytes });
+        if let Some(old) = &old {
             self.read_kept.fetch_sub(old.bytes, Relaxed);
         }
+        // A reading is freed after the lock is let go (see `finish`).
+        drop(map);
+        drop(old);
         true
     }
 
@@ -202,12 +206,13 @@ impl Live {
 
     /// New data arrived for a conference.
     pub fn touch(&self, app: &str, conference: &str) -> Result<(), Full> {
-        let mut map = self.lock();
+        // Built before the lock is taken: every ingest request comes here.
         let key = (app.to_string(), conference.to_string());
+        let now = Instant::now();
+        let mut map = self.lock();
         if !map.contains_key(&key) && map.len() >= self.max_live {
             return Err(Full);
         }
-        let now = Instant::now();
         let e = map.entry(key).or_insert_with(|| Entry::new(now));
         e.last_activity = now;
         e.waiting_since.get_or_insert(now);
@@ -269,6 +274,12 @@ impl Live {
 
     /// Records an evaluation's result and tells subscribers; returns what changed and the
     /// final state if the conference ended.
+    ///
+    /// Every ingest request takes the registry's lock, and evaluation threads run on idle
+    /// CPU: one preempted while holding it would hold up ingest until the CPU is idle
+    /// again. So the findings are compared before the lock is taken, and what the update
+    /// replaces is freed after it is let go; under it are only the bookkeeping and the
+    /// sends, which stay there so that a subscriber sees each update once, in order.
     fn finish(
         &self,
         key: &Key,
@@ -277,15 +288,11 @@ impl Live {
         cost: Duration,
         every: Duration,
     ) -> (Vec<FindingChange>, Option<Arc<Snapshot>>) {
-        let mut map = self.lock();
-        let Some(e) = map.get_mut(key) else { return (Vec::new(), None) };
+        // Only this evaluation changes the conference's latest state until it is marked
+        // as no longer evaluating, below.
+        let previous = self.lock().get(key).and_then(|e| e.latest.clone());
+        let previous = previous.as_ref().map_or(&[][..], |s| &s.findings[..]);
         let mut changes = Vec::new();
-        e.evaluating = false;
-        // Slow conferences wait longer between evaluations: at most ~20 % of a worker.
-        e.not_before = Instant::now() + every.max(cost * 4);
-        e.version += 1;
-        snapshot.version = e.version;
-        let previous = e.latest.as_ref().map(|s| s.findings.clone()).unwrap_or_default();
         for f in &snapshot.findings {
             let before = previous.iter().find(|p| p.id == f.id);
             // A finding that rose and cleared between two evaluations is told as both.
@@ -295,28 +302,42 @@ impl Live {
                 Some(p) if p.cleared_ms.is_none() && f.cleared_ms.is_some() => &["cleared"],
                 Some(_) => &[],
             };
-            for status in statuses {
-                let change = FindingChange { status, finding: f.clone() };
-                let _ = e.tx.send(LiveEvent::Finding(change.clone()));
-                changes.push(change);
+            changes.extend(statuses.iter().map(|status| FindingChange { status, finding: f.clone() }));
+        }
+        let replaced;
+        let mut removed = None;
+        let ended;
+        let snapshot = {
+            let mut map = self.lock();
+            let Some(e) = map.get_mut(key) else { return (Vec::new(), None) };
+            e.evaluating = false;
+            // Slow conferences wait longer between evaluations: at most ~20 % of a worker.
+            e.not_before = Instant::now() + every.max(cost * 4);
+            e.version += 1;
+            snapshot.version = e.version;
+            // Ended only if nothing arrived while the final evaluation ran.
+            ended = ending && e.waiting_since.is_none();
+            if ended {
+                snapshot.state = "ended";
             }
-        }
-        // Ended only if nothing arrived while the final evaluation ran.
-        let ended = ending && e.waiting_since.is_none();
-        if ended {
-            snapshot.state = "ended";
-        }
-        let snapshot = Arc::new(snapshot);
-        e.latest = Some(snapshot.clone());
-        let _ = e.tx.send(if ended {
-            LiveEvent::Ended(snapshot.clone())
-        } else {
-            LiveEvent::Update(snapshot.clone())
-        });
-        if ended && let Some(e) = map.remove(key) {
-            let kept = e.read.map_or(0, |r| r.bytes);
-            self.read_kept.fetch_sub(kept, std::sync::atomic::Ordering::Relaxed);
-        }
+            let snapshot = Arc::new(snapshot);
+            for change in &changes {
+                let _ = e.tx.send(LiveEvent::Finding(change.clone()));
+            }
+            replaced = e.latest.replace(snapshot.clone());
+            let _ = e.tx.send(if ended {
+                LiveEvent::Ended(snapshot.clone())
+            } else {
+                LiveEvent::Update(snapshot.clone())
+            });
+            if ended {
+                removed = map.remove(key);
+                let kept = removed.as_ref().and_then(|e| e.read.as_ref()).map_or(0, |r| r.bytes);
+                self.read_kept.fetch_sub(kept, std::sync::atomic::Ordering::Relaxed);
+            }
+            snapshot
+        };
+        drop((replaced, removed));
         (changes, ended.then_some(snapshot))
     }
 
