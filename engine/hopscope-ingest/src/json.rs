@@ -265,6 +265,61 @@ impl Visitor<'_> for V4KeyVisitor {
     }
 }
 
+/// Reads the value of one field of a stats object, whose key is `key`, into `target` (or
+/// `id`).
+fn read_field<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    key: Key,
+    target: &mut RawStats,
+    id: &mut Option<String>,
+    keys: KeyMode,
+) -> Result<(), A::Error> {
+    match key {
+        Key::Slot(slot) => {
+            target.note_field(slot);
+            match slot {
+                Slot::Num(n) => {
+                    let v = map.next_value_seed(NumValue)?;
+                    target.set_num(n, v);
+                }
+                Slot::Text(t) => {
+                    let v = map.next_value_seed(TextValue)?;
+                    target.set_text(t, v);
+                }
+            }
+        }
+        Key::Id => *id = map.next_value_seed(TextValue)?.map(String::from),
+        Key::Type => {
+            if let Some(t) = map.next_value_seed(TextValue)? {
+                let t = match keys {
+                    KeyMode::Rtcstats4 => t
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(crate::formats::rtcstats::v4_stats_type)
+                        .map_or(t, Box::from),
+                    KeyMode::Plain => t,
+                };
+                target.kind = Some(StatsKind::parse(&t));
+            }
+        }
+        Key::Timestamp => target.timestamp = map.next_value_seed(NumValue)?,
+        Key::QualityLimitationDurations => {
+            target.quality_limitation_durations = map.next_value_seed(DurationsValue)?
+        }
+        Key::Other => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+    Ok(())
+}
+
+/// What is noted about a stats object once all its fields are read.
+fn finish_object(target: &mut RawStats) {
+    if target.text(crate::fields::Text::Kind) == Some("") {
+        target.traits.insert(Traits::EMPTY_KIND);
+    }
+}
+
 impl<'de> Visitor<'de> for ObjectVisitor<'_> {
     type Value = Option<String>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -278,50 +333,9 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_> {
                 KeyMode::Rtcstats4 => map.next_key_seed(V4KeySeed)?,
             };
             let Some(key) = key else { break };
-            match key {
-                Key::Slot(slot) => {
-                    self.target.note_field(slot);
-                    match slot {
-                        Slot::Num(n) => {
-                            let v = map.next_value_seed(NumValue)?;
-                            self.target.set_num(n, v);
-                        }
-                        Slot::Text(t) => {
-                            let v = map.next_value_seed(TextValue)?;
-                            self.target.set_text(t, v);
-                        }
-                    }
-                }
-                Key::Id => {
-                    id = map.next_value_seed(TextValue)?.map(String::from);
-                }
-                Key::Type => {
-                    if let Some(t) = map.next_value_seed(TextValue)? {
-                        let t = match self.keys {
-                            KeyMode::Rtcstats4 => t
-                                .parse::<u16>()
-                                .ok()
-                                .and_then(crate::formats::rtcstats::v4_stats_type)
-                                .map_or(t, Box::from),
-                            KeyMode::Plain => t,
-                        };
-                        self.target.kind = Some(StatsKind::parse(&t));
-                    }
-                }
-                Key::Timestamp => {
-                    self.target.timestamp = map.next_value_seed(NumValue)?;
-                }
-                Key::QualityLimitationDurations => {
-                    self.target.quality_limitation_durations = map.next_value_seed(DurationsValue)?;
-                }
-                Key::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
+            read_field(&mut map, key, self.target, &mut id, self.keys)?;
         }
-        if self.target.text(crate::fields::Text::Kind) == Some("") {
-            self.target.traits.insert(Traits::EMPTY_KIND);
-        }
+        finish_object(self.target);
         Ok(id)
     }
     // A stats "object" that is something else entirely is skipped, not an error: real
@@ -534,9 +548,21 @@ impl<'de> Visitor<'de> for ReportVisitor<'_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut index = 0usize;
-        while let Some(entry) = seq.next_element_seed(EntrySeed)? {
-            if let Some((id, raw)) = entry {
-                self.out.push((id.unwrap_or_else(|| format!("#{index}")), raw));
+        // Each entry is read in place, into the slot it will keep: a `RawStats` is over a
+        // kilobyte, and moving it out through return values cost more than reading it.
+        loop {
+            self.out.push((String::new(), RawStats::default()));
+            let Some(slot) = self.out.last_mut() else { break };
+            let entry = seq.next_element_seed(EntrySeed { slot: &mut slot.1 })?;
+            match entry {
+                Some(Some(id)) => slot.0 = id.unwrap_or_else(|| format!("#{index}")),
+                Some(None) => {
+                    self.out.pop();
+                }
+                None => {
+                    self.out.pop();
+                    break;
+                }
             }
             index += 1;
         }
@@ -544,85 +570,90 @@ impl<'de> Visitor<'de> for ReportVisitor<'_> {
     }
 }
 
-/// One element of an array-shaped report: a stat, an `[id, stat]` pair or `{key, value}`.
-struct EntrySeed;
+/// One element of an array-shaped report: a stat, an `[id, stat]` pair or `{key, value}`,
+/// read into `slot`. Yields `None` for anything else (skipped), else the id it names.
+struct EntrySeed<'a> {
+    slot: &'a mut RawStats,
+}
 
-impl<'de> DeserializeSeed<'de> for EntrySeed {
-    type Value = Option<(Option<String>, RawStats)>;
+impl<'de> DeserializeSeed<'de> for EntrySeed<'_> {
+    type Value = Option<Option<String>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(EntryVisitor)
+        d.deserialize_any(EntryVisitor { slot: self.slot })
     }
 }
 
-struct EntryVisitor;
+struct EntryVisitor<'a> {
+    slot: &'a mut RawStats,
+}
 
-impl<'de> Visitor<'de> for EntryVisitor {
-    type Value = Option<(Option<String>, RawStats)>;
+/// A key of an array entry's object: a stat's field, or `key` / `value` of the
+/// `{key, value}` shape. Classified from the borrowed text: no key is allocated.
+enum EntryKey {
+    Field(Key),
+    KeyField,
+    ValueField,
+}
+
+struct EntryKeySeed;
+
+impl<'de> DeserializeSeed<'de> for EntryKeySeed {
+    type Value = EntryKey;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<EntryKey, D::Error> {
+        d.deserialize_str(EntryKeySeed)
+    }
+}
+
+impl Visitor<'_> for EntryKeySeed {
+    type Value = EntryKey;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<EntryKey, E> {
+        Ok(match v {
+            "key" => EntryKey::KeyField,
+            "value" => EntryKey::ValueField,
+            other => EntryKey::Field(KeyVisitor.visit_str(other)?),
+        })
+    }
+}
+
+impl<'de> Visitor<'de> for EntryVisitor<'_> {
+    type Value = Option<Option<String>>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a stats entry")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         // [id, stat]
         let id = seq.next_element_seed(TextValue)?.flatten().map(String::from);
-        let mut raw = RawStats::default();
-        let inner = seq.next_element_seed(ObjectSeed { target: &mut raw, keys: KeyMode::Plain })?.flatten();
+        let inner = seq.next_element_seed(ObjectSeed { target: self.slot, keys: KeyMode::Plain })?.flatten();
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Some((inner.or(id), raw)))
+        Ok(Some(inner.or(id)))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         // Either a stat, or {key, value}. A stat never has both `key` and `value` keys, so
         // buffer nothing: read fields as a stat, and if `value` turns up, read it as the stat.
-        let mut raw = RawStats::default();
         let mut id = None;
         let mut key_field = None;
-        let mut boxed: Option<(Option<String>, RawStats)> = None;
-        while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match k.as_ref() {
-                "key" => key_field = map.next_value_seed(TextValue)?.map(String::from),
-                "value" => {
+        let mut value: Option<(Option<String>, RawStats)> = None;
+        while let Some(key) = map.next_key_seed(EntryKeySeed)? {
+            match key {
+                EntryKey::KeyField => key_field = map.next_value_seed(TextValue)?.map(String::from),
+                EntryKey::ValueField => {
                     let mut inner = RawStats::default();
                     let inner_id =
                         map.next_value_seed(ObjectSeed { target: &mut inner, keys: KeyMode::Plain })?;
-                    boxed = Some((inner_id, inner));
+                    value = Some((inner_id, inner));
                 }
-                other => {
-                    // Re-dispatch through the key classifier.
-                    let key = KeyVisitor.visit_str::<A::Error>(other)?;
-                    match key {
-                        Key::Slot(slot) => {
-                            raw.note_field(slot);
-                            match slot {
-                                Slot::Num(n) => {
-                                    let v = map.next_value_seed(NumValue)?;
-                                    raw.set_num(n, v);
-                                }
-                                Slot::Text(t) => {
-                                    let v = map.next_value_seed(TextValue)?;
-                                    raw.set_text(t, v);
-                                }
-                            }
-                        }
-                        Key::Id => id = map.next_value_seed(TextValue)?.map(String::from),
-                        Key::Type => {
-                            if let Some(t) = map.next_value_seed(TextValue)? {
-                                raw.kind = Some(StatsKind::parse(&t));
-                            }
-                        }
-                        Key::Timestamp => raw.timestamp = map.next_value_seed(NumValue)?,
-                        Key::QualityLimitationDurations => {
-                            raw.quality_limitation_durations = map.next_value_seed(DurationsValue)?
-                        }
-                        Key::Other => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
+                EntryKey::Field(key) => read_field(&mut map, key, self.slot, &mut id, KeyMode::Plain)?,
             }
         }
-        if let Some((inner_id, inner)) = boxed {
-            return Ok(Some((inner_id.or(key_field), inner)));
+        if let Some((inner_id, inner)) = value {
+            *self.slot = inner;
+            return Ok(Some(inner_id.or(key_field)));
         }
-        Ok(Some((id.or(key_field), raw)))
+        finish_object(self.slot);
+        Ok(Some(id.or(key_field)))
     }
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
         Ok(None)
@@ -674,6 +705,28 @@ mod tests {
             assert_eq!(r[0].1.text(Text::Kind), Some("audio"));
             assert_eq!(r[0].1.timestamp, Some(5.0));
         }
+    }
+
+    /// Safari's `kind: ""` is noted whatever shape the report has (a bare array of stats
+    /// once skipped it), and entries that are not stats leave nothing behind.
+    #[test]
+    fn every_shape_notes_an_empty_kind_and_skips_what_is_not_a_stat() {
+        let stat = r#"{"id":"RTCInboundRTPVideoStream_1","type":"inbound-rtp","kind":""}"#;
+        let shapes = [
+            format!(r#"[{stat}, 7, "text", null]"#),
+            format!(r#"[["RTCInboundRTPVideoStream_1",{stat}], true]"#),
+            format!(r#"[{{"key":"RTCInboundRTPVideoStream_1","value":{stat}}}]"#),
+            format!(r#"{{"RTCInboundRTPVideoStream_1":{stat}}}"#),
+        ];
+        for shape in shapes {
+            let r = report(&shape);
+            assert_eq!(r.len(), 1, "{shape}");
+            assert_eq!(r[0].0, "RTCInboundRTPVideoStream_1", "{shape}");
+            assert!(r[0].1.traits.contains(Traits::EMPTY_KIND), "{shape}");
+        }
+        let unnamed = report(r#"[{"type":"codec"}, 1, {"type":"transport"}]"#);
+        let ids: Vec<&str> = unnamed.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["#0", "#2"], "positional ids count every element");
     }
 
     #[test]
