@@ -1336,6 +1336,41 @@ mod tests {
         Ok((dir, store))
     }
 
+    /// Committed pages reach the database file through the checkpoint thread, well before
+    /// the writer's own checkpoint threshold, and everything is still read back.
+    #[test]
+    fn the_checkpoint_thread_copies_commits_into_the_database() -> Result<()> {
+        let (dir, store) = prod_store()?;
+        let db = dir.path().join("hopscope.db");
+        let db_len = || std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+        // Let the checkpoint thread catch up with the schema first.
+        std::thread::sleep(CHECKPOINT_EVERY * 5);
+        let before = db_len();
+        // Incompressible, so that each batch takes about a page once compressed.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for i in 0..50 {
+            let noise: String = (0..3000)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    char::from(b'a' + (state % 26) as u8)
+                })
+                .collect();
+            let line = format!(r#"{{"payload":"{noise}"}}"#);
+            store.append(batch(&format!("b{i}"), "c1", &[&line], None))?;
+        }
+        // 50 commits of a page or two each: far below WRITER_CHECKPOINT_PAGES, so only the
+        // checkpoint thread can have grown the file.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while db_len() <= before + 50 * 3000 / 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(CHECKPOINT_EVERY);
+        }
+        assert!(db_len() > before + 50 * 3000 / 2, "database file {} bytes, was {before}", db_len());
+        assert_eq!(store.conference("prod", "c1")?.map(|c| c.observations), Some(50));
+        Ok(())
+    }
+
     /// With the writer stalled and its queue full, an async caller's append is refused at
     /// once with `Busy` (it does not block); once the writer moves, everything queued is
     /// committed and a retried append is stored.
