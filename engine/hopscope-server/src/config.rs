@@ -159,8 +159,11 @@ impl Config {
     /// Checks values that would make the server misbehave.
     pub fn validate(&self) -> Result<(), ServerError> {
         let bad = |m: String| Err(ServerError::Config(m));
-        if self.inactivity_timeout_s.is_nan() || self.inactivity_timeout_s <= 0.0 {
-            return bad(format!("inactivity_timeout_s must be positive, not {}", self.inactivity_timeout_s));
+        if !(self.inactivity_timeout_s.is_finite() && self.inactivity_timeout_s > 0.0) {
+            return bad(format!(
+                "inactivity_timeout_s must be a positive number of seconds, not {}",
+                self.inactivity_timeout_s
+            ));
         }
         if !(self.live_evaluation_max_lag_s.is_finite() && self.live_evaluation_max_lag_s > 0.0) {
             return bad(format!(
@@ -279,5 +282,24 @@ mod tests {
         };
         assert!(c.validate().is_err());
         assert!(Config::default().validate().is_ok());
+    }
+
+    /// Durations that are not a positive number of seconds are refused by name at start.
+    #[test]
+    fn durations_must_be_positive_and_finite() {
+        for yaml in [
+            "inactivity_timeout_s: .inf\n",
+            "inactivity_timeout_s: 0\n",
+            "live_evaluation_max_lag_s: .nan\n",
+            "live_evaluation_max_lag_s: -1\n",
+        ] {
+            let c: Config = serde_yaml::from_str(yaml).unwrap_or_default();
+            let field = yaml.split(':').next().unwrap_or_default();
+            assert!(
+                matches!(c.validate(), Err(ServerError::Config(ref m)) if m.starts_with(field) && m.contains("positive number of seconds")),
+                "{yaml}: {:?}",
+                c.validate()
+            );
+        }
     }
 }

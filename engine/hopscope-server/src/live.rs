@@ -463,10 +463,12 @@ pub(crate) async fn run_scheduler(
     evaluators: Evaluators,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let inactivity = Duration::from_secs_f64(state.config.inactivity_timeout_s);
+    // Validated positive; one too big for a `Duration` (say `.inf`) means "never".
+    let seconds = |s: f64| Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX);
+    let inactivity = seconds(state.config.inactivity_timeout_s);
     let every = Duration::from_millis(state.config.evaluate_every_ms);
     let tick = Duration::from_millis(100).min(every);
-    let max_lag = Duration::from_secs_f64(state.config.live_evaluation_max_lag_s);
+    let max_lag = seconds(state.config.live_evaluation_max_lag_s);
     'scheduling: loop {
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
