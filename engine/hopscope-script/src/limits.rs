@@ -26,7 +26,8 @@ pub struct Limits {
     pub max_variables: usize,
     /// Functions a script may define.
     pub max_functions: usize,
-    /// Wall-clock time per evaluation (checked every few hundred operations).
+    /// CPU time per evaluation, counted on the evaluating thread (checked every few hundred
+    /// operations): time the thread waits for a CPU does not count.
     pub deadline: Duration,
     /// Findings one evaluation may return.
     pub max_findings: usize,

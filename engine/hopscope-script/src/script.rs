@@ -101,10 +101,18 @@ impl Run {
 }
 
 thread_local! {
-    /// When the evaluation running on this thread must stop.
-    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// The thread's CPU time at which the evaluation running on it must stop.
+    static DEADLINE: Cell<Option<Duration>> = const { Cell::new(None) };
     /// Operations the evaluation running on this thread has used so far.
     static OPERATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The CPU time the calling thread has used. A script's deadline counts this rather than
+/// the wall clock: live evaluations run on idle CPU, and a busy server may not run them for
+/// longer than a deadline, which must not stop a script that has barely started.
+fn thread_cpu_time() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(u64::try_from(t.tv_sec).unwrap_or(0), u32::try_from(t.tv_nsec).unwrap_or(0))
 }
 
 /// What `on_progress` returns to stop a script at its deadline.
@@ -143,7 +151,7 @@ fn engine(limits: &Limits) -> Engine {
     e.on_progress(|ops| {
         OPERATIONS.set(ops);
         // Reading the clock every operation would double the cost of a script.
-        if ops % 64 == 0 && DEADLINE.get().is_some_and(|d| Instant::now() >= d) {
+        if ops % 256 == 0 && DEADLINE.get().is_some_and(|d| thread_cpu_time() >= d) {
             return Some(Dynamic::from(TIMEOUT_TOKEN));
         }
         None
@@ -296,7 +304,7 @@ impl ScriptSet {
 
     /// Calls a script function under the limits; returns its result and the operations used.
     fn call(&self, ast: &AST, name: &str, args: impl FuncArgs) -> (Result<Dynamic, Box<EvalAltResult>>, u64) {
-        DEADLINE.set(Some(Instant::now() + self.limits.deadline));
+        DEADLINE.set(Some(thread_cpu_time() + self.limits.deadline));
         OPERATIONS.set(0);
         let mut scope = RhaiScope::new();
         // Top-level statements never run: a script is its functions.
@@ -556,4 +564,26 @@ pub fn load(paths: &[PathBuf], limits: &Limits) -> std::io::Result<(ScriptSet, V
         }
     }
     Ok((set, errors))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The deadline's clock counts the thread's own work, not time it spends off the CPU.
+    #[test]
+    fn the_deadline_clock_counts_work_not_waiting() {
+        let before = thread_cpu_time();
+        std::thread::sleep(Duration::from_millis(100));
+        let slept = thread_cpu_time().saturating_sub(before);
+        assert!(slept < Duration::from_millis(20), "{slept:?} counted while sleeping");
+        let before = thread_cpu_time();
+        let started = Instant::now();
+        let mut x = 0u64;
+        while started.elapsed() < Duration::from_millis(60) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        let worked = thread_cpu_time().saturating_sub(before);
+        assert!(worked > Duration::from_millis(5), "{worked:?} counted for 60 ms of spinning");
+    }
 }
