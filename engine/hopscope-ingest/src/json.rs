@@ -20,12 +20,14 @@ enum Key {
     Other,
 }
 
-struct KeySeed;
+/// A field name read through its visitor, which classifies the borrowed text: no key is
+/// allocated.
+struct FieldName<V>(V);
 
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Key;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
-        d.deserialize_str(KeyVisitor)
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for FieldName<V> {
+    type Value = V::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        d.deserialize_str(self.0)
     }
 }
 
@@ -240,15 +242,6 @@ struct ObjectVisitor<'a> {
 }
 
 /// Classifies an rtcstats-v4 key: numbers go through the static property table.
-struct V4KeySeed;
-
-impl<'de> DeserializeSeed<'de> for V4KeySeed {
-    type Value = Key;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
-        d.deserialize_str(V4KeyVisitor)
-    }
-}
-
 struct V4KeyVisitor;
 
 impl Visitor<'_> for V4KeyVisitor {
@@ -329,8 +322,8 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_> {
         let mut id = None;
         loop {
             let key = match self.keys {
-                KeyMode::Plain => map.next_key_seed(KeySeed)?,
-                KeyMode::Rtcstats4 => map.next_key_seed(V4KeySeed)?,
+                KeyMode::Plain => map.next_key_seed(FieldName(KeyVisitor))?,
+                KeyMode::Rtcstats4 => map.next_key_seed(FieldName(V4KeyVisitor))?,
             };
             let Some(key) = key else { break };
             read_field(&mut map, key, self.target, &mut id, self.keys)?;
@@ -551,8 +544,9 @@ impl<'de> Visitor<'de> for ReportVisitor<'_> {
         // Each entry is read in place, into the slot it will keep: a `RawStats` is over a
         // kilobyte, and moving it out through return values cost more than reading it.
         loop {
+            let at = self.out.len();
             self.out.push((String::new(), RawStats::default()));
-            let Some(slot) = self.out.last_mut() else { break };
+            let slot = &mut self.out[at];
             let entry = seq.next_element_seed(EntrySeed { slot: &mut slot.1 })?;
             match entry {
                 Some(Some(id)) => slot.0 = id.unwrap_or_else(|| format!("#{index}")),
@@ -588,23 +582,16 @@ struct EntryVisitor<'a> {
 }
 
 /// A key of an array entry's object: a stat's field, or `key` / `value` of the
-/// `{key, value}` shape. Classified from the borrowed text: no key is allocated.
+/// `{key, value}` shape.
 enum EntryKey {
     Field(Key),
     KeyField,
     ValueField,
 }
 
-struct EntryKeySeed;
+struct EntryKeyVisitor;
 
-impl<'de> DeserializeSeed<'de> for EntryKeySeed {
-    type Value = EntryKey;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<EntryKey, D::Error> {
-        d.deserialize_str(EntryKeySeed)
-    }
-}
-
-impl Visitor<'_> for EntryKeySeed {
+impl Visitor<'_> for EntryKeyVisitor {
     type Value = EntryKey;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a field name")
@@ -636,7 +623,7 @@ impl<'de> Visitor<'de> for EntryVisitor<'_> {
         let mut id = None;
         let mut key_field = None;
         let mut value: Option<(Option<String>, RawStats)> = None;
-        while let Some(key) = map.next_key_seed(EntryKeySeed)? {
+        while let Some(key) = map.next_key_seed(FieldName(EntryKeyVisitor))? {
             match key {
                 EntryKey::KeyField => key_field = map.next_value_seed(TextValue)?.map(String::from),
                 EntryKey::ValueField => {

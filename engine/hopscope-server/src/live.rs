@@ -709,12 +709,12 @@ mod tests {
         Ok(())
     }
 
-    /// Evaluations run on their own threads on idle CPU, a panicking one does not take its
-    /// thread down, and they take a share of the CPU (10 nice steps down) only while live
-    /// views are too far behind.
     /// A job's thread name, scheduling policy and nice value.
     type Seen = (Option<String>, Option<thread_priority::ThreadSchedulePolicy>, Option<i32>);
 
+    /// Evaluations run on their own threads on idle CPU, a panicking one does not take its
+    /// thread down, and they take a share of the CPU (10 nice steps down) only while live
+    /// views are too far behind.
     #[test]
     fn evaluations_run_on_idle_cpu_share_it_when_behind_and_survive_a_panic()
     -> Result<(), Box<dyn std::error::Error>> {
